@@ -1,0 +1,1 @@
+"""Benchmark suite for gradcalc: program generator, interpreter floor, peers, measurement."""

@@ -1,0 +1,92 @@
+"""One error hierarchy and one table of exit codes.
+
+Every failure the user can cause is a `GradcalcError` carrying its exit code, so the CLI maps
+errors to codes in exactly one place and never shows a traceback for bad input.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of every gradcalc command."""
+
+    OK = 0
+    INTERNAL = 1  # a bug in gradcalc, never the user's fault
+    USAGE = 2  # bad options, syntax errors, missing or malformed values, bad data
+    MATH = 3  # a value or derivative is undefined or not finite at the point
+    MISMATCH = 4  # `check` found a gradient that disagrees with its oracle
+
+
+class GradcalcError(Exception):
+    """Base of every error caused by input; `str()` is the one-line message."""
+
+    exit_code = ExitCode.USAGE
+
+
+class UsageError(GradcalcError):
+    """Bad options or values: missing inputs, malformed --at, out-of-range numbers."""
+
+
+class LimitError(UsageError):
+    """A documented resource limit was reached; the message names how to raise it."""
+
+
+class ParseError(UsageError):
+    """The text is outside the grammar; carries the 1-based column of the problem."""
+
+    def __init__(self, message: str, text: str = "", column: int | None = None):
+        self.reason = message
+        self.text = text
+        self.column = column
+        super().__init__(_with_column(message, text, column))
+
+
+class DomainError(GradcalcError):
+    """A stage's value or local derivative is undefined or not finite at the point."""
+
+    exit_code = ExitCode.MATH
+
+    def __init__(self, message: str, stage: str | None = None):
+        self.stage = stage
+        super().__init__(message)
+
+
+class DataError(UsageError):
+    """A row of input data is unusable; carries the 1-based row number."""
+
+    def __init__(self, message: str, row: int | None = None):
+        self.row = row
+        super().__init__(message)
+
+
+_CONTEXT = 30  # characters of the input quoted on each side of an error column
+
+
+def _with_column(message: str, text: str, column: int | None) -> str:
+    if column is None:
+        return message
+    return f"{message} at column {column}: {quote_window(text, column)[0]}"
+
+
+def quote_window(text: str, column: int) -> tuple[str, int]:
+    """The input around a column, shown literally (escaped), and the column's offset in it."""
+    index = column - 1
+    lo, hi = max(0, index - _CONTEXT), min(len(text), index + 1 + _CONTEXT)
+    before = ("…" if lo else "") + printable(text[lo:index])
+    shown = before + printable(text[index:hi]) + ("…" if hi < len(text) else "")
+    return shown, len(before)
+
+
+def printable(text: str) -> str:
+    """Show control characters, stray surrogates (undecodable bytes) and newlines as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1] if code < 0x10000 else f"\\U{code:08x}"

@@ -1,0 +1,95 @@
+"""Rich tables for people: the eval summary, and the trace's forward and backward passes.
+
+User text reaches cells as `rich.text.Text`, never as markup, so `[/]` in a name shows as
+typed; values are rounded to 6 significant digits (JSON keeps them exact).
+"""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..autodiff import Result
+from ..errors import printable
+from .numbers import human
+
+
+def _cell(value: str) -> Text:
+    return Text("\n".join(printable(line) for line in value.split("\n")))
+
+
+def eval_table(result: Result) -> Group:
+    out = result.graph.output_name
+    headline = Text(f"{printable(out)} = {human(result.value)}")
+    table = Table(show_edge=True)
+    table.add_column("input")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{printable(out)}/∂input", justify="right")
+    at = result.at
+    for name, grad in result.gradient.items():
+        table.add_row(_cell(name), human(at[name]), human(grad))
+    return Group(headline, table)
+
+
+def trace_table(result: Result) -> Group:
+    return Group(forward_table(result), backward_table(result))
+
+
+def forward_table(result: Result) -> Table:
+    graph = result.graph
+    out = printable(graph.output_name)
+    table = Table(title="forward pass (topological order)", title_justify="left")
+    for column, justify in (("stage", "left"), ("op", "left"), ("definition", "left"),
+                            ("value", "right"), ("local ∂stage/∂input", "left"),
+                            (f"∂{out}/∂stage", "right")):
+        table.add_column(column, justify=justify)
+    for i, node in enumerate(graph.nodes):
+        if node.op == "const":
+            continue  # constants show inside the definitions that use them
+        definition = "" if node.op == "input" else graph.definition(i)
+        table.add_row(_cell(node.name), node.op, _cell(definition), human(result.values[i]),
+                      _cell(_locals_text(result, i)), human(result.grads[i]))
+    return table
+
+
+def _locals_text(result: Result, i: int) -> str:
+    graph = result.graph
+    node = graph.nodes[i]
+    return "\n".join(f"∂/∂{graph.nodes[j].name} = {human(p)}"
+                     for j, p in zip(node.inputs, result.locals[i])
+                     if graph.nodes[j].op != "const")
+
+
+def backward_table(result: Result) -> Table:
+    """Each edge, output to inputs: local × upstream added into the input's gradient."""
+    graph = result.graph
+    table = Table(title="backward pass (reverse order): d<input> += local × upstream",
+                  title_justify="left")
+    for column, justify in (("step", "right"), ("edge", "left"), ("local", "right"),
+                            ("upstream", "right"), ("contribution", "right"),
+                            ("accumulated", "left")):
+        table.add_column(column, justify=justify)
+    seen: dict[int, int] = {}
+    totals: dict[int, float] = {}
+    step = 0
+    table.add_row("", _cell(f"d{graph.output_name} = 1"), "", "", "", "seed")
+    for i in range(len(graph.nodes) - 1, -1, -1):
+        node = graph.nodes[i]
+        if not graph.live[i]:
+            continue
+        upstream = result.grads[i]
+        for j, local in zip(node.inputs, result.locals[i]):
+            if graph.nodes[j].op == "const" or local is None:
+                continue
+            step += 1
+            contribution = local * upstream
+            totals[j] = totals.get(j, 0.0) + contribution
+            seen[j] = seen.get(j, 0) + 1
+            name = graph.nodes[j].name
+            if seen[j] == 1:
+                accumulated = f"d{name} = {human(totals[j])}"
+            else:
+                accumulated = f"d{name} += {human(contribution)} → {human(totals[j])}"
+            table.add_row(str(step), _cell(f"{node.name} → {name}"), human(local),
+                          human(upstream), human(contribution), _cell(accumulated))
+    return table

@@ -1,0 +1,95 @@
+"""Every op's local rule against sympy's derivative of its forward function, and against
+central differences; the sympy forms are written here independently of the registry."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+
+from gradcalc import floatmath
+from gradcalc.ops import FUNCTIONS, REGISTRY
+
+x, y = sp.symbols("x y", real=True)
+
+# op → (independent sympy form, points to check at)
+ORACLE = {
+    "copy": (x, [(1.3,)]),
+    "add": (x + y, [(1.5, -2.0)]),
+    "sub": (x - y, [(1.5, -2.0)]),
+    "mul": (x * y, [(1.5, -2.0)]),
+    "div": (x / y, [(1.5, -2.0)]),
+    "pow": (x ** y, [(1.5, 2.5), (2.0, -1.5)]),
+    "neg": (-x, [(0.7,)]),
+    "exp": (sp.exp(x), [(0.3,), (-2.0,)]),
+    "log": (sp.log(x), [(0.3,), (5.0,)]),
+    "logb": (sp.log(x) / sp.log(y), [(8.0, 2.0), (0.5, 10.0)]),
+    "sqrt": (sp.sqrt(x), [(2.0,)]),
+    "abs": (sp.Abs(x), [(-1.5,), (2.0,)]),
+    "sin": (sp.sin(x), [(0.4,)]),
+    "cos": (sp.cos(x), [(0.4,)]),
+    "tan": (sp.tan(x), [(0.4,)]),
+    "asin": (sp.asin(x), [(0.4,)]),
+    "acos": (sp.acos(x), [(-0.4,)]),
+    "atan": (sp.atan(x), [(2.4,)]),
+    "sinh": (sp.sinh(x), [(0.9,)]),
+    "cosh": (sp.cosh(x), [(-0.9,)]),
+    "tanh": (sp.tanh(x), [(0.9,)]),
+    "sigmoid": (1 / (1 + sp.exp(-x)), [(1.0,), (-3.0,), (30.0,)]),
+    "softplus": (sp.log(1 + sp.exp(x)), [(1.0,), (-3.0,)]),
+    "relu": (sp.Max(x, 0), [(1.0,), (-3.0,)]),
+    "max": (sp.Max(x, y), [(1.0, 2.0), (3.0, -1.0)]),
+    "min": (sp.Min(x, y), [(1.0, 2.0), (3.0, -1.0)]),
+}
+
+
+def test_every_op_has_an_oracle():
+    computing = {name for name in REGISTRY if name not in ("input", "const")}
+    assert computing == set(ORACLE)
+
+
+def test_every_function_users_call_is_registered():
+    assert set(FUNCTIONS.values()) <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE))
+def test_forward_and_local_rule_match_sympy(name):
+    op = REGISTRY[name]
+    form, points = ORACLE[name]
+    symbols = [x, y][: len(points[0])]
+    for point in points:
+        subs = dict(zip(symbols, point))
+        out = op.forward(floatmath, *point)
+        assert out == pytest.approx(float(form.subs(subs)), rel=1e-12)
+        for i, s in enumerate(symbols):
+            want = float(sp.diff(form, s).subs(subs).evalf(30))
+            got = op.partial(floatmath, out, point, i)
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-14), (name, point, i)
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE))
+def test_local_rule_matches_central_differences(name):
+    op = REGISTRY[name]
+    for point in ORACLE[name][1]:
+        out = op.forward(floatmath, *point)
+        for i in range(len(point)):
+            h = 1e-6 * max(1.0, abs(point[i]))
+            up = list(point); up[i] += h
+            down = list(point); down[i] -= h
+            estimate = (op.forward(floatmath, *up) - op.forward(floatmath, *down)) / (2 * h)
+            assert op.partial(floatmath, out, point, i) == pytest.approx(estimate, rel=1e-6, abs=1e-8)
+
+
+def test_sigmoid_and_softplus_stay_finite_far_out():
+    assert floatmath.sigmoid(-1000.0) == 0.0
+    assert floatmath.sigmoid(1000.0) == 1.0
+    assert floatmath.softplus(1000.0) == 1000.0
+    assert floatmath.softplus(-1000.0) == 0.0
+    assert math.isclose(floatmath.log_sigmoid(-1000.0), -1000.0)
+
+
+def test_min_norm_subgradients():
+    assert REGISTRY["abs"].partial(floatmath, 0.0, (0.0,), 0) == 0.0
+    assert REGISTRY["relu"].partial(floatmath, 0.0, (0.0,), 0) == 0.0
+    assert REGISTRY["max"].partial(floatmath, 2.0, (2.0, 2.0, 1.0), 0) == 0.5
+    assert REGISTRY["max"].partial(floatmath, 2.0, (2.0, 2.0, 1.0), 2) == 0.0
