@@ -120,6 +120,10 @@ _declare(
     Op("tanh", lambda m, x: m.tanh(x), _each(lambda m, out, x: 1 - out * out)),
     Op("sigmoid", lambda m, x: m.sigmoid(x), _each(lambda m, out, x: out * (1 - out))),
     Op("softplus", lambda m, x: m.softplus(x), _each(lambda m, out, x: m.sigmoid(x))),
+    # Fused, numerically stable gates: made by `--gates fused`, not called by users.
+    Op("log_sigmoid", lambda m, x: m.log_sigmoid(x), _each(lambda m, out, x: m.sigmoid(-x))),
+    Op("logloss", lambda m, y, z: m.softplus(z) - y * z,  # -y*log(σ(z)) - (1-y)*log(1-σ(z))
+       _each(lambda m, out, y, z: -z, lambda m, out, y, z: m.sigmoid(z) - y), (2, 2)),
     Op("relu", lambda m, x: m.relu(x), _each(lambda m, out, x: m.step(x)), kink=_at_zero("relu")),
     Op("max", lambda m, *xs: m.max(*xs), lambda m, out, args, i: m.tie_share(out, args, i),
        (1, None), kink=_tie("max")),
