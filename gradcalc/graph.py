@@ -123,6 +123,7 @@ class _Builder:
         self.memo: dict[tuple, int] = {}
         self.scope: dict[str, int] = {}  # the latest stage for each assigned name
         self.taken: set[str] = set()  # every user name in use, inputs and stages
+        self.reassigned: dict[str, int] = {}  # how often each stage name was assigned again
 
     def build(self) -> Graph:
         statements = self.program.statements
@@ -199,10 +200,13 @@ class _Builder:
         return root
 
     def _stage_name(self, target: str) -> str:
-        """A reassigned name gets primes (c, c', c'') so every stage stays distinguishable."""
-        name = target
-        while name in self.taken:
-            name += "'"
+        """A reassigned name gets primes (c, c', c'', then c'3, c'4...) so every stage stays distinct."""
+        if target not in self.taken:
+            self.taken.add(target)
+            return target
+        count = self.reassigned.get(target, 0) + 1
+        self.reassigned[target] = count
+        name = target + ("'" * count if count <= 2 else f"'{count}")
         self.taken.add(name)
         return name
 

@@ -260,6 +260,8 @@ def _operator_before(tokens: list[Token], i: int) -> str | None:
 def _implicit_multiplication(tokens: list[Token], i: int, number_after: str | None, text: str) -> None:
     """Allow `2x` and `3(a+b)`; refuse juxtapositions whose meaning is a guess."""
     prev, tok = tokens[i - 1], tokens[i]
+    if tok.kind == "name":
+        _check_name(tok, text)
     if prev.kind != "num":
         what = f"'{prev.text}' and '{tok.text}'" if tok.kind != "end" else f"'{prev.text}'"
         raise _error(f"missing operator between {what}", text, tok.pos)
