@@ -7,6 +7,10 @@ A generated program exists in two equivalent forms:
 * ``ops``: the same computation pre-parsed into ``(out, opname, ins)`` tuples
   over one flat value array, so floors and peers can run it without parsing.
 
+A stage may span several ops (``log(1 + t4 * t4)`` is mul, add, log); the
+size asked for counts ops, in the order a left-associative parser would build
+them, so the two forms describe the same graph node for node.
+
 Value array layout: slots ``0..9`` hold the inputs ``x0..x9``, the next slots
 hold the constants (``CONSTANTS``), and every op writes a fresh slot, in order.
 
@@ -190,7 +194,7 @@ def generate(n_ops: int, seed: int = 0, sep: str = "\n") -> Program:
         raise ValueError(f"n_ops must be >= {MIN_OPS} (the output sums all inputs)")
     rng = random.Random(seed)
     b = _Builder()
-    pending = deque(range(N_INPUTS))  # results not yet consumed, oldest first
+    pending = deque(range(N_INPUTS))  # results waiting to feed a later stage, oldest first
     referable = list(range(N_INPUTS))  # inputs and stage results, never temporaries
     fold_cost = N_INPUTS - 1
     while (budget := n_ops - len(b.ops) - fold_cost) > 0:

@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import gen  # noqa: E402
+from bench.measure import Timing, time_samples  # noqa: E402
 
 RELATIVE_TOLERANCE = 1e-9
 
@@ -218,10 +220,12 @@ def sympy_value_and_grad(program: gen.Program) -> tuple[float, list[float]]:
     """Symbolic: build the expression, ``diff`` it per input, evaluate via ``lambdify(cse=True)``.
 
     Expected to be very slow on large programs; run it with ``run_in_subprocess``.
+    sympy's global cache is cleared first, so repeated calls cost what a fresh one does.
     """
     _require("sympy", "pip install sympy")
     import sympy
 
+    sympy.core.cache.clear_cache()  # a warm cache would replay earlier calls' work
     symbols = sympy.symbols(f"x0:{len(program.inputs)}")
     expr = _sympy_expression(program, symbols)
     grads = [sympy.diff(expr, s) for s in symbols]
@@ -240,7 +244,13 @@ PEERS: dict[str, Callable[[gen.Program], tuple[float, list[float]]]] = {
     "sympy": sympy_value_and_grad,
 }
 
-_PEER_MODULES = {"micrograd": "micrograd", "torch": "torch", "jax_eager": "jax", "jax_jit": "jax", "sympy": "sympy"}
+_PEER_MODULES = {
+    "micrograd": "micrograd",
+    "torch": "torch",
+    "jax_eager": "jax",
+    "jax_jit": "jax",
+    "sympy": "sympy",
+}
 
 
 def unavailable_reason(peer: str) -> str | None:
@@ -249,7 +259,10 @@ def unavailable_reason(peer: str) -> str | None:
     return None if importlib.util.find_spec(module) else f"{module} not installed"
 
 
-def max_relative_error(reference: tuple[float, Sequence[float]], other: tuple[float, Sequence[float]]) -> float:
+Result = tuple[float, Sequence[float]]
+
+
+def max_relative_error(reference: Result, other: Result) -> float:
     """Largest relative difference over the value and all gradients.
 
     Each gradient is measured against the largest reference magnitude, so a
@@ -266,22 +279,39 @@ def max_relative_error(reference: tuple[float, Sequence[float]], other: tuple[fl
     return max(errors) if all(map(math.isfinite, got)) else math.inf
 
 
-def agrees(reference, other, rel_tol: float = RELATIVE_TOLERANCE) -> bool:
+def agrees(reference: Result, other: Result, rel_tol: float = RELATIVE_TOLERANCE) -> bool:
     """True if ``other`` matches ``reference`` (value and gradients) within ``rel_tol``."""
     return max_relative_error(reference, other) <= rel_tol
 
 
 class PeerRun(NamedTuple):
-    """Result of a peer run in a child process; ``seconds`` excludes imports and start-up."""
+    """A peer's result from a child process, with its timings in seconds.
+
+    ``import_seconds`` is the library's import; ``first_call`` is the cold
+    first call after it, with the library's lazy set-up; ``warm`` times the
+    calls after that (as many as fit the time budget), or is None if none ran.
+    """
 
     value: float
     grads: list[float]
-    seconds: float
+    import_seconds: float
+    first_call: float
+    warm: Timing | None
 
 
-def run_in_subprocess(peer: str, n_ops: int, seed: int = 0, timeout: float = 60.0) -> PeerRun | None:
-    """Run one peer on ``gen.generate(n_ops, seed)`` in a child; None if it timed out."""
-    argv = [sys.executable, str(Path(__file__).resolve()), "--peer", peer, "--ops", str(n_ops), "--seed", str(seed)]
+def run_in_subprocess(
+    peer: str, n_ops: int, seed: int = 0, timeout: float = 60.0, repeats: int = 0
+) -> PeerRun | None:
+    """Run one peer on ``gen.generate(n_ops, seed)`` in a child; None if it timed out.
+
+    A child per peer keeps one library's imports, threads and memory from
+    skewing another's numbers, and lets a runaway peer be stopped.  Warm
+    repeats stop at half the timeout, so a slow peer still reports its result.
+    """
+    argv = [
+        sys.executable, str(Path(__file__).resolve()), "--peer", peer, "--ops", str(n_ops),
+        "--seed", str(seed), "--repeats", str(repeats), "--budget", str(timeout / 2),
+    ]  # fmt: skip
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -289,20 +319,45 @@ def run_in_subprocess(peer: str, n_ops: int, seed: int = 0, timeout: float = 60.
     if done.returncode != 0:
         raise RuntimeError(f"peer {peer} failed: {done.stderr[-2000:]}")
     result = json.loads(done.stdout)
-    return PeerRun(result["value"], result["grads"], result["seconds"])
+    warm = Timing(*result["warm"]) if result["warm"] else None
+    return PeerRun(result["value"], result["grads"], result["import"], result["first_call"], warm)
+
+
+def _warm_timing(call: Callable[[], object], repeats: int, spent: float, budget: float) -> Timing | None:
+    """Up to ``repeats`` warm calls, stopping before one would push ``spent`` past ``budget``.
+
+    The previous call's time predicts the next one's; None if not even one fits.
+    """
+    samples: list[float] = []
+    expected = spent  # the first call is the only estimate before any warm one
+    while len(samples) < repeats and spent + expected <= budget:
+        expected = time_samples(call, repeats=1, warmup=0)[0]
+        samples.append(expected)
+        spent += expected
+    return Timing(statistics.median(samples), min(samples), max(samples)) if samples else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run one peer once and print JSON.")
+    parser = argparse.ArgumentParser(description="Run one peer and print its result and timings as JSON.")
     parser.add_argument("--peer", choices=sorted(PEERS), required=True)
     parser.add_argument("--ops", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=0, help="warm calls timed after the first")
+    parser.add_argument("--budget", type=float, default=math.inf, help="seconds for first + warm calls")
     args = parser.parse_args(argv)
     program = gen.generate(args.ops, args.seed)
+    peer = PEERS[args.peer]
     start = time.perf_counter()
-    value, grads = PEERS[args.peer](program)
-    seconds = time.perf_counter() - start
-    json.dump({"peer": args.peer, "value": value, "grads": grads, "seconds": seconds}, sys.stdout)
+    if unavailable_reason(args.peer) is None:
+        importlib.import_module(_PEER_MODULES[args.peer])
+    import_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    value, grads = peer(program)
+    first_call = time.perf_counter() - start
+    warm = _warm_timing(lambda: peer(program), args.repeats, first_call, args.budget)
+    result = {"peer": args.peer, "value": value, "grads": grads, "import": import_seconds}
+    result |= {"first_call": first_call, "warm": list(warm) if warm else None}
+    json.dump(result, sys.stdout)
     return 0
 
 

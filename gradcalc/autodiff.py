@@ -6,6 +6,7 @@ local derivative is undefined or not finite raises a DomainError naming the stag
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -59,21 +60,52 @@ def check_inputs(graph: Graph, names: Mapping[str, Any] | set) -> None:
 
 
 def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = None,
-             m: Any = floatmath) -> Result:
-    """Value and gradient of the graph's output at a point (forward, then backward)."""
+             m: Any = floatmath, nonfinite: str = "strict") -> Result:
+    """Value and gradient of the graph's output at a point (forward, then backward).
+
+    `nonfinite="ieee"` lets inf and nan flow through (gradcalc.ieeemath) with one warning
+    per stage where they appear, instead of stopping at the first one.
+    """
     check_inputs(graph, at)
     wrt = tuple(graph.input_names if wrt is None else wrt)
     unknown = [name for name in wrt if name not in graph.input_names]
     if unknown:
         raise UsageError(f"--wrt names {', '.join(unknown)}, which the expression does not use "
                          f"(its inputs: {', '.join(graph.input_names) or 'none'})")
+    if nonfinite != "strict":
+        return _evaluate_ieee(graph, at, wrt, m, nonfinite)
     values = forward(graph, at, m)
     grads, partials, warnings = backward(graph, values, m)
     return Result(graph, values, grads, partials, wrt, warnings)
 
 
-def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath) -> list:
-    """Every node's value, in topological order."""
+def _evaluate_ieee(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any, mode: str) -> Result:
+    from . import ieeemath
+
+    if mode != "ieee":
+        raise UsageError(f"--nonfinite {mode}: expected strict or ieee")
+    if m is not floatmath:
+        raise UsageError("--nonfinite ieee works with float64 arithmetic only")
+    notes: dict[int, str] = {}
+    values = forward(graph, {name: ieeemath.IEEE(v) for name, v in at.items()}, ieeemath, notes)
+    grads, partials, warnings = backward(graph, values, ieeemath, notes)
+    warnings += [_stage_note(graph, i, note) for i, note in notes.items()]  # as they arose
+    partials = [tuple(ieeemath.plain(list(p))) for p in partials]
+    return Result(graph, ieeemath.plain(values), ieeemath.plain(grads), partials, wrt, warnings)
+
+
+def _stage_note(graph: Graph, i: int, note: str) -> str:
+    node = graph.nodes[i]
+    where = node.name if node.op == "input" else f"{node.name} = {graph.definition(i)}"
+    return f"stage {where}: {note}"
+
+
+def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
+            notes: dict[int, str] | None = None) -> list:
+    """Every node's value, in topological order.
+
+    Strict unless given `notes` (IEEE mode): then a non-finite value is noted, once per stage.
+    """
     values: list = [None] * len(graph.nodes)
     isfinite = m.isfinite
     for i, node in enumerate(graph.nodes):
@@ -90,12 +122,15 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath) -> list:
         except _FAILURES as exc:
             raise _value_error(graph, i, args, exc) from None
         if not isfinite(out):
-            raise _value_error(graph, i, args, None)
+            if notes is None:
+                raise _value_error(graph, i, args, None)
+            notes.setdefault(i, _nonfinite_value(graph, i, args, out))
         values[i] = out
     return values
 
 
-def backward(graph: Graph, values: list, m: Any = floatmath) -> tuple[list, list, list[str]]:
+def backward(graph: Graph, values: list, m: Any = floatmath,
+             notes: dict[int, str] | None = None) -> tuple[list, list, list[str]]:
     """Reverse accumulation: each edge adds local × upstream into its input (the `+=`)."""
     nodes = graph.nodes
     varying, live = graph.varying, graph.live
@@ -121,8 +156,12 @@ def backward(graph: Graph, values: list, m: Any = floatmath) -> tuple[list, list
                 p, ok = None, False
             if not ok:
                 if needed and varying[j]:
-                    raise _derivative_error(graph, i, k, args)
-                p = None
+                    if notes is None or p is None:
+                        raise _derivative_error(graph, i, k, args)
+                    notes.setdefault(i, f"non-finite ∂/∂{nodes[j].name} = {_short(p)}"
+                                        f"{_describe_args(graph, i, args)}")
+                else:
+                    p = None
             local.append(p)
             if p is not None:
                 grads[j] = grads[j] + p * upstream
@@ -131,14 +170,18 @@ def backward(graph: Graph, values: list, m: Any = floatmath) -> tuple[list, list
             note = op.kink(out, args)
             if note:
                 warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
-    _check_gradients(graph, grads, isfinite)
+    _check_gradients(graph, grads, isfinite, notes)
     return grads, partials, warnings
 
 
-def _check_gradients(graph: Graph, grads: list, isfinite) -> None:
+def _check_gradients(graph: Graph, grads: list, isfinite, notes: dict | None = None) -> None:
     for i in range(len(grads) - 1, -1, -1):
         if graph.varying[i] and not isfinite(grads[i]):
             node = graph.nodes[i]
+            if notes is not None:
+                notes.setdefault(i, f"non-finite gradient ∂{graph.output_name}/∂{node.name} = "
+                                    f"{_short(grads[i])}")
+                continue
             raise DomainError(f"the gradient with respect to {node.name} is not finite "
                               f"(overflow while accumulating it)", node.name)
 
@@ -157,6 +200,15 @@ def _short(value) -> str:
         return format(value, ".6g")
     except (TypeError, ValueError):
         return str(value)
+
+
+def _nonfinite_value(graph: Graph, i: int, args, out) -> str:
+    """What IEEE mode says of a stage whose value is inf or nan: why, where it arose here."""
+    reason = ""
+    why = REGISTRY[graph.nodes[i].op].why
+    if why is not None and all(map(math.isfinite, args)):
+        reason = f": {why(*args)}"
+    return f"non-finite value {_short(out)}{reason}{_describe_args(graph, i, args)}"
 
 
 def _value_error(graph: Graph, i: int, args, exc: Exception | None) -> DomainError:

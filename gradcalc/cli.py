@@ -8,7 +8,9 @@ import click
 
 from . import __version__
 from .errors import ExitCode, GradcalcError, printable
-from .render import formats, renderer
+from .gates import MODES
+from .render import OUTLINED, formats, renderer
+from .render.outline import AUTO_ROWS
 
 EPILOG_EVAL = """\b
 Examples:
@@ -16,6 +18,20 @@ Examples:
   gradcalc eval "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --format json
   gradcalc eval "u = b*c; v = a + u; J = 3*v" --at a=5 --at b=3 --at c=2 --wrt a,b
   echo "x**2*(3*x+1) - sin(x**2)" | gradcalc eval - --at x=1.5
+  gradcalc eval -f examples/logistic/loss.txt --data examples/logistic/data.csv --at w1=0,w2=0,b=0
+  gradcalc eval "(w*x - y)**2" --data points.csv --at w=2 --reduce none --format json
+  gradcalc eval "(w*x - y)**2" --data big.parquet --at w=2 --engine dask --scheduler tcp://host:8786
+  gradcalc eval "log(x) + sqrt(y)" --at x=0,y=0 --nonfinite ieee --format json
+"""
+
+EPILOG_DESCEND = """\b
+Examples:
+  gradcalc descend -f examples/logistic/loss.txt --data examples/logistic/data.csv \\
+      --at w1=0,w2=0,b=0 --wrt w1,w2,b --lr 0.5 --steps 500
+  gradcalc descend -f examples/network/loss.txt --data examples/network/data.csv --reduce sum \\
+      --at w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347 \\
+      --lr 0.1 --steps 3000 --plot loss.svg
+  gradcalc descend "(w*x - y)**2" --data points.csv --at w=0 --batch-size 32 --seed 1 --history h.csv
 """
 
 EPILOG_TRACE = """\b
@@ -23,6 +39,24 @@ Examples:
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2
   gradcalc trace "(x + sigmoid(y)) / (sigmoid(x) + (x+y)**2)" --at x=3,y=-4
   gradcalc trace -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --format json
+  gradcalc trace "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive
+  gradcalc trace "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --format python > backprop.py
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
+  gradcalc trace -f big.txt --at ... --depth 3
+  gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
+"""
+
+EPILOG_GRAPH = """\b
+Examples:
+  gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive -o neuron.svg
+  gradcalc graph "3*(a+b*c)" --format mermaid
+  gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
+"""
+
+EPILOG_PATHS = """\b
+Examples:
+  gradcalc paths "x**2*(3*x+1) - sin(x**2)" --at x=1.5
+  gradcalc paths "u = x*y; v = u*u + u; f = v*v + v" --at x=1,y=2 --wrt x --top 3
 """
 
 
@@ -124,10 +158,16 @@ def main(debug: bool) -> None:
     \b
     gradcalc eval  EXPR --at ...   value and ∂output/∂input for every input
     gradcalc trace EXPR --at ...   every stage, forward and backward
+    gradcalc graph EXPR [--at ...] the circuit as DOT, Mermaid or SVG
+    gradcalc paths EXPR --at ... --wrt x   the gradient as a sum over paths
+    gradcalc eval EXPR --data FILE --at ...   mean (or sum) over the rows of FILE
+    gradcalc descend EXPR --data FILE --at w=0 --wrt w   gradient descent
 
     EXPR is an expression (3*(a+b*c)) or a program of named stages
     (u = b*c; v = a + u; J = 3*v); '-' reads it from standard input.
     Exit codes: 0 ok, 1 internal error, 2 usage or parse error, 3 math error.
+    Nothing you type is run as code; size limits are raised by GRADCALC_MAX_*
+    environment variables (README, section Security).
     """
 
 
@@ -137,12 +177,14 @@ def expression_options(command: str):
     def decorate(f):
         options = [
             click.argument("expression", required=False, metavar="EXPR"),
-            click.option("-f", "--file", "file", type=click.File("r", encoding="utf-8"),
+            click.option("-f", "--file", "file",
+                         type=click.File("r", encoding="utf-8", errors="surrogateescape"),
                          help="Read the expression or program from FILE."),
             click.option("--at", "at", multiple=True, metavar="NAME=VALUE,...",
                          help="Input values: a=5,b=1/3 or w=[2,-3,-3] (w0, w1, w2); repeatable."),
             click.option("--wrt", metavar="NAME,...", help="Report the gradient for these inputs only."),
-            click.option("--format", "fmt", type=click.Choice(formats(command)), default="table",
+            click.option("--format", "fmt", type=click.Choice(formats(command)),
+                         default="table" if "table" in formats(command) else formats(command)[0],
                          show_default=True, help="Output format."),
             click.option("--debug", is_flag=True, hidden=True),
         ]
@@ -153,34 +195,60 @@ def expression_options(command: str):
     return decorate
 
 
+gates_option = click.option(
+    "--gates", type=click.Choice(MODES), default="written", show_default=True,
+    help="Gate granularity: as written, fused (longhand sigmoid → one gate) or primitive.")
+
+nonfinite_option = click.option(
+    "--nonfinite", type=click.Choice(["strict", "ieee"]), default="strict", show_default=True,
+    help="strict: a non-finite value or derivative is an error (exit 3); ieee: inf and nan "
+         "flow through as in PyTorch, with a warning per stage.")
+
+
 def read_source(expression: str | None, file) -> str:
     if expression is not None and file is not None:
         raise click.UsageError("give the expression either as EXPR or with -f FILE, not both")
     if file is not None:
-        return file.read()
+        return file.read(_input_limit())
     if expression is None:
         raise click.UsageError("missing the expression (EXPR, '-' for standard input, or -f FILE)")
     if expression == "-":
-        return sys.stdin.read()
+        return _read_stdin(_input_limit())
     return expression
 
 
-def compute(expression, file, at, wrt):
+def _read_stdin(limit: int) -> str:
+    """UTF-8 whatever the locale; undecodable bytes stay (surrogateescape) for the parser to name."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read(limit)
+    return stream.read(4 * limit).decode("utf-8", "surrogateescape")  # 4: the longest UTF-8 character
+
+
+def _input_limit() -> int:
+    """Read one character past the limit, so the parser can refuse it without reading it all."""
+    from .limits import limit
+
+    return limit("GRADCALC_MAX_INPUT") + 1
+
+
+def compute(expression, file, at, wrt, gates="written", nonfinite="strict"):
     """Parse, lower and evaluate: what eval and trace share."""
     from . import api
 
     source = read_source(expression, file)
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
-    result, unused = api.evaluate_text(source, at, wrt_names)
-    for name in unused:
-        _warn(f"--at gives {name}, which the expression does not use")
+    result, unused = api.evaluate_text(source, at, wrt_names, gates, nonfinite)
+    if unused:  # one line, even for the 99,999 unused elements of a long vector
+        shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
+        _warn(f"--at gives {shown}, which the expression does not use")
     for note in result.warnings:
         _warn(note)
     return result
 
 
-def emit(command: str, fmt: str, result) -> None:
-    rendered = renderer(command, fmt)(result)
+def emit(command: str, fmt: str, result, **options) -> None:
+    rendered = renderer(command, fmt)(result, **options)
     if isinstance(rendered, str):
         click.echo(rendered, nl=not rendered.endswith("\n"))
         return
@@ -189,15 +257,154 @@ def emit(command: str, fmt: str, result) -> None:
     Console(highlight=False).print(rendered)
 
 
+def data_options(f):
+    """Where the rows come from and what happens to bad ones (eval --data and descend)."""
+    for option in reversed([
+        click.option("--data", metavar="FILE",
+                     help="Rows of input values: CSV with a header ('-': standard input), "
+                          ".npy, .npz or Parquet; columns give the variables they name."),
+        click.option("--reduce", type=click.Choice(["mean", "sum", "none"]), default="mean",
+                     show_default=True,
+                     help="Average or add up over the rows, or one result per row (none)."),
+        click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
+                     default="fail", show_default=True,
+                     help="A bad row stops with its row number, or is skipped and reported."),
+    ]):
+        f = option(f)
+    return f
+
+
 @main.command("eval", cls=ExpressionCommand, epilog=EPILOG_EVAL)
 @expression_options("eval")
-def eval_command(expression, file, at, wrt, fmt, debug):
-    """Print the value of EXPR and its gradient with respect to every input."""
-    emit("eval", fmt, compute(expression, file, at, wrt))
+@gates_option
+@nonfinite_option
+@data_options
+@click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
+              help="Run --data in this process, or on Dask (pip install 'gradcalc[dask]').")
+@click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler (--engine dask).")
+@click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="ROWS",
+              help="Rows read and computed at a time (default: from the size of the graph).")
+@click.pass_context
+def eval_command(ctx, expression, file, at, wrt, fmt, debug, gates, nonfinite, data, reduce,
+                 on_error, engine, scheduler, chunk_rows):
+    """Print the value of EXPR and its gradient with respect to every input.
+
+    With --data FILE: the mean (or sum) over the rows of FILE and its gradient with respect
+    to the --at parameters, or with --reduce none one result per row (CSV or JSON Lines).
+    """
+    if data is None:
+        if (reduce, on_error, engine, scheduler, chunk_rows) != ("mean", "fail", "numpy", None, None):
+            raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
+                                   "need --data FILE")
+        emit("eval", fmt, compute(expression, file, at, wrt, gates, nonfinite))
+        return
+    if nonfinite != "strict":
+        raise click.UsageError("--nonfinite ieee applies to single points, not to --data")
+    from .datacli import eval_data
+
+    fmt_given = ctx.get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT
+    eval_data(expression, file, data, at, _names(wrt), fmt, fmt_given, gates, reduce, on_error,
+              engine, scheduler, chunk_rows)
+
+
+def _names(wrt: str | None) -> list[str] | None:
+    return [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
 
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
 @expression_options("trace")
-def trace_command(expression, file, at, wrt, fmt, debug):
-    """Print every stage of EXPR: forward values, local derivatives, backpropagated gradients."""
-    emit("trace", fmt, compute(expression, file, at, wrt))
+@gates_option
+@nonfinite_option
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="Show only the stages at most N steps from the output (table, markdown, latex).")
+@click.option("--collapse/--no-collapse", default=None,
+              help=f"Fold repeated rows of long tables [default: when over {AUTO_ROWS} rows].")
+def trace_command(expression, file, at, wrt, fmt, debug, gates, nonfinite, depth, collapse):
+    """Print every stage of EXPR: forward values, local derivatives, backpropagated gradients.
+
+    --format python prints a standard-library Python program of the same backward pass,
+    one d<stage> per stage, that prints the JSON of 'eval --format json' when run.
+    """
+    options = {}
+    if depth is not None or collapse is not None:
+        if fmt not in OUTLINED:
+            raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
+        options = {"depth": depth, "collapse": collapse}
+    emit("trace", fmt, compute(expression, file, at, wrt, gates, nonfinite), **options)
+
+
+@main.command("graph", cls=ExpressionCommand, epilog=EPILOG_GRAPH)
+@expression_options("graph")
+@gates_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write to FILE; its suffix (.svg, .dot, .gv, .mmd) sets the format unless --format does.")
+@click.pass_context
+def graph_command(ctx, expression, file, at, wrt, fmt, debug, gates, output):
+    """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
+
+    Without --at the picture shows the structure only.
+    """
+    from .render.circuit import format_for_file
+
+    if output and ctx.get_parameter_source("fmt") == click.core.ParameterSource.DEFAULT:
+        fmt = format_for_file(output, fmt)
+    if at:
+        result = compute(expression, file, at, wrt, gates)
+        graph = result.graph
+    else:
+        from . import api
+
+        result, graph = None, api.lower_gates(read_source(expression, file), gates=gates)
+    text = renderer("graph", fmt)(graph, result)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@main.command("paths", cls=ExpressionCommand, epilog=EPILOG_PATHS)
+@expression_options("paths")
+@gates_option
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
+              help="Show the N paths with the largest contributions.")
+def paths_command(expression, file, at, wrt, fmt, debug, gates, top):
+    """∂output/∂x as the sum over every path from the output back to the input x (--wrt x).
+
+    Each path is its chain of stages and the product of the local derivatives along it.
+    Paths are counted without listing them; only the N largest are shown.
+    """
+    from .paths import path_sum
+
+    emit("paths", fmt, path_sum(compute(expression, file, at, wrt, gates), top))
+
+
+@main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)
+@expression_options("descend")
+@gates_option
+@data_options
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+              help="Learning rate: each step moves w by -lr * dJ/dw.")
+@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
+              help="Minibatches of N rows from a shuffled order (default: all rows each step).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shuffle.")
+@click.option("--history", type=click.Path(dir_okay=False), metavar="FILE.csv",
+              help="Write step, loss and parameters of every step.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg",
+              help="Write the loss curve as an SVG.")
+def descend_command(expression, file, at, wrt, fmt, debug, gates, data, reduce, on_error, lr,
+                    steps, batch_size, seed, history, plot):
+    """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
+    at their --at values and move by -lr times the gradient, --steps times."""
+    from .datacli import descend_data
+
+    if data is None:
+        raise click.UsageError("descend needs --data FILE")
+    if reduce == "none":
+        raise click.UsageError("descend minimises the mean or the sum: --reduce mean or sum")
+    descend_data(expression, file, data, at, _names(wrt), fmt, gates, reduce, on_error, lr,
+                 steps, batch_size, seed, history, plot)

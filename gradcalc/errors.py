@@ -78,6 +78,11 @@ def quote_window(text: str, column: int) -> tuple[str, int]:
     return shown, len(before)
 
 
+def short(text: str, limit: int = 24) -> str:
+    """A long name or literal cut for a message, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def printable(text: str) -> str:
     """Show control characters, stray surrogates (undecodable bytes) and newlines as escapes."""
     if text.isprintable():

@@ -93,4 +93,9 @@ def tie_share(out: float, args: tuple, index: int) -> float:
     """∂max/∂arg: 1 for the winner, split evenly between tied winners, 0 elsewhere."""
     if args[index] != out:
         return 0.0
-    return 1.0 / sum(1 for a in args if a == out)
+    if _ties[0] is not args or _ties[1] != out:  # count once per call, not per argument
+        _ties[:] = [args, out, sum(1 for a in args if a == out)]  # so max(x, x, ...) stays linear
+    return 1.0 / _ties[2]
+
+
+_ties: list = [None, None, 0]  # the last arguments seen by tie_share, their max and its ties

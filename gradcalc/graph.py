@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
+from . import limits
 from .errors import ParseError, UsageError
 from .ops import BINARY, CONSTANTS, FUNCTIONS, REGISTRY, arity_text, function_op
-from .parse import Program, parse
+from .parse import Program, collector_paused, parse
 
 _LEAVES = ("input", "const")
 
@@ -108,8 +109,9 @@ def lower(source: str | Program, given: Iterable[str] = ()) -> Graph:
     `given` names the inputs that will receive values: `pi` or `e` among them are inputs,
     otherwise they are the constants.
     """
-    program = source if isinstance(source, Program) else parse(source)
-    return _Builder(program, frozenset(given)).build()
+    with collector_paused():
+        program = source if isinstance(source, Program) else parse(source)
+        return _Builder(program, frozenset(given)).build()
 
 
 class _Builder:
@@ -123,6 +125,7 @@ class _Builder:
         self.memo: dict[tuple, int] = {}
         self.scope: dict[str, int] = {}  # the latest stage for each assigned name
         self.taken: set[str] = set()  # every user name in use, inputs and stages
+        self.max_nodes = limits.limit("GRADCALC_MAX_NODES")
         self.reassigned: dict[str, int] = {}  # how often each stage name was assigned again
 
     def build(self) -> Graph:
@@ -183,6 +186,8 @@ class _Builder:
         return index
 
     def _append(self, op: str, args: tuple[int, ...], text: str = "", user_name: str | None = None) -> int:
+        if len(self.ops) == self.max_nodes:
+            raise limits.exceeded("GRADCALC_MAX_NODES", self.max_nodes, "the graph needs more nodes")
         self.ops.append(op)
         self.args.append(args)
         self.texts.append(text)

@@ -1,27 +1,41 @@
 """The sympy number system: the same registry, run on sympy objects.
 
-Used for printing local rules as formulas, and as the base of exact arithmetic. sympy is
-imported only when this module is, never on the float path.
+Used for printing local rules as formulas, for symbolic gradients (`gradcalc grad`) and for
+exact arithmetic (`--exact`): integers, decimals and fractions are rationals (0.1 is 1/10),
+pi, e and function values stay symbolic. Exact mode is strict like float mode: zoo, nan and
+complex numbers (1/0, log(0), sqrt(-1), (-8)**(1/3)) are not finite real values, so autodiff
+reports them as math errors naming the stage; and numbers whose digits would explode
+(`2**(10**10)`) stop at the documented limit GRADCALC_MAX_DIGITS. sympy is imported only
+when this module is, never on the float path.
 """
 from __future__ import annotations
 
+import builtins
+import math
+import sys
+
 import sympy as sp
 
+from . import limits
+from .errors import short
 from .graph import Graph
 from .ops import REGISTRY
 
 ZERO = sp.Integer(0)
 ONE = sp.Integer(1)
 
-exp, log, sqrt = sp.exp, sp.log, sp.sqrt
-sin, cos, tan, asin, acos, atan = sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan
+exp = sp.exp
+sin, cos, tan, atan = sp.sin, sp.cos, sp.tan, sp.atan
 sinh, cosh, tanh = sp.sinh, sp.cosh, sp.tanh
 abs, max, min, sign = sp.Abs, sp.Max, sp.Min, sp.sign  # noqa: A001
 pi, e = sp.pi, sp.E
 
 
 def number(text: str):
-    """A literal as an exact rational: 0.1 is 1/10."""
+    """A literal as an exact rational: 0.1 is 1/10 (1e-100000000 stops at the digit limit)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = len(mantissa.replace(".", "").lstrip("-+0")) + builtins.abs(int(exponent or 0))
+    _refuse_digits(digits, f"the literal {text}")
     return sp.Rational(text)
 
 
@@ -30,15 +44,62 @@ def constant(name: str):
 
 
 def isfinite(value) -> bool:
-    return value.is_finite is not False and not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
+    """A finite real value: not zoo (1/0, log(0)), nan, ±oo, nor complex.
+
+    Structural only: sympy's assumption queries evaluate nested numbers numerically, which
+    costs exponential time in their depth; the functions below refuse complex results
+    before they arise. Every value and derivative passes here, so this is also where exact
+    numbers that have grown past the digit limit (by repeated squaring, say) are stopped.
+    """
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I):
+        return False
+    if value.is_number:
+        _refuse_digits(_digits(value), "an exact number")
+    return True
+
+
+def log(x):
+    """Real log: a negative number is an error, not log|x| + iπ."""
+    if x.is_number and x.is_negative:
+        raise ValueError("log of a negative number")
+    return sp.log(x)
+
+
+def sqrt(x):
+    if x.is_number and x.is_negative:
+        raise ValueError("sqrt of a negative number")
+    return sp.sqrt(x)
+
+
+def asin(x):
+    _refuse_outside_unit(x)
+    return sp.asin(x)
+
+
+def acos(x):
+    _refuse_outside_unit(x)
+    return sp.acos(x)
+
+
+def _refuse_outside_unit(x) -> None:
+    if x.is_number and ((x - 1).is_positive or (-1 - x).is_positive):
+        raise ValueError("outside [-1, 1]")
 
 
 def pow(base, exponent):  # noqa: A001
+    """Real power: a negative base with a non-integer exponent is an error, not a complex number."""
+    if base.is_number and exponent.is_number:
+        if base.is_negative and exponent.is_integer is False:
+            raise ValueError("negative base with a non-integer exponent")
+        if exponent.is_Rational and builtins.abs(exponent) > 1:
+            _refuse_digits(float(builtins.abs(exponent)) * _digits(base),
+                           f"the exact power {base}**{exponent}")
     return base ** exponent
 
 
 def xlogy(x, y):
-    return x * sp.log(y)
+    """x*log(y), taken as 0 when x is 0 (the ∂/∂exponent of a power whose value is 0)."""
+    return ZERO if x.is_zero else x * sp.log(y)
 
 
 def sigmoid(x):
@@ -87,3 +148,24 @@ def local_rules(graph: Graph, i: int) -> list:
     this = sys.modules[__name__]
     out = symbol(node.name)
     return [op.partial(this, out, args, k) for k in range(len(args))]
+
+
+
+def _digits(value) -> float:
+    """Decimal digits of the largest integer inside an exact number (numerators, denominators)."""
+    rationals = (value,) if value.is_Rational else value.atoms(sp.Rational)
+    largest = builtins.max((builtins.max(builtins.abs(r.p), r.q) for r in rationals), default=1)
+    return math.log10(largest) if largest > 1 else 0.0
+
+
+def _refuse_digits(digits: float, what: str) -> None:
+    allowed = limits.limit("GRADCALC_MAX_DIGITS")
+    if digits > allowed:
+        raise limits.exceeded("GRADCALC_MAX_DIGITS", allowed,
+                              f"{short(what, 60)} would have about {digits:,.0f} digits")
+
+
+def exact_text(value) -> str:
+    """sympy's string form of an exact value (long integers included, up to the digit limit)."""
+    limits.allow_long_integers()
+    return str(value)

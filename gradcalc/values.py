@@ -10,9 +10,9 @@ import re
 from typing import Any, Iterable
 
 from . import floatmath
-from .errors import DomainError, GradcalcError, UsageError
+from .errors import DomainError, GradcalcError, UsageError, short
 from .graph import lower
-from .parse import parse
+from .parse import parse, signed_number
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -38,9 +38,22 @@ def float_values(texts: dict[str, str], m: Any = floatmath) -> dict[str, Any]:
 
 def constant(text: str, m: Any = floatmath, name: str = "") -> Any:
     """The value of a constant expression such as `-1e-3`, `1/3` or `sqrt(2)`."""
+    try:
+        literal = signed_number(text)
+    except GradcalcError as exc:
+        raise UsageError(f"{_where(text, name)}: {exc}") from None
+    if literal is not None:  # the common case, without building a graph
+        return m.number(literal)
+    return _expression_value(text, m, name)
+
+
+def _expression_value(text: str, m: Any, name: str) -> Any:
     from .autodiff import forward
 
-    where = f"--at {name}={text}" if name else repr(text)
+    where = _where(text, name)
+    if any(ch in text for ch in ";=\n"):
+        raise UsageError(f"{where}: a value is one constant expression, not an assignment "
+                         "or a program")
     try:
         graph = lower(parse(text))
     except GradcalcError as exc:
@@ -53,6 +66,10 @@ def constant(text: str, m: Any = floatmath, name: str = "") -> Any:
         return forward(graph, {}, m)[graph.output]
     except DomainError as exc:
         raise UsageError(f"{where}: {exc}") from None
+
+
+def _where(text: str, name: str) -> str:
+    return f"--at {name}={short(text, 60)}" if name else repr(short(text, 60))
 
 
 def _assignment(item: str, option: str) -> tuple[str, str]:

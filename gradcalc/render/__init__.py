@@ -19,8 +19,34 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "table": ("table", "trace_table"),
         "json": ("json", "trace_json"),
         "csv": ("csv", "trace_csv"),
+        "python": ("python", "trace_python"),
+        "markdown": ("markdown", "trace_markdown"),
+        "latex": ("latex", "trace_latex"),
+    },
+    # graph renderers take (graph, result or None): without values they draw the structure
+    "graph": {
+        "dot": ("dot", "graph_dot"),
+        "mermaid": ("mermaid", "graph_mermaid"),
+        "svg": ("svg", "graph_svg"),
+    },
+    "paths": {
+        "table": ("paths", "paths_table"),
+        "json": ("paths", "paths_json"),
+    },
+    # eval --data (reduced; --reduce none streams rows itself) and descend
+    "data": {
+        "table": ("data", "data_table"),
+        "json": ("data", "data_json"),
+        "csv": ("data", "data_csv"),
+    },
+    "descend": {
+        "table": ("data", "descend_table"),
+        "json": ("data", "descend_json"),
     },
 }
+
+# trace formats that take --depth and --collapse
+OUTLINED = ("table", "markdown", "latex")
 
 
 def formats(command: str) -> list[str]:

@@ -7,8 +7,8 @@ from typing import Any
 SIGNIFICANT = 6  # digits people see in tables; JSON and CSV keep every bit
 
 
-def human(value: Any) -> str:
-    """A short form for tables: 6 significant digits, no `-0`, inf and nan spelled out."""
+def human(value: Any, digits: int = SIGNIFICANT) -> str:
+    """A short form for tables: `digits` significant digits, no `-0`, inf and nan spelled out."""
     if value is None:
         return "—"
     try:
@@ -19,7 +19,7 @@ def human(value: Any) -> str:
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    text = f"{x:.{SIGNIFICANT}g}"
+    text = f"{x:.{digits}g}"
     return "0" if text == "-0" else text
 
 

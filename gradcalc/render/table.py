@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..autodiff import Result
 from ..errors import printable
+from . import outline
 from .numbers import human
 
 
@@ -31,11 +32,12 @@ def eval_table(result: Result) -> Group:
     return Group(headline, table)
 
 
-def trace_table(result: Result) -> Group:
-    return Group(forward_table(result), backward_table(result))
+def trace_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Group:
+    """Both passes; `depth` keeps the stages near the output, `collapse` folds repeated rows."""
+    return Group(forward_table(result, depth, collapse), backward_table(result, depth, collapse))
 
 
-def forward_table(result: Result) -> Table:
+def forward_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Table:
     graph = result.graph
     out = printable(graph.output_name)
     table = Table(title="forward pass (topological order)", title_justify="left")
@@ -43,9 +45,12 @@ def forward_table(result: Result) -> Table:
                             ("value", "right"), ("local ∂stage/∂input", "left"),
                             (f"∂{out}/∂stage", "right")):
         table.add_column(column, justify=justify)
-    for i, node in enumerate(graph.nodes):
-        if node.op == "const":
-            continue  # constants show inside the definitions that use them
+    rows, table.caption = outline.stage_rows(graph, depth, collapse)
+    for i in rows:
+        if isinstance(i, str):  # a fold of repeated rows
+            table.add_row("⋮", "", _cell(i), "", "", "")
+            continue
+        node = graph.nodes[i]
         definition = "" if node.op == "input" else graph.definition(i)
         table.add_row(_cell(node.name), node.op, _cell(definition), human(result.values[i]),
                       _cell(_locals_text(result, i)), human(result.grads[i]))
@@ -60,9 +65,11 @@ def _locals_text(result: Result, i: int) -> str:
                      if graph.nodes[j].op != "const")
 
 
-def backward_table(result: Result) -> Table:
+def backward_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Table:
     """Each edge, output to inputs: local × upstream added into the input's gradient."""
     graph = result.graph
+    near = outline.near(graph, depth)
+    rows, keys, names = [], [], []
     table = Table(title="backward pass (reverse order): d<input> += local × upstream",
                   title_justify="left")
     for column, justify in (("step", "right"), ("edge", "left"), ("local", "right"),
@@ -90,6 +97,17 @@ def backward_table(result: Result) -> Table:
                 accumulated = f"d{name} = {human(totals[j])}"
             else:
                 accumulated = f"d{name} += {human(contribution)} → {human(totals[j])}"
-            table.add_row(str(step), _cell(f"{node.name} → {name}"), human(local),
-                          human(upstream), human(contribution), _cell(accumulated))
+            if not (near[i] and near[j]):
+                continue
+            rows.append((str(step), _cell(f"{node.name} → {name}"), human(local),
+                         human(upstream), human(contribution), _cell(accumulated)))
+            keys.append(outline.shape(node.name, name, node.op))
+            names.append(f"{node.name} → {name}")
+    shown = outline.fold_rows(keys, names, collapse)
+    for item in shown:
+        if isinstance(item, str):
+            table.add_row("⋮", _cell(item), "", "", "", "")
+        else:
+            table.add_row(*rows[item])
+    table.caption = outline.caption(shown, step - len(rows), depth, "step")
     return table

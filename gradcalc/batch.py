@@ -1,0 +1,234 @@
+"""Forward and backward over a chunk of rows at once: the registry's rules on numpy columns.
+
+The same two loops as `autodiff`, with arrays for values: each node's forward function and
+local rule run once per chunk, never once per row. Parameters stay scalars and broadcast.
+A row whose value, needed local derivative or gradient is not finite at some stage is a bad
+row; it is named with the stage (the scalar path's message plus the row number), dropped,
+and the chunk's remaining rows are computed again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import columns as m
+from .autodiff import _check_gradients, _derivative_error, _value_error
+from .errors import DataError, DomainError, ExitCode, GradcalcError
+from .graph import Graph
+from .ops import REGISTRY
+
+FIRST_FEW = 5  # bad rows described in full; the rest are counted
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad row: its 1-based row number, the one-line message and the exit code it earns."""
+
+    row: int
+    message: str
+    code: ExitCode
+    stage: str | None = None
+
+    def error(self, prefix: str = "") -> GradcalcError:
+        if self.code == ExitCode.MATH:
+            error = DomainError(prefix + self.message, self.stage)
+        else:
+            error = DataError(prefix + self.message, self.row)
+        error.row = self.row
+        return error
+
+
+@dataclass
+class Problems:
+    """Bad rows seen so far: how many, and the first few in row order."""
+
+    count: int = 0
+    first: list[Problem] = field(default_factory=list)
+
+    def add(self, count: int, described: Iterable[Problem]) -> None:
+        self.count += count
+        self.first = sorted([*self.first, *described], key=lambda p: p.row)[:FIRST_FEW]
+
+    def merge(self, other: "Problems") -> None:
+        self.add(other.count, other.first)
+
+
+@dataclass
+class Kink:
+    """Rows at a non-differentiable point of one stage: how many, the first, and the note."""
+
+    count: int
+    row: int
+    note: str
+
+    def merge(self, other: "Kink") -> "Kink":
+        first = self if self.row <= other.row else other
+        return Kink(self.count + other.count, first.row, first.note)
+
+
+@dataclass
+class Batch:
+    """What one chunk gave: per kept row, the output and the gradient of each reported input."""
+
+    rows: np.ndarray
+    value: np.ndarray
+    grads: dict[str, np.ndarray]
+    problems: Problems
+    kinks: dict[str, Kink]
+
+
+def at_row(value, k: int):
+    """One row's entry of a column, or the scalar itself (parameters and constants)."""
+    return value[k] if np.ndim(value) else value
+
+
+def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float],
+        rows: np.ndarray, wrt: Sequence[str], gradient: bool = True) -> Batch:
+    """Value and gradient for every row of a chunk; bad rows are reported and left out."""
+    params = {name: np.float64(v) for name, v in params.items()}
+    problems = Problems()
+    while True:
+        env = {**params, **data}
+        with np.errstate(all="ignore"):
+            values, bad = _forward(graph, env, len(rows))
+            if bad is None and gradient:
+                grads, bad, kinks = _backward(graph, values, rows)
+        if bad is None:
+            break
+        keep = _report(graph, values, rows, bad, problems)
+        data = {name: column[keep] for name, column in data.items()}
+        rows = rows[keep]
+    n = len(rows)
+    index = graph.index
+    return Batch(rows, _full(values[graph.output], n),
+                 {name: _full(grads[index[name]], n) for name in wrt} if gradient else {},
+                 problems, kinks if gradient else {})
+
+
+def _full(value, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
+
+
+@dataclass
+class _Bad:
+    """Per row, where it first went wrong: stage index (-1 if it did not), and which kind."""
+
+    stage: np.ndarray
+    kind: str  # "value", "derivative" or "gradient"
+    arg: np.ndarray | None = None  # for derivatives: which input of the stage
+
+    def mark(self, flags: np.ndarray, stage: int, arg: int = 0) -> None:
+        new = flags & (self.stage < 0)
+        self.stage[new] = stage
+        if self.arg is not None:
+            self.arg[new] = arg
+
+
+def _forward(graph: Graph, env: Mapping, n: int) -> tuple[list, _Bad | None]:
+    values: list = [None] * len(graph.nodes)
+    bad = None
+    for i, node in enumerate(graph.nodes):
+        if node.op == "input":
+            values[i] = env[node.name]
+            continue
+        if node.op == "const":
+            values[i] = np.float64(m.constant(node.text) if node.text in ("pi", "e")
+                                   else m.number(node.text))
+            continue
+        args = [values[j] for j in node.inputs]
+        out = REGISTRY[node.op].forward(m, *args)
+        finite = np.isfinite(out)
+        if np.ndim(out) == 0:
+            if not finite:  # no row to blame: parameters and constants alone
+                raise _value_error(graph, i, args, None)
+        elif not finite.all():
+            bad = bad or _Bad(np.full(n, -1), "value")
+            bad.mark(~finite, i)
+        values[i] = out
+    return values, bad
+
+
+def _backward(graph: Graph, values: list, rows: np.ndarray
+              ) -> tuple[list, _Bad | None, dict[str, Kink]]:
+    nodes, varying, live = graph.nodes, graph.varying, graph.live
+    n = len(rows)
+    grads: list = [m.ZERO] * len(nodes)
+    grads[graph.output] = m.ONE
+    bad = None
+    kinks: dict[str, Kink] = {}
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        upstream = grads[i]
+        if varying[i] and not np.all(np.isfinite(upstream)):
+            if np.ndim(upstream) == 0:
+                raise _gradient_error(graph, i)
+            bad = bad or _Bad(np.full(n, -1), "gradient")
+            bad.mark(~np.isfinite(upstream), i)
+        if not node.inputs or not live[i]:
+            continue
+        op = REGISTRY[node.op]
+        args = tuple(values[j] for j in node.inputs)
+        out = values[i]
+        for k, j in enumerate(node.inputs):
+            if not varying[j]:
+                continue
+            p = op.partial(m, out, args, k)
+            finite = np.isfinite(p)
+            if np.ndim(p) == 0:
+                if not finite:
+                    raise _derivative_error(graph, i, k, args)
+            elif not finite.all():
+                if bad is None or bad.kind != "derivative":
+                    bad = _Bad(np.full(n, -1), "derivative", np.zeros(n, dtype=np.int64))
+                bad.mark(~finite, i, k)
+            grads[j] = grads[j] + p * upstream
+        if op.kink is not None and op.name in m.KINKS:
+            _note_kink(graph, i, out, args, rows, kinks)
+    return grads, bad, kinks
+
+
+def _note_kink(graph: Graph, i: int, out, args: tuple, rows: np.ndarray,
+               kinks: dict[str, Kink]) -> None:
+    """Count the rows at the stage's kink; the registry words the note for the first one."""
+    flags = np.broadcast_to(m.KINKS[graph.nodes[i].op](out, args), rows.shape)
+    hits = np.flatnonzero(flags)
+    if len(hits):
+        k = int(hits[0])
+        note = REGISTRY[graph.nodes[i].op].kink(at_row(out, k), tuple(at_row(a, k) for a in args))
+        stage = graph.nodes[i].name
+        text = f"stage {stage} = {graph.definition(i)}: {note}"
+        kinks[stage] = Kink(len(hits), int(rows[k]), text)
+
+
+def _report(graph: Graph, values: list, rows: np.ndarray, bad: _Bad, problems: Problems
+            ) -> np.ndarray:
+    """Describe the first few bad rows, count them all; the mask of the rows to keep."""
+    positions = np.flatnonzero(bad.stage >= 0)
+    described = [Problem(int(rows[k]), f"row {rows[k]}: {_why(graph, values, bad, k)}",
+                         ExitCode.MATH, graph.nodes[bad.stage[k]].name)
+                 for k in positions[:FIRST_FEW]]
+    problems.add(len(positions), described)
+    return bad.stage < 0
+
+
+def _why(graph: Graph, values: list, bad: _Bad, k: int) -> str:
+    i = int(bad.stage[k])
+    args = [at_row(values[j], k) for j in graph.nodes[i].inputs]
+    if bad.kind == "value":
+        return str(_value_error(graph, i, args, None))
+    if bad.kind == "derivative":
+        return str(_derivative_error(graph, i, int(bad.arg[k]), args))
+    return str(_gradient_error(graph, i))
+
+
+def _gradient_error(graph: Graph, i: int) -> DomainError:
+    """The scalar path's message for a gradient that overflowed at node i."""
+    grads = [0.0] * len(graph.nodes)
+    grads[i] = float("inf")
+    try:
+        _check_gradients(graph, grads, np.isfinite)
+    except DomainError as exc:
+        return exc
+    raise AssertionError("node i is varying, so its gradient is checked")

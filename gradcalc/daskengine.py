@@ -1,0 +1,144 @@
+"""`--engine dask`: the same batch engine on each partition of a Dask dataframe, sums combined.
+
+Each partition (a block of a CSV file, or a Parquet row group; local paths, globs or any URL
+Dask reads) becomes one task that returns its row count, its sum of the output, its sums of
+the gradients and its bad rows; a mean-loss gradient is the sum of the partition sums over
+the total row count. Row numbers are made global once every partition's count is known.
+`--scheduler ADDRESS` sends the tasks to a dask.distributed cluster (its workers need
+gradcalc installed); without it Dask's local scheduler runs them here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .batch import Kink, Problem, Problems, run
+from .dataset import Plan, Reduced, finish, notes
+from .datafile import Table, checked_chunk, _floats
+from .errors import UsageError
+
+
+def _dask():
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError:
+        raise UsageError("--engine dask needs Dask: pip install 'gradcalc[dask]'") from None
+    return dask, dd
+
+
+def _is_parquet(path: str) -> bool:
+    return path.rstrip("/").lower().endswith((".parquet", ".pq"))
+
+
+def read_frame(path: str, columns=None):
+    """The file as a lazy Dask dataframe: CSV cells as text (checked per row), Parquet as stored."""
+    if path == "-":
+        raise UsageError("--engine dask reads files or URLs, not standard input")
+    _, dd = _dask()
+    try:
+        if _is_parquet(path):
+            return dd.read_parquet(path, columns=columns)
+        return dd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--data {path}: cannot read it with Dask ({exc})") from None
+
+
+class DaskTable(Table):
+    """Column names only: the rows are read by the workers."""
+
+    def chunks(self, needed, chunk_rows):
+        raise NotImplementedError("rows of a Dask table are read partition by partition")
+
+
+def dask_table(path: str) -> DaskTable:
+    return DaskTable(path, [str(c) for c in read_frame(path).columns], 0, "rows")
+
+
+@dataclass
+class PartSums:
+    """One partition's share: rows read and used, sums, bad rows (numbered in the partition)."""
+
+    rows: int
+    used: int
+    value: float
+    grads: dict[str, float]
+    problems: Problems = field(default_factory=Problems)
+    kinks: dict[str, Kink] = field(default_factory=dict)
+
+
+def partition_sums(frame, plan: Plan) -> PartSums:
+    """The batch engine on one partition: what every worker runs."""
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    texts = {name: frame[name] for name in plan.columns}
+    chunk = checked_chunk(rows, {name: _numbers(s) for name, s in texts.items()},
+                          lambda name, k: texts[name].iloc[k])
+    data = chunk.columns
+    if chunk.bad is not None:
+        rows, data = rows[~chunk.bad], {n: c[~chunk.bad] for n, c in data.items()}
+    batch = run(plan.graph, data, plan.params, rows, plan.wrt)
+    chunk.problems.merge(batch.problems)
+    return PartSums(len(frame), len(batch.rows), float(np.sum(batch.value)),
+                    {name: float(np.sum(batch.grads[name])) for name in plan.wrt},
+                    chunk.problems, batch.kinks)
+
+
+def _numbers(series) -> np.ndarray:
+    if series.dtype.kind in "biuf":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return _floats(["" if v is None or v != v else str(v) for v in series.tolist()])
+
+
+def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Reduced, list[str]]:
+    """Every partition's sums, computed by Dask and added up; the reduced result and warnings."""
+    dask, _ = _dask()
+    frame = read_frame(plan.table.label, list(plan.columns) or None)
+    lean = replace(plan, table=None, warnings=[])  # what the tasks carry: no open files
+    tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
+    if scheduler:
+        parts = _on_cluster(scheduler, tasks)
+    else:
+        parts = dask.compute(*tasks)
+    return _combine(plan, how, parts)
+
+
+def _on_cluster(address: str, tasks) -> list[PartSums]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: "
+                         "pip install 'gradcalc[dask]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler {address}: cannot connect ({exc})") from None
+    with client:
+        return client.gather(client.compute(tasks))
+
+
+def _combine(plan: Plan, how: str, parts) -> tuple[Reduced, list[str]]:
+    offset, used, value = 0, 0, 0.0
+    sums = dict.fromkeys(plan.wrt, 0.0)
+    problems, kinks = Problems(), {}
+    for part in parts:
+        problems.add(part.problems.count, [_shifted(p, offset) for p in part.problems.first])
+        for stage, kink in part.kinks.items():
+            kink = replace(kink, row=kink.row + offset)
+            kinks[stage] = kink.merge(kinks[stage]) if stage in kinks else kink
+        value += part.value
+        for name in plan.wrt:
+            sums[name] += part.grads[name]
+        used += part.used
+        offset += part.rows
+    if problems.count and plan.on_error == "fail":
+        raise problems.first[0].error()
+    return (finish(plan, how, value, sums, used, problems.count, offset),
+            notes(kinks, problems, offset, used))
+
+
+def _shifted(problem: Problem, offset: int) -> Problem:
+    """A partition's row number made global: `row 3: ...` → `row 1003: ...`."""
+    local = f"row {problem.row}"
+    return replace(problem, row=problem.row + offset,
+                   message=f"row {problem.row + offset}" + problem.message[len(local):])

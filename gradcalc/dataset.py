@@ -1,0 +1,186 @@
+"""An expression over a data file: which inputs are columns, then chunk after chunk through the
+batch engine, reduced as it goes (`mean`, `sum`) or handed on row by row (`none`).
+
+    plan = plan_data("L = (w*x + b - y)**2", "points.csv", ["w=0.5,b=0"])
+    reduced = reduce_data(plan, "mean")   # reduced.value, reduced.gradient {'w': ..., 'b': ...}
+
+The mean's gradient is the sum of the per-row gradients over the rows used, divided by their
+number, so chunk sums add up to the whole file's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .batch import Batch, Kink, Problems, run
+from .datafile import Table, open_table
+from .errors import DataError, UsageError
+from .graph import Graph, lower
+from .values import float_values, parse_at
+
+REDUCTIONS = ("mean", "sum", "none")
+ON_ERROR = ("fail", "skip")
+CHUNK_BYTES = 48 << 20  # working memory one chunk may take: every node's values and gradients
+
+
+@dataclass
+class Plan:
+    """Everything fixed before the first row is read."""
+
+    graph: Graph
+    table: Table
+    params: dict[str, float]  # inputs given by --at: scalars that broadcast over the rows
+    columns: tuple[str, ...]  # inputs read from the file, row by row
+    wrt: tuple[str, ...]
+    on_error: str = "fail"
+    chunk_rows: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_data(source: str | Graph, data: str | Table, at_options: Iterable[str] = (),
+              wrt: Sequence[str] | None = None, reduce: str = "mean", on_error: str = "fail",
+              chunk_rows: int | None = None) -> Plan:
+    """Split the expression's inputs into data columns and --at parameters; check --wrt."""
+    texts = parse_at(at_options)
+    table = data if isinstance(data, Table) else open_table(data)
+    graph = source if isinstance(source, Graph) else lower(source, given={*texts, *table.names})
+    inputs = graph.input_names
+    columns = tuple(name for name in inputs if name not in texts and name in table.names)
+    missing = [name for name in inputs if name not in texts and name not in table.names]
+    if missing:
+        raise UsageError(_missing_message(missing, table))
+    params = float_values({name: texts[name] for name in inputs if name in texts})
+    warnings = [f"--at gives {name}, which is also a column of {table.label}; using --at"
+                for name in params if name in table.names]
+    warnings += [f"--at gives {name}, which the expression does not use"
+                 for name in texts if name not in inputs]
+    unused = [name for name in table.names if name not in inputs]
+    if unused:
+        warnings.append(f"columns of {table.label} that the expression does not use: "
+                        f"{', '.join(unused)}")
+    return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
+                on_error, chunk_rows or auto_chunk_rows(graph), warnings)
+
+
+def _missing_message(missing: list[str], table: Table) -> str:
+    s = "s" if len(missing) > 1 else ""
+    shown = ", ".join(table.names) or "none"
+    example = ",".join(f"{name}=..." for name in missing[:3])
+    return (f"missing column{s} {', '.join(missing)}: not in {table.label} (its columns: "
+            f"{shown}) and not given with --at (--at {example})")
+
+
+def _wrt(graph: Graph, params: dict, columns: tuple, wrt: Sequence[str] | None, reduce: str
+         ) -> tuple[str, ...]:
+    """By default the parameters (reduced) or every input (per row)."""
+    if wrt is None:
+        return tuple(graph.input_names) if reduce == "none" else tuple(params)
+    unknown = [name for name in wrt if name not in graph.input_names]
+    if unknown:
+        raise UsageError(f"--wrt names {', '.join(unknown)}, which the expression does not use "
+                         f"(its inputs: {', '.join(graph.input_names) or 'none'})")
+    per_row = [name for name in wrt if name in columns]
+    if per_row and reduce != "none":
+        raise UsageError(f"--wrt {', '.join(per_row)}: a data column has one gradient per row; "
+                         "use --reduce none for per-row gradients")
+    return tuple(wrt)
+
+
+def auto_chunk_rows(graph: Graph) -> int:
+    """Rows per chunk so that every node's values and gradients fit in CHUNK_BYTES."""
+    per_row = 8 * 3 * max(1, len(graph.nodes))
+    return int(min(1 << 20, max(1024, CHUNK_BYTES // per_row)))
+
+
+class Stream:
+    """Chunks through the batch engine; keeps count of rows, bad rows and kinks as it goes."""
+
+    def __init__(self, plan: Plan, gradient: bool = True):
+        self.plan = plan
+        self.gradient = gradient
+        self.rows = 0  # data rows read
+        self.used = 0  # rows that entered the result
+        self.problems = Problems()
+        self.kinks: dict[str, Kink] = {}
+        self.on_chunk = None  # called after each chunk (the progress bar)
+
+    def __iter__(self) -> Iterator[Batch]:
+        plan = self.plan
+        for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
+            rows, data = chunk.rows, chunk.columns
+            if chunk.bad is not None:
+                keep = ~chunk.bad
+                rows, data = rows[keep], {name: c[keep] for name, c in data.items()}
+            batch = run(plan.graph, data, plan.params, rows, plan.wrt, self.gradient)
+            problems = Problems(chunk.problems.count, list(chunk.problems.first))
+            problems.merge(batch.problems)
+            if problems.count and plan.on_error == "fail":
+                raise problems.first[0].error()
+            self.problems.merge(problems)
+            for stage, kink in batch.kinks.items():
+                self.kinks[stage] = kink.merge(self.kinks[stage]) if stage in self.kinks else kink
+            self.rows += len(chunk.rows)
+            self.used += len(batch.rows)
+            if self.on_chunk:
+                self.on_chunk()
+            yield batch
+
+    def notes(self) -> list[str]:
+        return notes(self.kinks, self.problems, self.rows, self.used)
+
+
+def notes(kinks: dict[str, Kink], problems: Problems, rows: int, used: int) -> list[str]:
+    """Warnings for stderr: non-differentiable points, and skipped rows (how many, which)."""
+    lines = [f"{kink.note} (at {_rows(kink.count)}, first row {kink.row})"
+             for kink in kinks.values()]
+    if problems.count:
+        first = ", ".join(str(p.row) for p in problems.first)
+        more = ", …" if problems.count > len(problems.first) else ""
+        lines.append(f"skipped {_rows(problems.count, 'bad row')} of {rows} "
+                     f"(rows {first}{more}); the result uses the other {used}")
+        lines += [p.message for p in problems.first]
+    return lines
+
+
+def _rows(n: int, word: str = "row") -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+@dataclass
+class Reduced:
+    """The reduced loss and its gradient; reads like a scalar `Result` for the eval renderers."""
+
+    graph: Graph
+    value: float
+    at: dict[str, float]
+    gradient: dict[str, float]
+    reduce: str
+    rows: int  # rows used
+    skipped: int
+    source: str
+
+
+def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
+    """The mean or sum over the rows of the output and of its gradient, chunk sums added up."""
+    stream = stream or Stream(plan)
+    value = 0.0
+    sums = dict.fromkeys(plan.wrt, 0.0)
+    for batch in stream:
+        value += float(np.sum(batch.value))
+        for name in plan.wrt:
+            sums[name] += float(np.sum(batch.grads[name]))
+    return finish(plan, how, value, sums, stream.used, stream.problems.count, stream.rows)
+
+
+def finish(plan: Plan, how: str, value: float, sums: dict[str, float], used: int,
+           skipped: int, rows: int) -> Reduced:
+    """Sums → the reduced result (also how the Dask engine combines its partitions)."""
+    if used == 0:
+        why = f"all {rows} rows were skipped" if rows else "it has no data rows"
+        raise DataError(f"--data {plan.table.label}: no rows to reduce ({why})")
+    scale = 1.0 / used if how == "mean" else 1.0
+    return Reduced(plan.graph, value * scale, dict(plan.params),
+                   {name: s * scale for name, s in sums.items()}, how, used, skipped,
+                   plan.table.label)

@@ -1,0 +1,129 @@
+"""Gradient descent on the reduced loss over a data file: w := w − lr·∂J/∂w, step after step.
+
+The needed columns are read once into memory (float64, 8 bytes per row and column); every
+step then runs the batch engine on all rows (full batch) or on the next `batch_size` rows of
+a shuffled order (minibatches; a new shuffle each epoch, drawn from `seed`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .batch import Problems, run
+from .dataset import Plan, Stream
+from .errors import DataError, DomainError
+from .graph import Graph
+
+
+@dataclass
+class Descent:
+    graph: Graph
+    reduce: str
+    lr: float
+    steps: int
+    batch_size: int | None
+    start: dict[str, float]
+    at: dict[str, float]  # the trained parameters
+    initial_loss: float  # over all rows, at the start
+    loss: float  # over all rows, at the trained parameters
+    gradient: dict[str, float]  # at the trained parameters
+    losses: list[float]  # per step: the loss of that step's rows before its update
+    history: list[tuple[int, float, dict[str, float]]]  # (step, loss, parameters)
+    rows: int
+    skipped: int  # rows dropped at reading (bad cells) plus row-steps dropped (math errors)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load(plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray, Stream]:
+    """All rows' needed columns in memory; bad cells are refused or skipped as for eval."""
+    stream = Stream(plan, gradient=False)
+    numbers, parts = [], []
+    for chunk_rows, columns in _cells_only(stream):
+        numbers.append(chunk_rows)
+        parts.append(columns)
+    rows = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
+    data = {name: np.concatenate([p[name] for p in parts]) if parts else np.zeros(0)
+            for name in plan.columns}
+    if not len(rows):
+        raise DataError(f"--data {plan.table.label}: no rows to descend on")
+    return data, rows, stream
+
+
+def _cells_only(stream: Stream):
+    plan = stream.plan
+    for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
+        if chunk.problems.count and plan.on_error == "fail":
+            raise chunk.problems.first[0].error()
+        stream.problems.merge(chunk.problems)
+        stream.rows += len(chunk.rows)
+        keep = slice(None) if chunk.bad is None else ~chunk.bad
+        yield chunk.rows[keep], {name: c[keep] for name, c in chunk.columns.items()}
+
+
+def descend(plan: Plan, lr: float, steps: int, reduce: str = "mean",
+            batch_size: int | None = None, seed: int = 0,
+            on_step: Callable[[int, float], None] | None = None) -> Descent:
+    """Run `steps` updates of the parameters in plan.wrt; the loss and gradient at the end."""
+    data, rows, stream = load(plan)
+    params = dict(plan.params)
+    start = {name: params[name] for name in plan.wrt}
+    batches = _batches(len(rows), batch_size, seed)
+    losses, history, dropped = [], [], Problems()
+    for step in range(steps):
+        pick = next(batches)
+        loss, grads = _loss(plan, data, rows, params, pick, reduce, step, dropped)
+        losses.append(loss)
+        history.append((step, loss, {name: params[name] for name in plan.wrt}))
+        for name in plan.wrt:
+            params[name] -= lr * grads[name]
+        _check_finite(params, step, lr)
+        if on_step:
+            on_step(step, loss)
+    loss, grads = _loss(plan, data, rows, params, slice(None), reduce, steps, dropped)
+    history.append((steps, loss, {name: params[name] for name in plan.wrt}))
+    initial = history[0][1] if batch_size is None and steps else \
+        _loss(plan, data, rows, {**params, **start}, slice(None), reduce, 0, Problems())[0]
+    warnings = stream.notes()
+    if dropped.count:
+        warnings.append(f"skipped {dropped.count} row-steps with math errors (first: "
+                        f"{dropped.first[0].message})")
+    return Descent(plan.graph, reduce, lr, steps, batch_size, start,
+                   {name: params[name] for name in plan.wrt}, initial, loss, grads, losses,
+                   history, len(rows), stream.problems.count + dropped.count, warnings)
+
+
+def _batches(n: int, batch_size: int | None, seed: int):
+    """Row positions for each step: all rows, or consecutive slices of a fresh shuffle."""
+    if batch_size is None or batch_size >= n:
+        while True:
+            yield slice(None)
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n)
+        for lo in range(0, n - batch_size + 1, batch_size):
+            yield order[lo:lo + batch_size]
+
+
+def _loss(plan: Plan, data, rows, params, pick, reduce: str, step: int, dropped: Problems
+          ) -> tuple[float, dict[str, float]]:
+    batch = run(plan.graph, {name: c[pick] for name, c in data.items()}, params, rows[pick],
+                plan.wrt)
+    if batch.problems.count:
+        if plan.on_error == "fail":
+            raise batch.problems.first[0].error(prefix=f"step {step}, ")
+        dropped.merge(batch.problems)
+    used = len(batch.rows)
+    if used == 0:
+        raise DataError(f"step {step}: every row of the step had a math error")
+    scale = 1.0 / used if reduce == "mean" else 1.0
+    return (float(np.sum(batch.value)) * scale,
+            {name: float(np.sum(batch.grads[name])) * scale for name in plan.wrt})
+
+
+def _check_finite(params: dict[str, float], step: int, lr: float) -> None:
+    bad = [name for name, v in params.items() if not np.isfinite(v)]
+    if bad:
+        raise DomainError(f"step {step}: {', '.join(bad)} is no longer finite; the steps "
+                          f"diverge (try a smaller --lr than {lr:g})")

@@ -1,0 +1,120 @@
+"""Named resource limits, each raised by an environment variable of the same name.
+
+Float evaluation grows linearly with the input, so two generous limits bound it (the size
+of the text and of the graph). The work that is explosive by nature — exact integer powers,
+listing paths, symbolic simplification, Hessians of big graphs — checks its own limit
+before it starts. Reaching one is a LimitError (exit 2) that names the limit and says how
+to raise it:
+
+    GRADCALC_MAX_NODES=5000000 gradcalc eval -f huge.txt --at ...
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from .errors import LimitError, UsageError
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # also the environment variable that raises it
+    default: int
+    bounds: str  # what it counts, in words: "nodes in a graph"
+
+
+LIMITS: dict[str, Limit] = {
+    limit.name: limit
+    for limit in (
+        Limit("GRADCALC_MAX_INPUT", 4_000_000, "characters in an expression, program or value"),
+        Limit("GRADCALC_MAX_NODES", 2_000_000, "nodes in a graph"),
+        Limit("GRADCALC_MAX_DIGITS", 10_000, "digits of an exact number (--exact) or --digits N"),
+        Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `gradcalc paths --top`"),
+        Limit("GRADCALC_MAX_HESSIAN", 10_000_000,
+              "work of a Hessian (--hessian): nodes times inputs"),
+        Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification (--simplify)"),
+        Limit("GRADCALC_SYMBOLIC_SECONDS", 30,
+              "seconds of exact or symbolic work (--exact, grad, the symbolic column of check)"),
+    )
+}
+
+
+def limit(name: str) -> int:
+    """The limit's value: the environment variable when set, else the default."""
+    setting = os.environ.get(name, "").strip()
+    if not setting:
+        return LIMITS[name].default
+    try:
+        value = int(setting.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"environment variable {name}={setting!r}: expected a positive integer")
+    return value
+
+
+def check(name: str, amount: int, what: str = "") -> None:
+    """Refuse `amount` above the limit, naming the limit and how to raise it.
+
+    `what` describes the amount found ("the expression has 5,000,001 characters").
+    """
+    allowed = limit(name)
+    if amount > allowed:
+        raise exceeded(name, allowed, what)
+
+
+def exceeded(name: str, allowed: int | None = None, what: str = "") -> LimitError:
+    """The error for a limit reached (for callers that count as they go)."""
+    allowed = limit(name) if allowed is None else allowed
+    found = f"{what} " if what else ""
+    return LimitError(f"limit {name} reached: {found}(at most {allowed:,} {LIMITS[name].bounds}); "
+                      f"raise it with the environment variable {name}=N")
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm; a BaseException, so library code's `except Exception` lets it pass."""
+
+
+@contextmanager
+def seconds(name: str, what: str) -> Iterator[None]:
+    """Stop the work inside after the limit's seconds with its LimitError (`what` took too long).
+
+    sympy can take exponential time on nested transcendental numbers, and no size measured
+    beforehand predicts it; a clock does. Uses SIGALRM, so it bounds the main thread on POSIX
+    and is a no-op elsewhere.
+    """
+    allowed = limit(name)
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, allowed)
+    try:
+        yield
+    except _OutOfTime:
+        raise exceeded(name, allowed, f"{what} took longer") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def allow_long_integers(digits: int = 0) -> None:
+    """Let Python print integers of up to `digits` (or GRADCALC_MAX_DIGITS) digits.
+
+    Python refuses to convert integers over 4,300 digits to text unless told; exact mode and
+    --digits print numbers up to their own documented limit.
+    """
+    setter = getattr(sys, "set_int_max_str_digits", None)  # Python 3.11, and 3.10.7 onwards
+    needed = max(digits, limit("GRADCALC_MAX_DIGITS")) + 100
+    if setter is not None and 0 < sys.get_int_max_str_digits() < needed:
+        setter(needed)
+

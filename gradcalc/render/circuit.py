@@ -1,0 +1,80 @@
+"""The circuit every picture draws: inputs and gates, wires between them, gate labels.
+
+Constants are not drawn as wires: they fold into the label of the gate that uses them, as
+in the lecture circuit (`+1`, `*-1`, `1/x`). Shared by the DOT, Mermaid and SVG renderers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from ..autodiff import Result
+from ..graph import Graph, format_call
+from ..ops import REGISTRY
+from .numbers import human
+
+DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
+
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^", "neg": "*-1", "copy": "=",
+            "sigmoid": "σ", "log_sigmoid": "log σ"}
+_SUFFIXES = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
+
+
+def format_for_file(path: str, default: str) -> str:
+    """The picture format a file name asks for: `circuit.svg` → svg."""
+    return _SUFFIXES.get(PurePath(path).suffix.lower(), default)
+
+
+@dataclass(frozen=True)
+class Circuit:
+    graph: Graph
+    drawn: tuple[int, ...]  # inputs and gates, in topological order (constants are folded)
+    wires: tuple[tuple[int, int], ...]  # (from, to) node indices, one per argument
+    column: dict[int, int]  # 0 for inputs; a gate sits one column right of its latest input
+
+    def label(self, i: int) -> str:
+        return gate_label(self.graph, i)
+
+
+def circuit(graph: Graph) -> Circuit:
+    nodes = graph.nodes
+    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const")
+    wires = tuple((j, i) for i in drawn for j in nodes[i].inputs if nodes[j].op != "const")
+    column: dict[int, int] = {}
+    for i in drawn:
+        column[i] = 1 + max((column[j] for j in nodes[i].inputs if j in column), default=-1)
+        if nodes[i].op != "input" and not any(j in column for j in nodes[i].inputs):
+            column[i] = 0  # a gate of constants only starts at the left, like an input
+    return Circuit(graph, drawn, wires, column)
+
+
+def gate_label(graph: Graph, i: int) -> str:
+    """What the gate's circle says: `*`, `exp`, or with a folded constant `+1`, `*3`, `1/x`."""
+    node = graph.nodes[i]
+    if node.op == "input":
+        return node.name
+    args = [graph.nodes[j] for j in node.inputs]
+    constant = [a.op == "const" for a in args]
+    symbol = _SYMBOLS.get(node.op, node.op)
+    if not any(constant) or node.op == "neg" and not all(constant):
+        return symbol
+    if all(constant):
+        return graph.definition(i)
+    if len(args) == 2 and REGISTRY[node.op].symbol:
+        value = args[0].text if constant[0] else args[1].text
+        if node.op in ("add", "mul") or constant[1]:
+            return f"{symbol}{value}"
+        return f"{value}{symbol}x"  # a constant on the left of -, / or ^: 1/x, 2^x, 1-x
+    return format_call(node.op, [a.text if c else "·" for a, c in zip(args, constant)])
+
+
+def wire_text(result: Result | None, j: int) -> tuple[str, str] | None:
+    """A wire's forward value and its gradient, rounded for a picture (None: no values)."""
+    if result is None:
+        return None
+    return human(result.values[j], DIGITS), human(result.grads[j], DIGITS)
+
+
+def tooltip(graph: Graph, i: int) -> str:
+    node = graph.nodes[i]
+    return node.name if node.op == "input" else f"{node.name} = {graph.definition(i)}"

@@ -1,0 +1,84 @@
+"""The loss curve of a descent: Unicode blocks for the terminal, a self-contained SVG for files."""
+from __future__ import annotations
+
+from typing import Sequence
+from xml.sax.saxutils import escape
+
+from .numbers import human
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _columns(values: Sequence[float], width: int) -> list[float]:
+    """At most `width` points, each the value at the first step of its share (the start shows)."""
+    if len(values) <= width:
+        return list(values)
+    return [values[c * len(values) // width] for c in range(width)]
+
+
+def terminal_curve(values: Sequence[float], width: int = 60, height: int = 6,
+                   label: str = "loss") -> str:
+    """A block plot, highest loss at the top row, with the range on the left and steps below."""
+    if not values:
+        return ""
+    points = _columns(values, width)
+    top, bottom = max(points), min(points)
+    span = (top - bottom) or 1.0
+    levels = [round((p - bottom) / span * (height * 8 - 1)) + 1 for p in points]
+    left = [human(top, 4), *[""] * (height - 2), human(bottom, 4)][-height:]
+    pad = max(len(s) for s in left)
+    lines = [f"{label} per step"]
+    for r in range(height - 1, -1, -1):
+        cells = "".join(_BLOCKS[max(0, min(8, level - r * 8))] for level in levels)
+        lines.append(f"{left[height - 1 - r]:>{pad}} ┤{cells}")
+    steps = len(values)
+    axis = f"0{' ' * max(1, len(points) - len(str(steps - 1)) - 1)}{steps - 1}"
+    lines.append(f"{'':>{pad}} └{'─' * len(points)}")
+    lines.append(f"{'':>{pad}}  {axis}  step")
+    return "\n".join(lines)
+
+
+def loss_svg(values: Sequence[float], title: str = "loss", width: int = 640,
+             height: int = 400) -> str:
+    """A standalone SVG line chart of loss against step, with labelled axes."""
+    left, right, top_m, bottom_m = 70, 20, 40, 50
+    plot_w, plot_h = width - left - right, height - top_m - bottom_m
+    n = max(1, len(values) - 1)
+    hi, lo = (max(values), min(values)) if values else (1.0, 0.0)
+    span = (hi - lo) or 1.0
+
+    def x(i: float) -> float:
+        return left + plot_w * i / n
+
+    def y(v: float) -> float:
+        return top_m + plot_h * (hi - v) / span
+
+    points = " ".join(f"{x(i):.2f},{y(v):.2f}" for i, v in enumerate(values))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top_m + plot_h}" x2="{left + plot_w}" y2="{top_m + plot_h}" '
+        'stroke="black"/>',
+        f'<line x1="{left}" y1="{top_m}" x2="{left}" y2="{top_m + plot_h}" stroke="black"/>',
+    ]
+    for k in range(5):
+        v = lo + span * k / 4
+        parts.append(f'<line x1="{left - 4}" y1="{y(v):.2f}" x2="{left}" y2="{y(v):.2f}" '
+                     'stroke="black"/>')
+        parts.append(f'<text x="{left - 7}" y="{y(v) + 4:.2f}" text-anchor="end">'
+                     f'{escape(human(v, 4))}</text>')
+        step = round(n * k / 4)
+        parts.append(f'<line x1="{x(step):.2f}" y1="{top_m + plot_h}" x2="{x(step):.2f}" '
+                     f'y2="{top_m + plot_h + 4}" stroke="black"/>')
+        parts.append(f'<text x="{x(step):.2f}" y="{top_m + plot_h + 18}" '
+                     f'text-anchor="middle">{step}</text>')
+    parts += [
+        f'<text x="{left + plot_w / 2}" y="{height - 12}" text-anchor="middle">step</text>',
+        f'<text x="16" y="{top_m + plot_h / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {top_m + plot_h / 2})">loss</text>',
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/>',
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,130 @@
+"""Data mode: the reduced value and gradient (`eval --data`), per-row results streamed as CSV or
+JSON Lines (`--reduce none`), and the outcome of `descend`.
+
+A reduced result reads like a scalar `Result` (output name, value, parameters, gradient), so
+the eval renderers draw it; these add how many rows were reduced.
+"""
+from __future__ import annotations
+
+import json
+from typing import IO, Iterable, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import printable
+from .json import eval_document
+from .numbers import human, machine, text
+
+
+def _about(result) -> dict:
+    return {"reduce": result.reduce, "rows": result.rows, "skipped": result.skipped}
+
+
+def data_table(result) -> Group:
+    from .table import eval_table
+
+    caption = (f"{result.reduce} over {result.rows} rows of {printable(result.source)}"
+               + (f" ({result.skipped} skipped)" if result.skipped else ""))
+    return Group(eval_table(result), Text(caption))
+
+
+def data_json(result) -> str:
+    return json.dumps({**eval_document(result), **_about(result)}, indent=2, ensure_ascii=False)
+
+
+def data_csv(result) -> str:
+    from .csv import eval_csv
+
+    return eval_csv(result)
+
+
+# ---- one result per row (--reduce none) ----------------------------------------------------
+
+def row_header(output: str, wrt: Sequence[str]) -> list[str]:
+    return ["row", output, *(f"d{output}/d{name}" for name in wrt)]
+
+
+def write_rows_csv(batches: Iterable, output: str, wrt: Sequence[str], out: IO[str]) -> None:
+    """`row,<output>,d<output>/d<input>...`, full precision, one line per row as chunks finish."""
+    out.write(",".join(row_header(output, wrt)) + "\n")  # names are identifiers: no quoting
+    for batch in batches:
+        columns = [batch.rows, batch.value, *(batch.grads[name] for name in wrt)]
+        out.write(_csv_block(columns))
+        out.flush()
+
+
+def _csv_block(columns: list) -> str:
+    """Numbers as CSV lines: pyarrow's writer when installed (shortest round-trip digits)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return "".join(",".join([str(int(r)), *(text(c[k]) for c in columns[1:])]) + "\n"
+                       for k, r in enumerate(columns[0]))
+    table = pa.table({str(k): column for k, column in enumerate(columns)})
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes().decode()
+
+
+def write_rows_jsonl(batches: Iterable, output: str, wrt: Sequence[str], out: IO[str]) -> None:
+    """One JSON object per row: {"row": 1, "value": ..., "gradient": {...}}."""
+    for batch in batches:
+        grads = [batch.grads[name].tolist() for name in wrt]
+        lines = (json.dumps({"row": row, "value": value,
+                             "gradient": {name: g[k] for name, g in zip(wrt, grads)}})
+                 for k, (row, value) in enumerate(zip(batch.rows.tolist(), batch.value.tolist())))
+        out.write("\n".join(lines) + "\n" if len(batch.rows) else "")
+        out.flush()
+
+
+ROW_WRITERS = {"csv": write_rows_csv, "json": write_rows_jsonl}
+
+
+# ---- descend -------------------------------------------------------------------------------
+
+def descend_document(result) -> dict:
+    return {
+        "output": result.graph.output_name,
+        "reduce": result.reduce,
+        "rows": result.rows,
+        "skipped": result.skipped,
+        "steps": result.steps,
+        "lr": result.lr,
+        "batch_size": result.batch_size,
+        "initial_loss": machine(result.initial_loss),
+        "loss": machine(result.loss),
+        "start": {name: machine(v) for name, v in result.start.items()},
+        "at": {name: machine(v) for name, v in result.at.items()},
+        "gradient": {name: machine(g) for name, g in result.gradient.items()},
+    }
+
+
+def descend_json(result) -> str:
+    return json.dumps(descend_document(result), indent=2, ensure_ascii=False)
+
+
+def history_csv(result) -> str:
+    """`step,loss,<parameter>...`: the parameters at each step and the loss they gave."""
+    names = list(result.at)
+    lines = [",".join(["step", "loss", *names])]
+    lines += [",".join([str(step), text(loss), *(text(params[n]) for n in names)])
+              for step, loss, params in result.history]
+    return "\n".join(lines) + "\n"
+
+
+def descend_table(result) -> Group:
+    from .curve import terminal_curve
+
+    out = printable(result.graph.output_name)
+    headline = Text(f"{out} = {human(result.loss)} after {result.steps} steps "
+                    f"(from {human(result.initial_loss)}; {result.reduce} over {result.rows} rows)")
+    table = Table(show_edge=True)
+    for column in ("parameter", "start", "final", f"∂{out}/∂parameter"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for name, value in result.at.items():
+        table.add_row(Text(printable(name)), human(result.start[name]), human(value),
+                      human(result.gradient[name]))
+    return Group(headline, table, Text(terminal_curve(result.losses, label=out)))

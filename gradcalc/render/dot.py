@@ -1,0 +1,45 @@
+"""Graphviz DOT of the circuit: `gradcalc graph ... | dot -Tsvg > circuit.svg`.
+
+Inputs are plain text on the left, gates circles, left to right; with values, each wire
+carries its forward value (green) above its gradient (red), as in the lecture drawing.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from ..autodiff import Result
+from ..graph import Graph
+from .circuit import circuit, tooltip, wire_text
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _edge_label(result: Result | None, j: int) -> str:
+    texts = wire_text(result, j)
+    if texts is None:
+        return ""
+    value, grad = (escape(t) for t in texts)
+    return (f' [label=<<font color="darkgreen">{value}</font><br/>'
+            f'<font color="red">{grad}</font>>]')
+
+
+def graph_dot(graph: Graph, result: Result | None = None) -> str:
+    drawing = circuit(graph)
+    lines = [
+        "digraph gradcalc {",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=14];',
+        '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
+    ]
+    for i in drawing.drawn:
+        shape = "plaintext" if graph.nodes[i].op == "input" else "circle"
+        lines.append(f"  n{i} [label={_quoted(drawing.label(i))}, shape={shape}, "
+                     f"tooltip={_quoted(tooltip(graph, i))}];")
+    for j, i in drawing.wires:
+        lines.append(f"  n{j} -> n{i}{_edge_label(result, j)};")
+    lines.append(f"  output [label={_quoted(graph.output_name)}, shape=plaintext];")
+    lines.append(f"  n{graph.output} -> output{_edge_label(result, graph.output)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

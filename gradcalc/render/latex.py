@@ -1,0 +1,88 @@
+"""The trace as a LaTeX tabular for course notes: the same columns as the Markdown table,
+with names, definitions and local derivatives typeset as mathematics."""
+from __future__ import annotations
+
+import re
+
+from ..autodiff import Result
+from . import outline
+from .markdown import local_derivatives
+from .numbers import human
+
+_COMMANDS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+             "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan", "sinh": r"\sinh",
+             "cosh": r"\cosh", "tanh": r"\tanh", "max": r"\max", "min": r"\min",
+             "sigmoid": r"\sigma", "log_sigmoid": r"\log\sigma"}
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$",
+                 "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                 "^": r"\textasciicircum{}", "…": r"\ldots{}"}
+
+
+def text(value: str) -> str:
+    """Plain text made safe for LaTeX."""
+    return re.sub(r"[\\_&%$#{}~^…]", lambda m: _TEXT_ESCAPES[m.group()], value)
+
+
+def name(graph, j: int) -> str:
+    """A stage or constant as LaTeX: u1 → u_{1}, pi → \\pi."""
+    import sympy as sp
+
+    node = graph.nodes[j]
+    if node.op == "const":
+        return {"pi": r"\pi", "e": "e"}.get(node.text, node.text)
+    return sp.latex(sp.Symbol(node.name))
+
+
+def definition(graph, i: int) -> str:
+    """The stage's right-hand side as written (sympy would reorder it), typeset."""
+    node = graph.nodes[i]
+    a = [name(graph, j) for j in node.inputs]
+    op = node.op
+    binary = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": r"{0} \cdot {1}",
+              "div": r"\frac{{{0}}}{{{1}}}", "pow": "{{{0}}}^{{{1}}}",
+              "logb": r"\log_{{{1}}}\left({0}\right)"}
+    if op in binary:
+        return binary[op].format(*a)
+    if op == "neg":
+        return f"-{a[0]}"
+    if op == "copy":
+        return a[0]
+    if op == "sqrt":
+        return rf"\sqrt{{{a[0]}}}"
+    if op == "abs":
+        return rf"\left|{a[0]}\right|"
+    command = _COMMANDS.get(op, rf"\operatorname{{{text(op)}}}")
+    return rf"{command}\left({', '.join(a)}\right)"
+
+
+def _number(value) -> str:
+    return f"${human(value)}$"
+
+
+def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None) -> str:
+    import sympy as sp
+
+    graph = result.graph
+    out = sp.latex(sp.Symbol(graph.output_name))
+    gradient = rf"$\partial {out}/\partial\,\mathrm{{stage}}$"
+    lines = [r"\begin{tabular}{llrlr}", r"\hline",
+             rf"stage & definition & value & local derivative & {gradient} \\", r"\hline"]
+    rows, caption = outline.stage_rows(graph, depth, collapse)
+    for i in rows:
+        if isinstance(i, str):
+            lines.append(rf"$\vdots$ & \multicolumn{{4}}{{l}}{{{text(i)}}} \\")
+            continue
+        node = graph.nodes[i]
+        stage = f"${name(graph, i)}$"
+        what = "input" if node.op == "input" else f"${definition(graph, i)}$"
+        locals_ = [rf"$\frac{{\partial {name(graph, i)}}}{{\partial {sp.latex(sp.Symbol(n))}}} = "
+                   + (human(value) if rule.is_Number else f"{sp.latex(rule)} = {human(value)}") + "$"
+                   for n, rule, value in local_derivatives(result, i)]
+        first = locals_[0] if locals_ else ""
+        lines.append(rf"{stage} & {what} & {_number(result.values[i])} & {first} & "
+                     rf"{_number(result.grads[i])} \\")
+        lines += [rf" & & & {more} & \\" for more in locals_[1:]]
+    lines += [r"\hline", r"\end{tabular}"]
+    if caption:
+        lines.append(rf"% {caption}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""The trace as a Markdown table a teacher can paste into course notes.
+
+One row per stage: its definition, value, each local derivative written symbolically (the
+op registry's rule run on sympy, in the names of the stages) with its value, and the
+backpropagated gradient.
+"""
+from __future__ import annotations
+
+from ..autodiff import Result
+from ..errors import printable
+from . import outline
+from .numbers import human
+
+
+def local_derivatives(result: Result, i: int) -> list[tuple[str, object, object]]:
+    """(input name, symbolic rule, value) for each non-constant input of stage i."""
+    from ..symbolic import local_rules
+
+    graph = result.graph
+    node = graph.nodes[i]
+    rules = local_rules(graph, i)
+    return [(graph.nodes[j].name, rule, value)
+            for j, rule, value in zip(node.inputs, rules, result.locals[i])
+            if graph.nodes[j].op != "const"]
+
+
+def _code(text: str) -> str:
+    return f"`{printable(text)}`"
+
+
+def trace_markdown(result: Result, depth: int | None = None, collapse: bool | None = None) -> str:
+    graph = result.graph
+    out = printable(graph.output_name)
+    lines = [f"| stage | definition | value | local derivative | ∂{out}/∂stage |",
+             "| :-- | :-- | --: | :-- | --: |"]
+    rows, caption = outline.stage_rows(graph, depth, collapse)
+    for i in rows:
+        if isinstance(i, str):
+            lines.append(f"| ⋮ | {printable(i)} | | | |")
+            continue
+        node = graph.nodes[i]
+        definition = "input" if node.op == "input" else _code(graph.definition(i))
+        local = "<br>".join(f"∂{printable(node.name)}/∂{printable(name)} = "
+                            + (human(value) if rule.is_Number else f"{_code(str(rule))} = {human(value)}")
+                            for name, rule, value in local_derivatives(result, i))
+        lines.append(f"| {_code(node.name)} | {definition} | {human(result.values[i])} | {local} "
+                     f"| {human(result.grads[i])} |")
+    if caption:
+        lines += ["", f"*{caption}*"]
+    return "\n".join(lines) + "\n"

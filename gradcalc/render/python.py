@@ -1,0 +1,253 @@
+"""Backprop as code: the trace as a runnable, standard-library Python program.
+
+One line per stage forward, then one `d<stage>` per stage backward, `+=` where a stage has
+several consumers, each local gradient written out as an expression — the lecture's staged
+listing. The expressions come from the op registry itself, run on a number system whose
+"numbers" are Python source text, so the program performs the very float operations that
+`eval` performs and prints the same JSON document as `gradcalc eval --format json`.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import keyword
+import math
+import re
+from functools import lru_cache
+
+from .. import floatmath
+from ..autodiff import Result
+from ..errors import UsageError, printable
+from ..ops import REGISTRY
+
+ADD, MUL, UNARY, POW, ATOM = range(1, 6)  # Python's precedence levels, loosest first
+
+
+class Code:
+    """A Python expression and its precedence; arithmetic on it writes more Python."""
+
+    __slots__ = ("text", "rank")
+
+    def __init__(self, text: str, rank: int = ATOM):
+        self.text, self.rank = text, rank
+
+    def at_least(self, rank: int) -> str:
+        return self.text if self.rank >= rank else f"({self.text})"
+
+    def __add__(self, other):
+        return _binary(self, "+", other, ADD, MUL)
+
+    def __radd__(self, other):
+        return _binary(other, "+", self, ADD, MUL)
+
+    def __sub__(self, other):
+        return _binary(self, "-", other, ADD, MUL)
+
+    def __rsub__(self, other):
+        return _binary(other, "-", self, ADD, MUL)
+
+    def __mul__(self, other):
+        return _binary(self, "*", other, MUL, UNARY)
+
+    def __rmul__(self, other):
+        return _binary(other, "*", self, MUL, UNARY)
+
+    def __truediv__(self, other):
+        return _binary(self, "/", other, MUL, UNARY)
+
+    def __rtruediv__(self, other):
+        return _binary(other, "/", self, MUL, UNARY)
+
+    def __neg__(self):
+        return Code(f"-{self.at_least(UNARY)}", UNARY)
+
+
+def literal(value) -> Code:
+    text = repr(value)
+    return Code(text, UNARY if text.startswith("-") else ATOM)
+
+
+def _code(value) -> Code:
+    return value if isinstance(value, Code) else literal(value)
+
+
+def _binary(left, symbol: str, right, rank: int, right_rank: int) -> Code:
+    return Code(f"{_code(left).at_least(rank)} {symbol} {_code(right).at_least(right_rank)}", rank)
+
+
+class SourceMath:
+    """The registry's number-system namespace, writing code instead of computing floats.
+
+    A name floatmath takes from `math` becomes `math.<name>`; one it defines itself
+    (the stable sigmoid, softplus, ...) becomes a call of a helper whose source is copied
+    into the program, so both compute alike. `helpers` records what the program needs.
+    """
+
+    ZERO = Code("0.0")
+    ONE = Code("1.0")
+
+    def __init__(self):
+        self.helpers: list[str] = []
+
+    def number(self, text: str) -> Code:
+        return literal(float(text))
+
+    def constant(self, name: str) -> Code:
+        return Code(f"math.{name}")
+
+    def pow(self, base, exponent) -> Code:  # noqa: A003
+        return Code(f"{_code(base).at_least(ATOM)} ** {_code(exponent).at_least(UNARY)}", POW)
+
+    def __getattr__(self, name: str):
+        function = getattr(floatmath, name)
+        if getattr(function, "__module__", None) == floatmath.__name__:
+            self._need(name)
+            call = name
+        elif getattr(builtins, function.__name__, None) is function:
+            call = function.__name__
+        else:
+            call = f"math.{function.__name__}"
+        return lambda *args: Code(f"{call}({', '.join(_argument(a) for a in args)})")
+
+    def _need(self, name: str) -> None:
+        """Copy a floatmath definition into the program, with the globals it uses."""
+        if name in self.helpers:
+            return
+        self.helpers.append(name)
+        value = getattr(floatmath, name)
+        for used in _globals_used(value.__code__) if inspect.isfunction(value) else ():
+            if used in _definitions():
+                self._need(used)
+
+
+@lru_cache(maxsize=None)
+def _definitions() -> dict[str, str]:
+    """The source of each top-level definition in floatmath, by the name it defines."""
+    source = inspect.getsource(floatmath)
+    found = {}
+    for statement in ast.parse(source).body:
+        if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+            names = [statement.name]
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+        else:
+            continue
+        for name in names:
+            found[name] = ast.get_source_segment(source, statement)
+    return found
+
+
+def _globals_used(code) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):  # generator expressions and nested functions
+            names |= _globals_used(const)
+    return names
+
+
+def _argument(value) -> str:
+    if isinstance(value, tuple):
+        return f"({', '.join(_code(v).text for v in value)}{',' if len(value) == 1 else ''})"
+    return _code(value).text
+
+
+_RESERVED = set(keyword.kwlist) | {"math", "json", "print", "max", "min", "sum", "len", "float",
+                                   "result", "name", "g"}
+_RESERVED |= {name for name in vars(floatmath) if not name.startswith("__")}  # helpers and their data
+
+
+def identifiers(names: list[str], taken: set[str]) -> list[str]:
+    """A distinct Python identifier for each name: `c'` becomes `c_1`, `lambda` `lambda_`."""
+    out = []
+    for name in names:
+        base = re.sub(r"'+", lambda m: f"_{len(m.group())}", name)
+        candidate = base
+        while candidate in taken or candidate in _RESERVED:
+            candidate += "_"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def trace_python(result: Result) -> str:
+    graph = result.graph
+    if not all(math.isfinite(v) for v in result.values + result.grads):
+        raise UsageError("--format python needs finite values at every stage: the program "
+                         "computes with Python's math, which raises where --nonfinite ieee goes on")
+    nodes = graph.nodes
+    taken: set[str] = set()
+    variable = identifiers([n.name for n in nodes], taken)
+    gradient = identifiers([f"d{v}" for v in variable], taken)
+    m = SourceMath()
+    code: list[Code] = []
+    forward, backward = [], []
+    for i, node in enumerate(nodes):
+        if node.op == "input":
+            code.append(Code(variable[i]))
+            forward.append(f"{variable[i]} = {literal(float(result.values[i])).text}")
+        elif node.op == "const":
+            code.append(m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text))
+        else:
+            code.append(Code(variable[i]))
+            value = REGISTRY[node.op].forward(m, *(code[j] for j in node.inputs))
+            forward.append(f"{variable[i]} = {_code(value).text}")
+    backward.append(f"{gradient[graph.output]} = 1.0")
+    assigned = {graph.output}
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if not node.inputs or not graph.live[i]:
+            continue
+        args = tuple(code[j] for j in node.inputs)
+        backward.append(f"# backprop {variable[i]} = {printable(graph.definition(i))}")
+        for k, j in enumerate(node.inputs):
+            if not graph.varying[j]:
+                continue
+            local = _code(REGISTRY[node.op].partial(m, code[i], args, k))
+            step = f"{local.at_least(ATOM)} * {gradient[i]}"
+            if j in assigned:
+                backward.append(f"{gradient[j]} += {step}")
+            else:
+                backward.append(f"{gradient[j]} = {step}")
+                assigned.add(j)
+    unreached = [j for j in graph.inputs if j not in assigned]
+    lines = _header(result)
+    lines += [_definitions()[name] + "\n\n" for name in m.helpers]
+    lines += ["# forward pass, in topological order"] + forward + [""]
+    lines += ["# backward pass, in reverse order: d<stage> is the gradient of the output"]
+    lines += [f"{gradient[j]} = 0.0  # {variable[j]} does not reach the output" for j in unreached]
+    lines += backward + [""] + _report(result, variable, gradient)
+    return "\n".join(lines) + "\n"
+
+
+def _header(result: Result) -> list[str]:
+    graph = result.graph
+    source = [f"#     {printable(line.strip())}" for line in graph.source.strip().splitlines()]
+    return [
+        f"# Backpropagation of {printable(graph.output_name)}, staged as `gradcalc trace` shows it:",
+        *source,
+        "# Standard library only. Run it to print the value and the gradient as",
+        "# `gradcalc eval --format json` prints them.",
+        "import json",
+        "import math",
+        "",
+        "",
+    ]
+
+
+def _report(result: Result, variable: list[str], gradient: list[str]) -> list[str]:
+    graph = result.graph
+    index = graph.index
+    at = ", ".join(f"{name!r}: {variable[index[name]]}" for name in graph.input_names)
+    grads = ", ".join(f"{name!r}: {gradient[index[name]]}" for name in result.wrt)
+    return [
+        "# + 0.0 shows a zero gradient as 0.0, never -0.0, as eval does",
+        "result = {",
+        f"    'output': {graph.output_name!r},",
+        f"    'value': {variable[graph.output]},",
+        f"    'at': {{{at}}},",
+        f"    'gradient': {{name: g + 0.0 for name, g in {{{grads}}}.items()}},",
+        "}",
+        "print(json.dumps(result, indent=2, ensure_ascii=False))",
+    ]

@@ -1,0 +1,37 @@
+"""Fuzzing in the normal suite: random strings and token soups through the CLI, in-process.
+
+Whatever comes in, the answer is a result or one clean error (tests/fuzzing.py states the
+contract). `python3 scripts/fuzz.py --minutes 10` runs the same with many more examples.
+"""
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from fuzzing import (at_values, check_contract, commands, expressions, formats, garbage, nonfinite,
+                     timed, token_soup)
+
+quick = settings(max_examples=120, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@quick
+@given(expression=garbage, fmt=formats)
+def test_random_strings_get_a_result_or_one_clean_error(cli, expression, fmt):
+    run, elapsed = timed(cli, "eval", expression, "--at", "x=1,y=2", "--format", fmt)
+    check_contract(run, elapsed, fmt)
+
+
+@quick
+@given(command=commands, expression=token_soup, at=at_values, fmt=formats, mode=nonfinite)
+def test_token_sequences_from_the_grammar_get_a_result_or_one_clean_error(cli, command, expression,
+                                                                          at, fmt, mode):
+    run, elapsed = timed(cli, command, expression, "--at", at, "--format", fmt, "--nonfinite", mode)
+    check_contract(run, elapsed, fmt, mode)
+
+
+@settings(quick, max_examples=40)
+@given(text=expressions)
+def test_standard_input_is_read_by_the_same_rules(cli, text):
+    stdin = text.encode("utf-8", "surrogatepass")  # stray surrogates become invalid UTF-8 bytes
+    run, elapsed = timed(cli, "eval", "-", "--at", "x=1,y=2", "--format", "json", stdin=stdin)
+    check_contract(run, elapsed, "json")

@@ -1,0 +1,84 @@
+"""Documented limits: each named, raised by its environment variable, and said in the error."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gradcalc.errors import ExitCode, LimitError
+from gradcalc.limits import LIMITS, check, limit
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_limit_is_documented_in_the_readme_with_its_default():
+    security = README[README.index("## Security"):]
+    for name, spec in LIMITS.items():
+        row = next((line for line in security.splitlines() if f"`{name}`" in line), "")
+        assert f"{spec.default:,}" in row, name
+
+
+def test_the_readme_names_no_limit_that_does_not_exist():
+    assert set(re.findall(r"\bGRADCALC_[A-Z_]+", README)) - {"GRADCALC_DEBUG"} <= set(LIMITS)
+
+
+def test_a_limit_is_read_from_its_environment_variable(monkeypatch):
+    assert limit("GRADCALC_MAX_NODES") == LIMITS["GRADCALC_MAX_NODES"].default
+    monkeypatch.setenv("GRADCALC_MAX_NODES", "5_000")
+    assert limit("GRADCALC_MAX_NODES") == 5000
+
+
+@pytest.mark.parametrize("setting", ["0", "-1", "many", "1.5"])
+def test_a_bad_setting_is_a_usage_error_naming_the_variable(cli, monkeypatch, setting):
+    monkeypatch.setenv("GRADCALC_MAX_INPUT", setting)
+    run = cli("eval", "x", "--at", "x=1")
+    assert run.code == 2 and "GRADCALC_MAX_INPUT" in run.stderr and "positive integer" in run.stderr
+
+
+def test_the_error_names_the_limit_and_how_to_raise_it():
+    with pytest.raises(LimitError) as caught:
+        check("GRADCALC_MAX_PATHS", 10**9, "the graph has 1,000,000,000 paths")
+    message = str(caught.value)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert message.startswith("limit GRADCALC_MAX_PATHS reached: the graph has 1,000,000,000 paths")
+    assert "environment variable GRADCALC_MAX_PATHS=N" in message
+
+
+def test_input_longer_than_the_limit_is_refused_and_raising_it_helps(cli, monkeypatch):
+    text = "+".join(["x"] * 50)
+    monkeypatch.setenv("GRADCALC_MAX_INPUT", "40")
+    run = cli("eval", text, "--at", "x=1")
+    assert run.code == 2 and run.stdout == ""
+    assert "limit GRADCALC_MAX_INPUT reached" in run.stderr and "GRADCALC_MAX_INPUT=N" in run.stderr
+    monkeypatch.setenv("GRADCALC_MAX_INPUT", "200")
+    assert cli("eval", text, "--at", "x=1", "--format", "json").json()["value"] == 50.0
+
+
+def test_standard_input_is_read_no_further_than_the_limit(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_MAX_INPUT", "100")
+    run = cli("eval", "-", "--at", "x=1", stdin="x+" * 10**6 + "x")
+    assert run.code == 2 and "limit GRADCALC_MAX_INPUT reached" in run.stderr
+
+
+def test_values_are_held_to_the_input_limit_too(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_MAX_INPUT", "20")
+    run = cli("eval", "x", "--at", "x=" + "+".join(["1"] * 20))
+    assert run.code == 2 and "GRADCALC_MAX_INPUT" in run.stderr
+
+
+def test_a_graph_larger_than_the_node_limit_is_refused(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_MAX_NODES", "10")
+    run = cli("eval", "a+b+c+d+e+f+g+h+i+j+k", "--at", "a=1")
+    assert run.code == 2 and "limit GRADCALC_MAX_NODES reached" in run.stderr
+    assert "GRADCALC_MAX_NODES=N" in run.stderr
+
+
+def test_paths_lists_no_more_paths_than_the_limit_and_raising_it_helps(cli, monkeypatch):
+    program = "u = x*x; " + "; ".join(["u = sin(u)*u + u"] * 20)  # billions of paths
+    args = ("paths", program, "--at", "x=0.1", "--wrt", "x", "--top", "12000", "--format", "json")
+    run = cli(*args)
+    assert run.code == 2 and run.stdout == ""
+    assert "limit GRADCALC_MAX_PATHS reached: --top 12,000 would list 12,000 paths" in run.stderr
+    monkeypatch.setenv("GRADCALC_MAX_PATHS", "12000")
+    assert len(cli(*args).json()["shown"]) == 12000
