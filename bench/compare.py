@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
 from bench import gen, peers, tape  # noqa: E402
 from bench.measure import Timing, format_seconds, loglog_slope, markdown_table, timing  # noqa: E402
 
+
 @dataclass
 class Row:
     """One tool at one size: its timing (None if skipped) and why it may lack one."""
@@ -37,6 +38,7 @@ class Row:
     import_seconds: float | None = None
     error: float | None = None
     note: str = ""
+    peak_rss: int | None = None  # bytes, of the peer's child process
 
 
 def time_floor(program: gen.Program, repeats: int) -> tuple[tuple[float, list[float]], Row]:
@@ -63,9 +65,10 @@ def time_peer(peer: str, program: gen.Program, seed: int, reference, repeats: in
         return Row(n, peer, None, error=error, note="DISAGREES with tape; not timed")
     if run.warm is None:
         single = Timing(run.first_call, run.first_call, run.first_call)
-        return Row(n, peer, single, run.first_call, run.import_seconds, error, "first call only (slow)")
+        return Row(n, peer, single, run.first_call, run.import_seconds, error, "first call only (slow)",
+                   run.peak_rss)
     note = "one warm call (slow)" if run.warm.min == run.warm.max and repeats > 1 else ""
-    return Row(n, peer, run.warm, run.first_call, run.import_seconds, error, note)
+    return Row(n, peer, run.warm, run.first_call, run.import_seconds, error, note, run.peak_rss)
 
 
 def report(rows: list[Row]) -> str:
@@ -113,7 +116,9 @@ def _growth_exponents(rows: list[Row]) -> dict[str, float]:
 
 
 def _skip_reason(peer: str, n: int, last_time: dict[str, tuple[int, float]], timeout: float) -> str | None:
-    """Why ``peer`` is not run at ``n`` ops: missing, or expected (linearly, at best) to exceed the timeout.
+    """Why ``peer`` is not run at ``n`` ops: missing, or expected to exceed the timeout.
+
+    The expectation scales the last size's time linearly, the best case.
 
     Skipping by extrapolation also spares the machine: jit-compiling large
     programs grows memory as fast as time (jax_jit passed 16 GB at 10^5 ops).

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 
 class Timing(NamedTuple):
@@ -23,7 +25,8 @@ class Timing(NamedTuple):
     max: float
 
 
-def _summarise(samples: Sequence[float]) -> Timing:
+def summarise(samples: Sequence[float]) -> Timing:
+    """Median, fastest and slowest of some samples."""
     return Timing(statistics.median(samples), min(samples), max(samples))
 
 
@@ -46,62 +49,89 @@ def time_samples(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) ->
     return samples
 
 
-def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) -> float:
-    """Median in-process wall seconds of one call of ``fn``."""
-    return statistics.median(time_samples(fn, repeats, warmup))
-
-
 def timing(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) -> Timing:
     """Median, min and max in-process wall seconds of one call of ``fn``."""
-    return _summarise(time_samples(fn, repeats, warmup))
+    return summarise(time_samples(fn, repeats, warmup))
 
 
-def _run_quietly(argv: Sequence[str], stdin_bytes: bytes | None) -> None:
-    completed = subprocess.run(
-        list(argv),
-        input=stdin_bytes,
-        stdin=None if stdin_bytes is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"{argv!r} exited {completed.returncode}: {completed.stderr.decode(errors='replace')[-2000:]}"
-        )
+class ProcessRun(NamedTuple):
+    """One child process: wall seconds, peak resident memory in bytes, exit code and outputs."""
+
+    seconds: float
+    peak_rss: int | None  # None unless asked for
+    code: int
+    stdout: str
+    stderr: str
 
 
-def process_time(
-    argv: Sequence[str], repeats: int = 15, warmup: int = 1, stdin: str | bytes | None = None
-) -> Timing:
-    """Whole-process wall seconds of running ``argv`` (start-up and imports included)."""
-    stdin_bytes = stdin.encode() if isinstance(stdin, str) else stdin
-    return _summarise(time_samples(lambda: _run_quietly(argv, stdin_bytes), repeats, warmup))
-
-
-_RSS_PROBE = """
-import resource, subprocess, sys
-argv = sys.argv[1:]
-rc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode
-if rc != 0:
-    sys.exit(f"{argv!r} exited {rc}")
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# A child's peak RSS as the kernel reports it (wait4) starts from the memory of the process
+# that forked it, so a big parent would inflate every reading. A small process forks the
+# child instead: GNU time when installed (about 2 MB), else this bare interpreter (about 8 MB).
+_GNU_TIME = "/usr/bin/time"
+_FORKER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
 """
 
 
-def peak_rss(argv: Sequence[str]) -> int:
-    """Peak resident set size of running ``argv``, in bytes.
+def _with_memory_probe(argv: Sequence[str], report: str) -> list[str]:
+    if os.path.exists(_GNU_TIME):
+        return [_GNU_TIME, "-f", "%M", "-o", report, *argv]
+    return [sys.executable, "-S", "-c", _FORKER, report, *argv]
 
-    RUSAGE_CHILDREN reports the largest child ever waited for, so the probe runs
-    in a fresh intermediate process whose only child is ``argv``.
+
+def run_process(argv: Sequence[str], stdin: str | bytes | None = None,
+                env: Mapping[str, str] | None = None, cwd: str | None = None,
+                memory: bool = False) -> ProcessRun:
+    """Run ``argv`` once: its wall time (start-up included) and, with ``memory``, its peak RSS.
+
+    Outputs go to temporary files, not pipes, so a chatty child never blocks and nothing but
+    the child itself is timed. Timed runs leave ``memory`` off: the probe's own start-up
+    would be billed to the child.
     """
-    out = subprocess.run(
-        [sys.executable, "-c", _RSS_PROBE, *argv],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    kib = int(out.split()[-1])  # Linux reports ru_maxrss in KiB
-    return kib * 1024 if sys.platform != "darwin" else kib
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryFile() as source, tempfile.NamedTemporaryFile("r") as report:
+        if data is not None:
+            source.write(data)
+            source.seek(0)
+        command = _with_memory_probe(argv, report.name) if memory else list(argv)
+        start = time.perf_counter()
+        done = subprocess.run(command, stdin=source if data is not None else subprocess.DEVNULL,
+                              stdout=out, stderr=err, env=None if env is None else dict(env), cwd=cwd)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        peak = None
+        if memory:
+            kib = report.read().split()
+            peak = int(kib[-1]) * 1024 if kib and kib[-1].isdigit() else None  # Linux: KiB
+        return ProcessRun(seconds, peak, done.returncode, out.read().decode(errors="replace"),
+                          err.read().decode(errors="replace"))
+
+
+def interleaved(commands: Mapping[str, Callable[[], float]], repeats: int, warmup: int = 1
+                ) -> dict[str, list[float]]:
+    """Samples of several timed callables taken in rounds (each round runs every one once).
+
+    On a shared machine the load drifts; taking the commands in turn spreads the drift over
+    all of them instead of billing it to whichever ran during the busy minute.
+    """
+    for _ in range(warmup):
+        for call in commands.values():
+            call()
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, call in commands.items():
+            samples[name].append(call())
+    return samples
 
 
 def loglog_slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
@@ -150,3 +180,34 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value).replace("|", "\\|")
+
+
+class Target(NamedTuple):
+    """One target of the suite: what is compared, the measured ratio, and its bound."""
+
+    name: str
+    measured: float
+    bound: float  # met when measured <= bound
+    detail: str = ""
+
+    @property
+    def met(self) -> bool:
+        return self.measured <= self.bound
+
+
+def targets_table(targets: Sequence[Target]) -> str:
+    """The targets as a Markdown table: measured ratio, bound, met or not."""
+    rows = [[t.name, f"{t.measured:.2f}", f"≤ {t.bound:g}", "met" if t.met else "**not met**",
+             t.detail] for t in targets]
+    return markdown_table(["target", "measured", "bound", "", "detail"], rows)
+
+
+def megabytes(n_bytes: float | None) -> str:
+    return "-" if n_bytes is None else f"{n_bytes / 1e6:.0f}"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> str:
+    """A ratio for the tables (``1.23×``); ``-`` when either side is missing."""
+    if numerator is None or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}×"

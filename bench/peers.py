@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import math
+import resource
 import statistics
 import subprocess
 import sys
@@ -297,6 +298,7 @@ class PeerRun(NamedTuple):
     import_seconds: float
     first_call: float
     warm: Timing | None
+    peak_rss: int = 0  # bytes, of the whole child (library, graph and all)
 
 
 def run_in_subprocess(
@@ -320,7 +322,8 @@ def run_in_subprocess(
         raise RuntimeError(f"peer {peer} failed: {done.stderr[-2000:]}")
     result = json.loads(done.stdout)
     warm = Timing(*result["warm"]) if result["warm"] else None
-    return PeerRun(result["value"], result["grads"], result["import"], result["first_call"], warm)
+    return PeerRun(result["value"], result["grads"], result["import"], result["first_call"], warm,
+                   result.get("peak_rss", 0))
 
 
 def _warm_timing(call: Callable[[], object], repeats: int, spent: float, budget: float) -> Timing | None:
@@ -357,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     warm = _warm_timing(lambda: peer(program), args.repeats, first_call, args.budget)
     result = {"peer": args.peer, "value": value, "grads": grads, "import": import_seconds}
     result |= {"first_call": first_call, "warm": list(warm) if warm else None}
+    result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     json.dump(result, sys.stdout)
     return 0
 

@@ -7,8 +7,7 @@ local derivative is undefined or not finite raises a DomainError naming the stag
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from . import floatmath
 from .errors import DomainError, UsageError
@@ -16,18 +15,35 @@ from .graph import Graph
 from .ops import REGISTRY
 
 _FAILURES = (ArithmeticError, ValueError)  # ZeroDivisionError and OverflowError are ArithmeticErrors
+_LEAVES = ("input", "const")
 
 
-@dataclass
 class Result:
-    """Everything one evaluation computed, indexed like `graph.nodes`."""
+    """Everything one evaluation computed, indexed like `graph.nodes`.
 
-    graph: Graph
-    values: list
-    grads: list
-    locals: list  # per node: tuple of ∂node/∂input (None where undefined and not needed)
-    wrt: tuple[str, ...]  # the inputs whose gradients are reported
-    warnings: list[str] = field(default_factory=list)
+    `locals` holds per node the tuple of ∂node/∂input (None where undefined and not needed).
+    It may be given as a function that makes that list: `eval` never reads the locals, so
+    the fast float path builds their tuples only when a renderer asks.
+    """
+
+    def __init__(self, graph: Graph, values: list, grads: list, locals: list | Callable[[], list],
+                 wrt: tuple[str, ...], warnings: list[str] | None = None):
+        self.graph = graph
+        self.values = values
+        self.grads = grads
+        self._locals = locals
+        self.wrt = wrt  # the inputs whose gradients are reported
+        self.warnings = [] if warnings is None else warnings
+
+    @property
+    def locals(self) -> list:
+        if callable(self._locals):
+            self._locals = self._locals()
+        return self._locals
+
+    @locals.setter
+    def locals(self, value: list) -> None:
+        self._locals = value
 
     @property
     def value(self) -> Any:
@@ -75,7 +91,7 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)
     values = forward(graph, at, m)
-    grads, partials, warnings = backward(graph, values, m)
+    grads, partials, warnings = _backward(graph, values, m)
     return Result(graph, values, grads, partials, wrt, warnings)
 
 
@@ -107,14 +123,17 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
     Strict unless given `notes` (IEEE mode): then a non-finite value is noted, once per stage.
     """
     values: list = [None] * len(graph.nodes)
+    for i, node in enumerate(graph.nodes):
+        if node.op == "input":
+            values[i] = at[node.name]
+        elif node.op == "const":
+            values[i] = m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text)
+    if notes is None and m is floatmath and _forward_floats(_plan(graph), values, m):
+        return values
     isfinite = m.isfinite
     for i, node in enumerate(graph.nodes):
         op = node.op
-        if op == "input":
-            values[i] = at[node.name]
-            continue
-        if op == "const":
-            values[i] = m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text)
+        if op in _LEAVES:
             continue
         args = [values[j] for j in node.inputs]
         try:
@@ -131,47 +150,188 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
 
 def backward(graph: Graph, values: list, m: Any = floatmath,
              notes: dict[int, str] | None = None) -> tuple[list, list, list[str]]:
-    """Reverse accumulation: each edge adds local × upstream into its input (the `+=`)."""
+    """Reverse accumulation: each edge adds local × upstream into its input (the `+=`).
+
+    Returns the gradients, each node's tuple of local derivatives, and the warnings.
+    """
+    grads, partials, warnings = _backward(graph, values, m, notes)
+    return grads, partials() if callable(partials) else partials, warnings
+
+
+def _backward(graph: Graph, values: list, m: Any, notes: dict[int, str] | None = None):
+    """`backward`, with the local derivatives possibly as a function that makes their list."""
+    if notes is None and m is floatmath:
+        fast = _backward_floats(graph, _plan(graph), values, m)
+        if fast is not None:
+            return fast
     nodes = graph.nodes
-    varying, live = graph.varying, graph.live
     grads: list = [m.ZERO] * len(nodes)
     grads[graph.output] = m.ONE
     partials: list = [()] * len(nodes)
     warnings: list[str] = []
-    isfinite = m.isfinite
     for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        if not node.inputs:
+        if nodes[i].inputs:
+            partials[i] = _node_backward(graph, i, values, grads, m, notes, warnings)
+    _check_gradients(graph, grads, m.isfinite, notes)
+    return grads, partials, warnings
+
+
+def _node_backward(graph: Graph, i: int, values: list, grads: list, m: Any,
+                   notes: dict[int, str] | None, warnings: list[str]) -> tuple:
+    """One node's local derivatives, each checked; adds local × upstream into its inputs."""
+    nodes = graph.nodes
+    node = nodes[i]
+    op = REGISTRY[node.op]
+    args = tuple(values[j] for j in node.inputs)
+    out, upstream = values[i], grads[i]
+    needed = graph.live[i]
+    varying = graph.varying
+    isfinite = m.isfinite
+    local = []
+    for k, j in enumerate(node.inputs):
+        try:
+            p = op.partial(m, out, args, k)
+            ok = isfinite(p)
+        except _FAILURES:
+            p, ok = None, False
+        if not ok:
+            if needed and varying[j]:
+                if notes is None or p is None:
+                    raise _derivative_error(graph, i, k, args)
+                notes.setdefault(i, f"non-finite ∂/∂{nodes[j].name} = {_short(p)}"
+                                    f"{_describe_args(graph, i, args)}")
+            else:
+                p = None
+        local.append(p)
+        if p is not None:
+            grads[j] = grads[j] + p * upstream
+    if op.kink is not None and needed:
+        note = op.kink(out, args)
+        if note:
+            warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
+    return tuple(local)
+
+
+# ---- the float fast path ---------------------------------------------------------------------
+# Floats are the common case and the hot one (a 10^5-node graph on every call). The loops
+# below run the registry's own forward functions and local rules, without a check per stage:
+# a non-finite number anywhere makes the sum of all values (or gradients) non-finite, so one
+# sum at the end checks them all. When that sum, or an exception, says something went wrong,
+# the checked loops above run instead and name the first stage at fault, as they always do.
+
+class _Plan(NamedTuple):
+    """A graph's operations laid out for the float loops, computed once per graph."""
+
+    forward: list  # in order: (i, forward, a, b); b = -1: one argument; b = -2: a is all of them
+    backward: list  # in reverse: (i, a, b, rule for a, rule for b, constant side); no rules: checked
+
+
+def _plan(graph: Graph) -> _Plan:
+    plan = graph.memo.get("autodiff")
+    if plan is None:
+        plan = graph.memo["autodiff"] = _make_plan(graph)
+    return plan
+
+
+def _make_plan(graph: Graph) -> _Plan:
+    """Two-argument nodes with a constant side keep the float loop (that side's derivative is
+    not needed, so it may fail); kinks, dead stages and other arities take the checked path."""
+    live, varying = graph.live, graph.varying
+    ahead, back = [], []
+    for i, node in enumerate(graph.nodes):
+        inputs = node.inputs
+        if not inputs:
             continue
         op = REGISTRY[node.op]
-        args = tuple(values[j] for j in node.inputs)
-        out, upstream = values[i], grads[i]
-        needed = live[i]
-        local = []
-        for k, j in enumerate(node.inputs):
-            try:
-                p = op.partial(m, out, args, k)
-                ok = isfinite(p)
-            except _FAILURES:
-                p, ok = None, False
-            if not ok:
-                if needed and varying[j]:
-                    if notes is None or p is None:
-                        raise _derivative_error(graph, i, k, args)
-                    notes.setdefault(i, f"non-finite ∂/∂{nodes[j].name} = {_short(p)}"
-                                        f"{_describe_args(graph, i, args)}")
-                else:
-                    p = None
-            local.append(p)
-            if p is not None:
-                grads[j] = grads[j] + p * upstream
-        partials[i] = tuple(local)
-        if op.kink is not None and needed:
-            note = op.kink(out, args)
-            if note:
-                warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
-    _check_gradients(graph, grads, isfinite, notes)
-    return grads, partials, warnings
+        rules = getattr(op.partial, "rules", None)
+        a = inputs[0]
+        b = inputs[1] if len(inputs) == 2 else -1 if len(inputs) == 1 else -2
+        ahead.append((i, op.forward, inputs if b == -2 else a, b))
+        constant_side = 0 if b < 0 or varying[b] else 2
+        if b >= 0 and not varying[a]:
+            constant_side = 1
+        if rules is None or b == -2 or op.kink is not None or not live[i] or not varying[i] or \
+                (b == -1 and not varying[a]):
+            back.append((i, a, b, None, None, 0))
+        else:
+            back.append((i, a, b, rules[0], rules[-1], constant_side))
+    back.reverse()
+    return _Plan(ahead, back)
+
+
+def _forward_floats(plan: _Plan, values: list, m: Any) -> bool:
+    """Fill in every operation's value; False if one failed or is not finite."""
+    try:
+        for i, fn, a, b in plan.forward:
+            if b >= 0:
+                values[i] = fn(m, values[a], values[b])
+            elif b == -1:
+                values[i] = fn(m, values[a])
+            else:
+                values[i] = fn(m, *[values[j] for j in a])
+        return math.isfinite(sum(values))
+    except (*_FAILURES, TypeError):
+        return False
+
+
+def _backward_floats(graph: Graph, plan: _Plan, values: list, m: Any):
+    """The gradients and local derivatives without a check per edge; None if a check fails."""
+    size = len(values)
+    grads = [m.ZERO] * size
+    grads[graph.output] = m.ONE
+    first, second = [None] * size, [None] * size  # ∂node/∂(first input), ∂node/∂(second input)
+    checked: dict[int, tuple] = {}  # the nodes done by the checked code
+    warnings: list[str] = []
+    try:
+        for i, a, b, rule_a, rule_b, constant_side in plan.backward:
+            if rule_a is None:
+                checked[i] = _node_backward(graph, i, values, grads, m, None, warnings)
+                continue
+            out, upstream = values[i], grads[i]
+            if b < 0:
+                first[i] = p = rule_a(m, out, values[a])
+                grads[a] += p * upstream
+            elif not constant_side:
+                x, y = values[a], values[b]
+                first[i] = p = rule_a(m, out, x, y)
+                second[i] = q = rule_b(m, out, x, y)
+                grads[a] += p * upstream
+                grads[b] += q * upstream
+            else:  # the constant side's derivative is kept for display when it is finite
+                x, y = values[a], values[b]
+                first[i] = p = _unneeded(rule_a, m, out, x, y) if constant_side == 1 else rule_a(m, out, x, y)
+                second[i] = q = _unneeded(rule_b, m, out, x, y) if constant_side == 2 else rule_b(m, out, x, y)
+                if p is not None:
+                    grads[a] += p * upstream
+                if q is not None:
+                    grads[b] += q * upstream
+        if not math.isfinite(sum(grads)):
+            return None
+    except (*_FAILURES, DomainError):
+        return None
+    return grads, lambda: _locals(graph, first, second, checked), warnings
+
+
+def _unneeded(rule: Callable, m: Any, out, x, y):
+    """A local derivative nobody needs: None where it fails or is not finite, as in the checked path."""
+    try:
+        p = rule(m, out, x, y)
+    except _FAILURES:
+        return None
+    return p if math.isfinite(p) else None
+
+
+def _locals(graph: Graph, first: list, second: list, checked: dict[int, tuple]) -> list:
+    """Each node's tuple of local derivatives, from the float loop's flat lists."""
+    partials: list = [()] * len(first)
+    for i, node in enumerate(graph.nodes):
+        if i in checked:
+            partials[i] = checked[i]
+        elif len(node.inputs) == 1:
+            partials[i] = (first[i],)
+        elif node.inputs:
+            partials[i] = (first[i], second[i])
+    return partials
 
 
 def _check_gradients(graph: Graph, grads: list, isfinite, notes: dict | None = None) -> None:

@@ -7,7 +7,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import ExitCode, GradcalcError, printable
+from .check import ATOL, RTOL
+from .errors import ExitCode, GradcalcError, MismatchError, printable
 from .gates import MODES
 from .render import OUTLINED, formats, renderer
 from .render.outline import AUTO_ROWS
@@ -22,6 +23,9 @@ Examples:
   gradcalc eval "(w*x - y)**2" --data points.csv --at w=2 --reduce none --format json
   gradcalc eval "(w*x - y)**2" --data big.parquet --at w=2 --engine dask --scheduler tcp://host:8786
   gradcalc eval "log(x) + sqrt(y)" --at x=0,y=0 --nonfinite ieee --format json
+  gradcalc eval "sin(pi*x)" --at x=1/4 --exact
+  gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
+  gradcalc eval "x**2*y + sin(x*y)" --at x=1.5,y=-2 --hessian
 """
 
 EPILOG_DESCEND = """\b
@@ -44,6 +48,23 @@ Examples:
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
   gradcalc trace -f big.txt --at ... --depth 3
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
+  gradcalc trace "sigmoid(x)" --at x=1000 --digits 30
+"""
+
+EPILOG_CHECK = """\b
+Examples:
+  gradcalc check "3*(a+b*c)" --at a=5,b=3,c=2
+  gradcalc check -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --nodes
+  gradcalc check "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --rtol 1e-9 --format json
+"""
+
+EPILOG_GRAD = """\b
+Examples:
+  gradcalc grad "3*(a+b*c)"
+  gradcalc grad "z = w*x + b; yhat = sigmoid(z); L = -y*log(yhat) - (1-y)*log(1-yhat)" \\
+      --stages --simplify
+  gradcalc grad "sin(pi*x)" --at x=1/4 --format latex
 """
 
 EPILOG_GRAPH = """\b
@@ -162,10 +183,13 @@ def main(debug: bool) -> None:
     gradcalc paths EXPR --at ... --wrt x   the gradient as a sum over paths
     gradcalc eval EXPR --data FILE --at ...   mean (or sum) over the rows of FILE
     gradcalc descend EXPR --data FILE --at w=0 --wrt w   gradient descent
+    gradcalc check EXPR --at ...   backprop against finite differences and sympy
+    gradcalc grad  EXPR            the gradient as formulas
 
     EXPR is an expression (3*(a+b*c)) or a program of named stages
     (u = b*c; v = a + u; J = 3*v); '-' reads it from standard input.
-    Exit codes: 0 ok, 1 internal error, 2 usage or parse error, 3 math error.
+    Exit codes: 0 ok, 1 internal error, 2 usage or parse error, 3 math error,
+    4 a gradient that check found wrong.
     Nothing you type is run as code; size limits are raised by GRADCALC_MAX_*
     environment variables (README, section Security).
     """
@@ -239,12 +263,49 @@ def compute(expression, file, at, wrt, gates="written", nonfinite="strict"):
     source = read_source(expression, file)
     wrt_names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt else None
     result, unused = api.evaluate_text(source, at, wrt_names, gates, nonfinite)
+    _report(unused, result.warnings)
+    return result
+
+
+def _report(unused: list[str], warnings: list[str]) -> None:
     if unused:  # one line, even for the 99,999 unused elements of a long vector
         shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
         _warn(f"--at gives {shown}, which the expression does not use")
-    for note in result.warnings:
+    for note in warnings:
         _warn(note)
-    return result
+
+
+def number_options(f):
+    """The number system of eval and trace: float64 (default), exact, or N confirmed digits."""
+    for option in reversed([
+        click.option("--exact", is_flag=True,
+                     help="Exact arithmetic (sympy): 0.1 is 1/10; pi, e, sqrt(2) stay symbolic."),
+        click.option("--digits", type=click.IntRange(min=1), metavar="N",
+                     help="N significant digits, every one confirmed (mpmath)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def emit_numbers(command: str, fmt: str, options: dict, expression, file, at, wrt, gates,
+                 nonfinite: str, exact: bool, digits: int | None, hessian: bool = False) -> None:
+    """eval and trace with --exact, --digits or --hessian; exact work runs against the clock."""
+    from contextlib import nullcontext
+
+    from .limits import seconds
+    from .systems import evaluate
+
+    if nonfinite != "strict":
+        raise click.UsageError("--nonfinite ieee works with float64 values only")
+    if fmt not in ("table", "json", "csv"):
+        raise click.UsageError(f"--format {fmt} shows float64 values; with --exact, --digits or "
+                               "--hessian use table, json or csv")
+    clock = seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
+    with clock:
+        evaluation = evaluate(command, read_source(expression, file), at, _names(wrt), gates,
+                              exact, digits, hessian)
+        _report(evaluation.unused, evaluation.warnings)
+        emit(evaluation.renderer, fmt, evaluation.shown, **options)
 
 
 def emit(command: str, fmt: str, result, **options) -> None:
@@ -278,6 +339,9 @@ def data_options(f):
 @expression_options("eval")
 @gates_option
 @nonfinite_option
+@number_options
+@click.option("--hessian", is_flag=True,
+              help="Also the matrix of second derivatives (forward-over-reverse), for --wrt.")
 @data_options
 @click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
               help="Run --data in this process, or on Dask (pip install 'gradcalc[dask]').")
@@ -285,8 +349,8 @@ def data_options(f):
 @click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="ROWS",
               help="Rows read and computed at a time (default: from the size of the graph).")
 @click.pass_context
-def eval_command(ctx, expression, file, at, wrt, fmt, debug, gates, nonfinite, data, reduce,
-                 on_error, engine, scheduler, chunk_rows):
+def eval_command(ctx, expression, file, at, wrt, fmt, debug, gates, nonfinite, exact, digits,
+                 hessian, data, reduce, on_error, engine, scheduler, chunk_rows):
     """Print the value of EXPR and its gradient with respect to every input.
 
     With --data FILE: the mean (or sum) over the rows of FILE and its gradient with respect
@@ -296,8 +360,14 @@ def eval_command(ctx, expression, file, at, wrt, fmt, debug, gates, nonfinite, d
         if (reduce, on_error, engine, scheduler, chunk_rows) != ("mean", "fail", "numpy", None, None):
             raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
                                    "need --data FILE")
+        if exact or digits is not None or hessian:
+            emit_numbers("eval", fmt, {}, expression, file, at, wrt, gates, nonfinite, exact,
+                         digits, hessian)
+            return
         emit("eval", fmt, compute(expression, file, at, wrt, gates, nonfinite))
         return
+    if exact or digits is not None or hessian:
+        raise click.UsageError("--exact, --digits and --hessian apply to single points, not to --data")
     if nonfinite != "strict":
         raise click.UsageError("--nonfinite ieee applies to single points, not to --data")
     from .datacli import eval_data
@@ -315,11 +385,13 @@ def _names(wrt: str | None) -> list[str] | None:
 @expression_options("trace")
 @gates_option
 @nonfinite_option
+@number_options
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Show only the stages at most N steps from the output (table, markdown, latex).")
 @click.option("--collapse/--no-collapse", default=None,
               help=f"Fold repeated rows of long tables [default: when over {AUTO_ROWS} rows].")
-def trace_command(expression, file, at, wrt, fmt, debug, gates, nonfinite, depth, collapse):
+def trace_command(expression, file, at, wrt, fmt, debug, gates, nonfinite, exact, digits, depth,
+                  collapse):
     """Print every stage of EXPR: forward values, local derivatives, backpropagated gradients.
 
     --format python prints a standard-library Python program of the same backward pass,
@@ -330,6 +402,10 @@ def trace_command(expression, file, at, wrt, fmt, debug, gates, nonfinite, depth
         if fmt not in OUTLINED:
             raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
         options = {"depth": depth, "collapse": collapse}
+    if exact or digits is not None:
+        emit_numbers("trace", fmt, options, expression, file, at, wrt, gates, nonfinite, exact,
+                     digits)
+        return
     emit("trace", fmt, compute(expression, file, at, wrt, gates, nonfinite), **options)
 
 
@@ -408,3 +484,51 @@ def descend_command(expression, file, at, wrt, fmt, debug, gates, data, reduce, 
         raise click.UsageError("descend minimises the mean or the sum: --reduce mean or sum")
     descend_data(expression, file, data, at, _names(wrt), fmt, gates, reduce, on_error, lr,
                  steps, batch_size, seed, history, plot)
+
+
+@main.command("check", cls=ExpressionCommand, epilog=EPILOG_CHECK)
+@expression_options("check")
+@gates_option
+@click.option("--nodes", is_flag=True,
+              help="Check every stage too: ∂output/∂stage against perturbing the stage's value "
+                   "and re-running the graph downstream of it.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=RTOL, show_default=True,
+              help="Relative tolerance of agreement.")
+@click.option("--atol", type=click.FloatRange(min=0), default=ATOL, show_default=True,
+              help="Absolute tolerance, for gradients near 0.")
+def check_command(expression, file, at, wrt, fmt, debug, gates, nodes, rtol, atol):
+    """Check the backpropagated gradient of EXPR: for every input, against a central finite
+    difference (Ridders' extrapolation) and sympy's derivative at the point.
+
+    A gradient agrees when |backprop − oracle| ≤ atol + rtol·|oracle| (plus the finite
+    difference's own error estimate). Exit 0 when all agree, 4 when one does not.
+    """
+    from .check import check, verdict
+
+    report, unused = check(read_source(expression, file), at, _names(wrt), gates, nodes, rtol,
+                           atol)
+    _report(unused, report.result.warnings + report.warnings)
+    emit("check", fmt, report)
+    if not report.agree:
+        raise MismatchError(verdict(report))
+
+
+@main.command("grad", cls=ExpressionCommand, epilog=EPILOG_GRAD)
+@expression_options("grad")
+@click.option("--stages", is_flag=True,
+              help="Write the formulas in terms of the named stages too, and add ∂output/∂stage "
+                   "for each (∂L/∂z = yhat - y).")
+@click.option("--simplify", is_flag=True,
+              help="Simplify with sympy, for at most GRADCALC_SIMPLIFY_SECONDS seconds.")
+def grad_command(expression, file, at, wrt, fmt, debug, stages, simplify):
+    """Print the gradient of EXPR as formulas: ∂output/∂input for every input, no values needed.
+
+    The formulas come from the backward pass run on symbols, with the registry's local rules.
+    With --at each is also evaluated exactly at the point.
+    """
+    from .symgrad import symbolic_gradient
+
+    report, unused = symbolic_gradient(read_source(expression, file), _names(wrt), stages,
+                                       simplify, at)
+    _report(unused, report.warnings)
+    emit("grad", fmt, report)

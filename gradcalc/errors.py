@@ -52,6 +52,12 @@ class DomainError(GradcalcError):
         super().__init__(message)
 
 
+class MismatchError(GradcalcError):
+    """`check` found a gradient that disagrees with its oracle (after printing its report)."""
+
+    exit_code = ExitCode.MISMATCH
+
+
 class DataError(UsageError):
     """A row of input data is unusable; carries the 1-based row number."""
 

@@ -7,9 +7,8 @@ consumers. Each assignment of a program is a stage of its own, named as the user
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from . import limits
 from .errors import ParseError, UsageError
@@ -19,20 +18,41 @@ from .parse import Program, collector_paused, parse
 _LEAVES = ("input", "const")
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):  # tuples, not dataclasses: quick to make, and a class costs start-up
     name: str  # unique display name: input name, literal text, user stage name or u1, u2...
     op: str  # registry key
     inputs: tuple[int, ...] = ()  # indices of earlier nodes
     text: str = ""  # a constant's literal or named-constant text ("0.1", "pi")
 
 
-@dataclass(frozen=True)
 class Graph:
-    nodes: tuple[Node, ...]
-    output: int  # index of the output node (the last one)
-    output_name: str  # what the user calls the output: `f`, or the last assigned name
-    source: str = field(default="", compare=False)
+    """The staged program: nodes in topological order, the output, and the text it came from.
+
+    Immutable. What is derived from the nodes is computed on first use and kept: the
+    properties below, and in `memo` what other modules derive once per graph (autodiff's plan).
+    """
+
+    def __init__(self, nodes: tuple[Node, ...], output: int, output_name: str, source: str = ""):
+        fields = self.__dict__
+        fields["nodes"] = nodes
+        fields["output"] = output  # index of the output node (the last one)
+        fields["output_name"] = output_name  # what the user calls it: `f`, or the last assigned name
+        fields["source"] = source
+        fields["memo"] = {}
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"a Graph cannot be changed (setting {name})")
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self.nodes, self.output, self.output_name) == (other.nodes, other.output, other.output_name)
+
+    def __hash__(self) -> int:
+        return hash((self.nodes, self.output, self.output_name))
+
+    def __repr__(self) -> str:
+        return f"Graph({len(self.nodes)} nodes, output {self.output_name!r})"
 
     @cached_property
     def inputs(self) -> tuple[int, ...]:
@@ -50,9 +70,12 @@ class Graph:
     @cached_property
     def varying(self) -> tuple[bool, ...]:
         """Whether each node depends on some input (constants need no gradient)."""
-        flags = []
+        flags: list[bool] = []
         for node in self.nodes:
-            flags.append(node.op == "input" or any(flags[j] for j in node.inputs))
+            flag = node.op == "input"
+            for j in node.inputs:
+                flag = flag or flags[j]
+            flags.append(flag)
         return tuple(flags)
 
     @cached_property
@@ -85,6 +108,14 @@ class Graph:
         if node.op in _LEAVES:
             return node.text or node.name
         return format_call(node.op, [self.nodes[j].name for j in node.inputs])
+
+    def with_inputs(self, indices: Iterable[int]) -> "Graph":
+        """The same graph with these nodes turned into inputs of the same names (so a forward
+        pass takes their values as given: a stage perturbed, or a stage kept as a symbol)."""
+        chosen = set(indices)
+        nodes = tuple(Node(node.name, "input") if i in chosen else node
+                      for i, node in enumerate(self.nodes))
+        return Graph(nodes, self.output, self.output_name, self.source)
 
 
 def format_call(op_name: str, args: list[str]) -> str:
@@ -143,25 +174,32 @@ class _Builder:
                 output_name = statement.target
         self._refuse_lone_constant_assignment()
         names = self._final_names(output_name)
-        nodes = tuple(Node(names[i], op, self.args[i], self.texts[i]) for i, op in enumerate(self.ops))
+        nodes = tuple(map(Node, names, self.ops, self.args, self.texts))
         return Graph(nodes, len(nodes) - 1, output_name or names[-1], self.program.text)
 
     def _expression(self, rpn: tuple) -> int:
+        """The node of each postfix item, found in the memo (an equal node exists) or made."""
         stack: list[int] = []
+        push, pop = stack.append, stack.pop
+        memo, scope, node = self.memo, self.scope, self._node
         for kind, text, pos, argc in rpn:
-            if kind == "num":
-                stack.append(self._node("const", (), text))
-            elif kind == "name":
-                stack.append(self._name(text))
+            if kind == "name":
+                index = scope.get(text)
+                push(self._name(text) if index is None else index)
+                continue
+            if kind == "bin":
+                right = pop()
+                op, args, literal = BINARY[text], (pop(), right), ""
+            elif kind == "num":
+                op, args, literal = "const", (), text
             elif kind == "neg":
-                stack.append(self._node("neg", (stack.pop(),)))
-            elif kind == "bin":
-                right = stack.pop()
-                stack.append(self._node(BINARY[text], (stack.pop(), right)))
+                op, args, literal = "neg", (pop(),), ""
             else:  # call
                 args = tuple(stack[len(stack) - argc:])
                 del stack[len(stack) - argc:]
-                stack.append(self._node(self._function(text, argc, pos), args))
+                op, literal = self._function(text, argc, pos), ""
+            index = memo.get((op, *args, literal))  # flat: hashing a nested tuple costs more
+            push(node(op, args, literal) if index is None else index)
         return stack[0]
 
     def _function(self, name: str, argc: int, pos: int) -> str:
@@ -178,7 +216,7 @@ class _Builder:
         return self._node("input", (), name, user_name=name)
 
     def _node(self, op: str, args: tuple[int, ...], text: str = "", user_name: str | None = None) -> int:
-        key = (op, args, text)
+        key = (op, *args, text)
         index = self.memo.get(key)
         if index is None:
             index = self._append(op, args, text, user_name)

@@ -37,6 +37,7 @@ LIMITS: dict[str, Limit] = {
         Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `gradcalc paths --top`"),
         Limit("GRADCALC_MAX_HESSIAN", 10_000_000,
               "work of a Hessian (--hessian): nodes times inputs"),
+        Limit("GRADCALC_MAX_TERMS", 100_000, "terms of the formulas printed by `gradcalc grad`"),
         Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification (--simplify)"),
         Limit("GRADCALC_SYMBOLIC_SECONDS", 30,
               "seconds of exact or symbolic work (--exact, grad, the symbolic column of check)"),

@@ -10,12 +10,10 @@ sigmoid's rule is `out*(1-out)`, exp's is `out`, sqrt's `0.5/out`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs start-up time
     name: str
     forward: Callable[..., Any]
     partial: Callable[[Any, Any, tuple, int], Any]
@@ -30,8 +28,13 @@ class Op:
 
 
 def _each(*rules: Callable) -> Callable:
-    """Turn one rule per argument, each `(m, out, *args)`, into a `partial(m, out, args, i)`."""
-    return lambda m, out, args, i: rules[i](m, out, *args)
+    """Turn one rule per argument, each `(m, out, *args)`, into a `partial(m, out, args, i)`.
+
+    The rules stay reachable as `partial.rules`, so a hot loop can call them directly.
+    """
+    partial = lambda m, out, args, i: rules[i](m, out, *args)  # noqa: E731
+    partial.rules = rules
+    return partial
 
 
 def _log_why(x) -> str:
@@ -122,7 +125,9 @@ _declare(
     Op("softplus", lambda m, x: m.softplus(x), _each(lambda m, out, x: m.sigmoid(x))),
     # Fused, numerically stable gates: made by `--gates fused`, not called by users.
     Op("log_sigmoid", lambda m, x: m.log_sigmoid(x), _each(lambda m, out, x: m.sigmoid(-x))),
-    Op("logloss", lambda m, y, z: m.softplus(z) - y * z,  # -y*log(σ(z)) - (1-y)*log(1-σ(z))
+    # -y*log(σ(z)) - (1-y)*log(1-σ(z)) as a sum of non-negative terms (for y in [0, 1]):
+    # softplus(z) - y*z is the same number but loses its digits to cancellation when small
+    Op("logloss", lambda m, y, z: y * m.softplus(-z) + (1 - y) * m.softplus(z),
        _each(lambda m, out, y, z: -z, lambda m, out, y, z: m.sigmoid(z) - y), (2, 2)),
     Op("relu", lambda m, x: m.relu(x), _each(lambda m, out, x: m.step(x)), kink=_at_zero("relu")),
     Op("max", lambda m, *xs: m.max(*xs), lambda m, out, args, i: m.tie_share(out, args, i),

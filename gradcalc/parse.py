@@ -15,7 +15,7 @@ import gc
 import math
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 from . import limits
@@ -23,12 +23,15 @@ from .errors import ParseError, short
 from .ops import BINARY, FUNCTIONS
 
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII only: \d takes other scripts
-_TOKEN = re.compile(
-    r"(?P<space>[ \t\r\f\v]+)"
-    rf"|(?P<num>{_NUMBER})"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|==|//|[-+*/^(),;=\n])"
-)
+# One token per match: a number, a name, a two-character operator, or any other single
+# character but blanks (operators, and characters to refuse). `split` keeps the blanks
+# between tokens, so the offsets of all tokens come from adding up lengths, in C.
+_TOKEN = re.compile(rf"({_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|\*\*|==|//|[^ \t\r\f\v])")
+# A character that is in no token of the grammar; '.' outside a number is found separately.
+_FOREIGN = re.compile(r"[^0-9A-Za-z_ \t\r\f\v*=/+\-^(),;\n.]")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGITS = frozenset("0123456789")
+_STRUCTURE = frozenset("();\n")  # the tokens that decide where statements end
 
 # Python keywords make no sense as variables and signal code; `lambda` stays a valid name
 # (a common Greek-letter parameter) because `lambda: ...` fails on the `:` anyway.
@@ -68,21 +71,19 @@ _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4, "**": 4}
 _RIGHT_ASSOCIATIVE = frozenset(("^", "**"))
 
 
-class Token(NamedTuple):  # a tuple: a million of them are made in a second
+class Token(NamedTuple):  # built only where a message or a rare rule needs one
     kind: str  # num, name, op, end
     text: str
     pos: int  # 0-based offset into the whole source
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):  # tuples, not dataclasses: a class statement is cheap at start-up
     target: str | None  # the assigned name, or None for a bare expression
     target_pos: int
     rpn: tuple  # postfix items: (kind, text, pos, argc); kind in num, name, call, bin, neg
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     text: str
     statements: tuple[Statement, ...]
 
@@ -104,13 +105,12 @@ def parse(text: str) -> Program:
     """Parse an expression or a program of `name = expr` statements."""
     limits.check("GRADCALC_MAX_INPUT", len(text), "the text is too long")
     statements = []
-    tokens = tokenize(text)
+    tokens, positions = tokenize(text)
     start = 0
-    for end in _statement_ends(tokens, text):
-        chunk = tokens[start:end]
+    for end in _statement_ends(tokens, positions, text):
+        if end > start:
+            statements.append(_statement(tokens, positions, start, end, text))
         start = end + 1
-        if chunk:
-            statements.append(_statement(chunk, text))
     if not statements:
         raise ParseError("empty expression: nothing to evaluate")
     for statement in statements[:-1]:
@@ -128,124 +128,170 @@ def parse_expression(text: str) -> tuple:
     return program.statements[0].rpn
 
 
-_SIGNED_NUMBER = re.compile(rf"-?{_NUMBER}\Z")
-
-
 def signed_number(text: str) -> str | None:
     """`text` if it is one plain literal such as `-1.5e3` (range-checked), else None.
 
     The fast path for values: a 100,000-element `--at` vector need not be parsed as programs.
     """
-    if not _SIGNED_NUMBER.match(text):
+    digits = text[1:] if text.startswith("-") else text
+    match = _TOKEN.match(digits)
+    if match is None or match.end() != len(digits) or _kind(digits) != "num":
         return None
-    digits = text.lstrip("-")
-    _number(Token("num", digits, len(text) - len(digits)), text)
+    _number(digits, len(text) - len(digits), text)
     return text
 
 
-def tokenize(text: str) -> list[Token]:
-    tokens = []
-    pos, size = 0, len(text)
-    match = _TOKEN.match
-    while pos < size:
-        m = match(text, pos)
-        if m is None:
-            raise _bad_character(text, pos)
-        kind = m.lastgroup
-        if kind != "space":
-            tokens.append(Token(kind, m.group(), pos))
-        pos = m.end()
-    tokens.append(Token("end", "", size))
-    return tokens
+def tokenize(text: str) -> tuple[list[str], list[int]]:
+    """The tokens of the text and their 0-based offsets, closed by "" at the end of the text.
+
+    A character outside the grammar is refused here, the first one in the text, before any
+    parsing: so `[x for x in y]` is about the subscript, not the keyword.
+    """
+    parts = _TOKEN.split(text)  # blanks, token, blanks, token, ..., blanks
+    ends = list(accumulate(map(len, parts)))
+    tokens = parts[1::2]
+    positions = ends[0:-1:2]  # a token starts where the blanks before it end
+    foreign = _FOREIGN.search(text)
+    first = foreign.start() if foreign else len(text)
+    if "." in tokens:  # a lone '.' (a number's dot is part of its token)
+        first = min(first, positions[tokens.index(".")])
+    if first < len(text):
+        raise _bad_character(text, first)
+    tokens.append("")
+    positions.append(len(text))
+    return tokens, positions
 
 
-def _statement_ends(tokens: list[Token], text: str):
-    """Indices of the `;` and newline tokens that end statements (newlines in parentheses don't)."""
+def _kind(token: str) -> str:
+    """num, name, op, or end for the empty token that closes a list."""
+    if not token:
+        return "end"
+    first = token[0]
+    if first in _NAME_START:
+        return "name"
+    if first in _DIGITS or (first == "." and len(token) > 1):
+        return "num"
+    return "op"
+
+
+def _token(tokens: list[str], positions: list[int], i: int) -> Token:
+    return Token(_kind(tokens[i]), tokens[i], positions[i])
+
+
+def _statement_ends(tokens: list[str], positions: list[int], text: str):
+    """Indices of the `;` and newline tokens that end statements (newlines in parentheses
+    don't), then of the closing "". Lazily: statements before a misplaced ';' are parsed first."""
     depth = 0
-    for i, tok in enumerate(tokens):
-        if tok.kind != "op":
-            if tok.kind == "end":
-                yield i
-            continue
-        if tok.text == "(":
+    for i in [i for i, token in enumerate(tokens) if token in _STRUCTURE]:
+        token = tokens[i]
+        if token == "(":
             depth += 1
-        elif tok.text == ")":
+        elif token == ")":
             depth = max(depth - 1, 0)
-        elif tok.text == ";" and depth:
-            raise _error("';' inside parentheses", text, tok.pos)
-        elif tok.text in ";\n" and not depth:
+        elif token == ";" and depth:
+            raise _error("';' inside parentheses", text, positions[i])
+        elif not depth:
             yield i
+    yield len(tokens) - 1
 
 
-def _statement(chunk: list[Token], text: str) -> Statement:
-    chunk = [t for t in chunk if not (t.kind == "op" and t.text == "\n")]
-    chunk.append(Token("end", "", chunk[-1].pos + len(chunk[-1].text) if chunk else len(text)))
-    if len(chunk) > 2 and chunk[0].kind == "name" and chunk[1].text == "=":
-        name = chunk[0]
+def _statement(tokens: list[str], positions: list[int], start: int, end: int, text: str) -> Statement:
+    """The statement in tokens[start:end]. Its terminator becomes the "" that ends it, placed
+    where its last token ends (newlines inside parentheses are skipped wherever they occur)."""
+    last = _previous(tokens, start, end)
+    tokens[end], positions[end] = "", positions[last] + len(tokens[last])
+    if end - start >= 2 and tokens[start + 1] == "=" and _kind(tokens[start]) == "name":
+        name = _token(tokens, positions, start)
         _check_name(name, text)
-        if len(chunk) == 3:
-            raise _error(f"nothing assigned to '{name.text}'", text, chunk[2].pos)
-        return Statement(name.text, name.pos, _expression(chunk[2:], text))
-    return Statement(None, chunk[0].pos, _expression(chunk, text))
+        if end - start == 2:
+            raise _error(f"nothing assigned to '{name.text}'", text, positions[end])
+        return Statement(name.text, name.pos, _expression(tokens, positions, start + 2, text))
+    return Statement(None, positions[start], _expression(tokens, positions, start, text))
 
 
-def _expression(tokens: list[Token], text: str) -> tuple:
-    """Shunting-yard over one statement's tokens; returns the postfix items."""
+def _previous(tokens: list[str], start: int, i: int) -> int:
+    """The index of the token before i that is not a newline, or start - 1 if there is none."""
+    i -= 1
+    while i >= start and tokens[i] == "\n":
+        i -= 1
+    return i
+
+
+def _expression(tokens: list[str], positions: list[int], start: int, text: str) -> tuple:
+    """Shunting-yard over one statement's tokens from `start` to its ""; the postfix items.
+
+    The loop reads token strings; the rare rules (implicit multiplication, errors) build
+    Token tuples where they need them.
+    """
     out: list[tuple] = []
-    ops: list[list] = []  # entries: [kind, text, pos, argc]; kind in bin, neg, paren, call
+    emit = out.append
+    ops: list = []  # entries: ("bin"|"neg", text, pos, argc) tuples, ["paren"|"call", text, pos, argc] lists
     expect_operand = True
-    number_after = None  # the operator token before the last number, for ambiguity checks
-    i = 0
+    number_at = -1  # index of the last number read, while it is the last operand (ambiguity checks)
+    i = start
     while True:
         tok = tokens[i]
         if expect_operand:
-            if tok.kind == "num":
-                out.append(("num", _number(tok, text), tok.pos, 0))
-                number_after = _operator_before(tokens, i)
-                expect_operand = False
-            elif tok.kind == "name":
-                _check_name(tok, text)
-                if tokens[i + 1].text == "(":
-                    _check_function(tok, text)
-                    ops.append(["call", tok.text, tok.pos, 1])
-                    i += 1
-                    if tokens[i + 1].text == ")":
-                        raise _error(f"{tok.text}() needs an argument", text, tokens[i + 1].pos)
+            first = tok[:1]
+            if first in _NAME_START:
+                if tok in _KEYWORDS or tok.startswith("__"):
+                    _check_name(_token(tokens, positions, i), text)
+                following = i + 1 if tokens[i + 1] != "\n" else _next(tokens, i)
+                if tokens[following] == "(":
+                    if tok not in FUNCTIONS:
+                        _check_function(_token(tokens, positions, i), text)
+                    ops.append(["call", tok, positions[i], 1])
+                    i = following
+                    following = _next(tokens, i)
+                    if tokens[following] == ")":
+                        raise _error(f"{tok}() needs an argument", text, positions[following])
                 else:
-                    out.append(("name", tok.text, tok.pos, 0))
+                    emit(("name", tok, positions[i], 0))
                     expect_operand = False
-                    number_after = None
-            elif tok.text == "(":
-                ops.append(["paren", "(", tok.pos, 0])
-            elif tok.text == "-":
-                ops.append(["neg", "-", tok.pos, 0])
-            else:
-                raise _expected_operand(tok, text)
-        else:
-            if tok.kind == "op" and tok.text in BINARY:
-                _push_infix(tok.text, tok.pos, ops, out)
-                expect_operand = True
-            elif tok.kind in ("name", "num") or tok.text == "(":
-                _implicit_multiplication(tokens, i, number_after, text)
-                _push_infix("*", tok.pos, ops, out)
-                expect_operand = True
-                continue  # read the same token again as an operand
-            elif tok.text == ")":
-                _close_paren(tok, ops, out, text)
-            elif tok.text == ",":
-                _next_argument(tok, ops, out, text)
-                expect_operand = True
-            elif tok.kind == "end":
-                break
-            else:
-                raise _unexpected_after_operand(tok, text)
+                    number_at = -1
+            elif first in _DIGITS or (first == "." and len(tok) > 1):
+                emit(("num", _number(tok, positions[i], text), positions[i], 0))
+                expect_operand = False
+                number_at = i
+            elif tok == "(":
+                ops.append(["paren", "(", positions[i], 0])
+            elif tok == "-":
+                ops.append(("neg", "-", positions[i], 0))
+            elif tok != "\n":  # a newline here is inside parentheses: the statement goes on
+                raise _expected_operand(_token(tokens, positions, i), text)
+        elif tok in BINARY:
+            _push_infix(tok, positions[i], ops, out)
+            expect_operand = True
+        elif tok == ")":
+            _close_paren(positions[i], ops, out, text)
+        elif not tok:
+            break
+        elif tok == ",":
+            _next_argument(positions[i], ops, out, text)
+            expect_operand = True
+        elif tok == "(" or _kind(tok) != "op":
+            number_after = _operator_before(tokens, start, number_at) if number_at >= 0 else None
+            _implicit_multiplication(tokens, positions, start, i, number_after, text)
+            _push_infix("*", positions[i], ops, out)
+            expect_operand = True
+            continue  # read the same token again as an operand
+        elif tok != "\n":
+            raise _unexpected_after_operand(_token(tokens, positions, i), text)
         i += 1
     while ops:
         entry = ops.pop()
         if entry[0] in ("paren", "call"):
             raise _error("unbalanced '(': missing ')'", text, entry[2] + (len(entry[1]) if entry[0] == "call" else 0))
-        out.append(tuple(entry))
+        emit(entry)
     return tuple(out)
+
+
+def _next(tokens: list[str], i: int) -> int:
+    """The index of the token after i that is not a newline."""
+    i += 1
+    while tokens[i] == "\n":
+        i += 1
+    return i
 
 
 def _push_infix(symbol: str, pos: int, ops: list, out: list) -> None:
@@ -257,42 +303,45 @@ def _push_infix(symbol: str, pos: int, ops: list, out: list) -> None:
             break
         top_power = _PRECEDENCE[top[1] if top[0] == "bin" else "neg"]
         if top_power > power or (top_power == power and not right):
-            out.append(tuple(ops.pop()))
+            out.append(ops.pop())
         else:
             break
-    ops.append(["bin", symbol, pos, 2])
+    ops.append(("bin", symbol, pos, 2))
 
 
-def _close_paren(tok: Token, ops: list, out: list, text: str) -> None:
+def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
-        out.append(tuple(ops.pop()))
+        out.append(ops.pop())
     if not ops:
-        raise _error("unbalanced ')': no '(' to close", text, tok.pos)
+        raise _error("unbalanced ')': no '(' to close", text, pos)
     entry = ops.pop()
     if entry[0] == "call":
         out.append(("call", entry[1], entry[2], entry[3]))
 
 
-def _next_argument(tok: Token, ops: list, out: list, text: str) -> None:
+def _next_argument(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
-        out.append(tuple(ops.pop()))
+        out.append(ops.pop())
     if not ops or ops[-1][0] != "call":
-        raise _error("',' is only allowed between a function's arguments", text, tok.pos)
+        raise _error("',' is only allowed between a function's arguments", text, pos)
     ops[-1][3] += 1
 
 
-def _operator_before(tokens: list[Token], i: int) -> str | None:
+def _operator_before(tokens: list[str], start: int, i: int) -> str | None:
     """The infix operator that governs the number at i, skipping unary minus signs."""
-    j = i - 1
-    while j >= 0 and tokens[j].text == "-" and (j == 0 or tokens[j - 1].kind == "op"
-                                                and tokens[j - 1].text not in ")"):
-        j -= 1
-    return tokens[j].text if j >= 0 and tokens[j].kind == "op" else None
+    j = _previous(tokens, start, i)
+    while j >= start and tokens[j] == "-":
+        before = _previous(tokens, start, j)
+        if before >= start and (_kind(tokens[before]) != "op" or tokens[before] == ")"):
+            break
+        j = before
+    return tokens[j] if j >= start and _kind(tokens[j]) == "op" else None
 
 
-def _implicit_multiplication(tokens: list[Token], i: int, number_after: str | None, text: str) -> None:
+def _implicit_multiplication(tokens: list[str], positions: list[int], start: int, i: int,
+                             number_after: str | None, text: str) -> None:
     """Allow `2x` and `3(a+b)`; refuse juxtapositions whose meaning is a guess."""
-    prev, tok = tokens[i - 1], tokens[i]
+    prev, tok = _token(tokens, positions, _previous(tokens, start, i)), _token(tokens, positions, i)
     if tok.kind == "name":
         _check_name(tok, text)
     if prev.kind != "num":
@@ -323,15 +372,15 @@ def _check_number_suffix(number: Token, name: Token, text: str) -> None:
 _MAX_DIGITS = 400  # a longer literal is a mistake or an attack; float64 keeps 17 digits
 
 
-def _number(tok: Token, text: str) -> str:
-    digits = tok.text.split("e")[0].split("E")[0]
-    if len(digits) > _MAX_DIGITS:
-        raise _error(f"number out of range: {short(tok.text)} has more than {_MAX_DIGITS} digits",
-                     text, tok.pos)
-    if not math.isfinite(float(tok.text)):
-        raise _error(f"number out of range: {short(tok.text)} (the largest is about 1.8e308)",
-                     text, tok.pos)
-    return tok.text
+def _number(literal: str, pos: int, text: str) -> str:
+    """The literal, if it has at most _MAX_DIGITS digits and is within float64's range."""
+    if len(literal) > _MAX_DIGITS and len(literal.split("e")[0].split("E")[0]) > _MAX_DIGITS:
+        raise _error(f"number out of range: {short(literal)} has more than {_MAX_DIGITS} digits",
+                     text, pos)
+    if (len(literal) > 300 or "e" in literal or "E" in literal) and not math.isfinite(float(literal)):
+        raise _error(f"number out of range: {short(literal)} (the largest is about 1.8e308)",
+                     text, pos)
+    return literal
 
 
 def _check_name(tok: Token, text: str) -> None:

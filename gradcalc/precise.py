@@ -14,13 +14,14 @@ with sympy and is imported only in this mode.
 from __future__ import annotations
 
 import builtins
+import math
 import random
 import sys
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import mpmath
-from mpmath.libmp import from_man_exp, round_nearest
+from mpmath.libmp import from_man_exp, mpf_add, mpf_mul, mpf_sub, round_nearest
 
 from . import autodiff, limits
 from .autodiff import Result
@@ -36,12 +37,19 @@ _random = random.Random(0)
 class Noisy(mpmath.mpf):
     """An mpf whose arithmetic results are moved one unit in the last place, up or down."""
 
+    def __format__(self, spec: str) -> str:  # messages quote values as floats do: `x = 0`
+        number = float(self)
+        return format(number, spec) if math.isfinite(number) else mpmath.nstr(self, 6)
 
-def _jittered(value: mpmath.mpf) -> Noisy:
-    sign, man, exp, bits = value._mpf_
+
+def _settled(value: mpmath.mpf, exact: bool) -> Noisy:
+    """A result at the working precision as a Noisy number: moved one unit in the last place,
+    up or down at random, unless it is exact (2*3, 1 - 0.5, sqrt(4), exp(0)) — so kinks, ties
+    and integer exponents stay what they are."""
     result = object.__new__(Noisy)
     result._mpf_ = value._mpf_
-    if man:  # zero, inf and nan stay as they are
+    sign, man, exp, bits = value._mpf_
+    if man and not exact:  # zero, inf and nan have no mantissa to move
         prec = mpmath.mp.prec
         shift = max(prec - bits, 0)
         man = (man << shift) + _random.choice((-1, 1))
@@ -50,31 +58,45 @@ def _jittered(value: mpmath.mpf) -> Noisy:
 
 
 def _exact(value) -> Noisy:
-    result = object.__new__(Noisy)
-    result._mpf_ = mpmath.mpf(value)._mpf_
-    return result
+    return _settled(mpmath.mpf(value), exact=True)
+
+
+# Whether an operation's rounded result `out` of (a, b) is its exact value.
+_EXACTLY = {
+    "add": lambda a, b, out: mpf_add(a, b, 0) == out,
+    "sub": lambda a, b, out: mpf_sub(a, b, 0) == out,
+    "mul": lambda a, b, out: mpf_mul(a, b, 0) == out,
+    "truediv": lambda a, b, out: mpf_mul(out, b, 0) == a,
+}
 
 
 def _rounding(name: str):
-    plain = getattr(mpmath.mpf, name)
+    plain = getattr(mpmath.mpf, f"__{name}__")
+    exactly = _EXACTLY.get(name.removeprefix("r"))
+    swapped = name.startswith("r")
 
     def operation(self, other):
         out = plain(self, other)
-        return out if out is NotImplemented else _jittered(out)
+        if out is NotImplemented:
+            return out
+        a, b = self._mpf_, mpmath.mpf(other)._mpf_
+        if swapped:
+            a, b = b, a
+        return _settled(out, exactly is not None and exactly(a, b, out._mpf_))
 
     return operation
 
 
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-              "__truediv__", "__rtruediv__", "__pow__", "__rpow__"):
-    setattr(Noisy, _name, _rounding(_name))
+for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "pow", "rpow"):
+    setattr(Noisy, f"__{_name}__", _rounding(_name))
 Noisy.__neg__ = lambda self: _exact(mpmath.mpf.__neg__(self))
 Noisy.__abs__ = lambda self: _exact(mpmath.mpf.__abs__(self))
 
 
-def _function(f):
-    """An mpmath function whose result is rounded at random like the arithmetic."""
-    return lambda *args: _jittered(f(*args))
+def _function(f, rational_at=0):
+    """An mpmath function whose result is rounded at random like the arithmetic. Its value is
+    irrational (so never exact) except at `rational_at` (Lindemann: exp(x) for x ≠ 0 ...)."""
+    return lambda x: _settled(f(x), exact=x == rational_at)
 
 
 # The namespace the registry runs on (the same names as gradcalc.floatmath).
@@ -82,6 +104,7 @@ ZERO, ONE = _exact(0), _exact(1)
 exp, sin, cos, tan, atan = map(_function, (mpmath.exp, mpmath.sin, mpmath.cos, mpmath.tan,
                                           mpmath.atan))
 sinh, cosh, tanh = map(_function, (mpmath.sinh, mpmath.cosh, mpmath.tanh))
+_log, _asin, _acos = _function(mpmath.log, 1), _function(mpmath.asin), _function(mpmath.acos, 1)
 isfinite = mpmath.isfinite
 
 
@@ -97,23 +120,24 @@ def constant(name: str) -> Noisy:
 def log(x):
     if x < 0:
         raise ValueError("log of a negative number")
-    return _jittered(mpmath.log(x)) if x else _exact(mpmath.ninf)
+    return _log(x) if x else _exact(mpmath.ninf)
 
 
 def sqrt(x):
     if x < 0:
         raise ValueError("sqrt of a negative number")
-    return _jittered(mpmath.sqrt(x))
+    root = mpmath.sqrt(x)
+    return _settled(root, exact=mpf_mul(root._mpf_, root._mpf_, 0) == x._mpf_)
 
 
 def asin(x):
     _refuse_outside_unit(x)
-    return _jittered(mpmath.asin(x))
+    return _asin(x)
 
 
 def acos(x):
     _refuse_outside_unit(x)
-    return _jittered(mpmath.acos(x))
+    return _acos(x)
 
 
 def _refuse_outside_unit(x) -> None:
@@ -127,7 +151,22 @@ def pow(base, exponent):  # noqa: A001
         raise ValueError("negative base with a non-integer exponent")
     if base == 0 and exponent < 0:
         raise ZeroDivisionError("0 raised to a negative power")
-    return _jittered(mpmath.power(base, exponent))
+    return _settled(mpmath.power(base, exponent), exact=_exact_power(base, exponent))
+
+
+def _exact_power(base, exponent) -> bool:
+    """Whether base**exponent is a binary number at the working precision: 0**n, 1**y, and
+    n-th powers of numbers whose digits fit (2**10, 0.5**3; not 3**100 or 2**-1.5)."""
+    if base in (0, 1) or exponent == 0:
+        return True
+    if exponent != int(exponent):
+        return False
+    n, bits = int(exponent), base._mpf_[3]
+    if n < 0:
+        return bits == 1  # a power of two: 2**-3
+    if n * (bits - 1) + 1 > mpmath.mp.prec:  # an odd mantissa's n-th power has more bits
+        return False
+    return (base._mpf_[1] ** n).bit_length() <= mpmath.mp.prec  # the mantissa is odd
 
 
 def xlogy(x, y):
@@ -137,12 +176,14 @@ def xlogy(x, y):
 
 def sigmoid(x):
     """1/(1+exp(-x)): no overflow in mpmath's exponent range, and no cancellation."""
-    return _jittered(1 / (1 + mpmath.exp(-x)))
+    return _settled(1 / (1 + mpmath.exp(-x)), exact=x == 0)
 
 
 def softplus(x):
     """log(1+exp(x)) as max(x, 0) + log1p(exp(-|x|)): accurate where exp(x) is tiny."""
-    return _jittered((x if x > 0 else 0) + mpmath.log1p(mpmath.exp(-mpmath.fabs(x))))
+    plain = mpmath.mpf(x._mpf_)
+    return _settled((plain if x > 0 else 0) + mpmath.log1p(mpmath.exp(-mpmath.fabs(plain))),
+                    exact=False)
 
 
 def log_sigmoid(x):
@@ -179,7 +220,7 @@ def tie_share(out, args: tuple, index: int):
     """∂max/∂arg: 1 for the winner, split evenly between tied winners, 0 elsewhere."""
     if args[index] != out:
         return ZERO
-    return _jittered(mpmath.mpf(1) / builtins.sum(1 for a in args if a == out))
+    return ONE / builtins.sum(1 for a in args if a == out)
 
 
 @dataclass

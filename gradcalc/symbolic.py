@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import math
 import sys
+from typing import Any, Mapping
 
 import sympy as sp
 
@@ -125,6 +126,13 @@ def step(x):
 def tie_share(out, args, index):
     ties = sp.Add(*[sp.Piecewise((1, sp.Eq(a, out)), (0, True)) for a in args])
     return sp.Piecewise((1 / ties, sp.Eq(args[index], out)), (0, True))
+
+
+def expressions(graph: Graph, inputs: Mapping[str, Any]) -> list:
+    """Every node's value as a sympy expression of the inputs' symbols (forward on symbols)."""
+    from .autodiff import forward
+
+    return forward(graph, inputs, sys.modules[__name__])
 
 
 def symbol(name: str) -> sp.Symbol:

@@ -48,10 +48,17 @@ TIME_BOUND = 2.0  # seconds for one small input, in-process
 
 
 def timed(run_cli, *args: str, **options) -> tuple:
-    """The run and the CPU seconds it took (wall time would count other processes' load)."""
-    start = time.process_time()
-    run = run_cli(*args, **options)
-    return run, time.process_time() - start
+    """The run and the CPU seconds it took; a slow run is timed again, and the faster counts.
+
+    CPU time, because wall time counts other processes' load; twice, because a one-off pause
+    (the cycle collector sweeping the fuzzer's own memory) is not the input's fault.
+    """
+    times = []
+    while len(times) < 2 and min(times, default=TIME_BOUND) >= TIME_BOUND:
+        start = time.process_time()
+        run = run_cli(*args, **options)
+        times.append(time.process_time() - start)
+    return run, min(times)
 
 
 def check_contract(run, elapsed: float, fmt: str = "table", mode: str = "strict") -> None:

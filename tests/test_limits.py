@@ -76,9 +76,47 @@ def test_a_graph_larger_than_the_node_limit_is_refused(cli, monkeypatch):
 
 def test_paths_lists_no_more_paths_than_the_limit_and_raising_it_helps(cli, monkeypatch):
     program = "u = x*x; " + "; ".join(["u = sin(u)*u + u"] * 20)  # billions of paths
-    args = ("paths", program, "--at", "x=0.1", "--wrt", "x", "--top", "12000", "--format", "json")
+    args = ("paths", program, "--at", "x=0.1", "--wrt", "x", "--top", "20000", "--format", "json")
     run = cli(*args)
     assert run.code == 2 and run.stdout == ""
-    assert "limit GRADCALC_MAX_PATHS reached: --top 12,000 would list 12,000 paths" in run.stderr
-    monkeypatch.setenv("GRADCALC_MAX_PATHS", "12000")
-    assert len(cli(*args).json()["shown"]) == 12000
+    assert "limit GRADCALC_MAX_PATHS reached: --top 20,000 would list 20,000 paths" in run.stderr
+    monkeypatch.setenv("GRADCALC_MAX_PATHS", "50")
+    assert cli(*args[:-3], "60", "--format", "json").code == 2
+    monkeypatch.setenv("GRADCALC_MAX_PATHS", "60")
+    assert len(cli(*args[:-3], "60", "--format", "json").json()["shown"]) == 60
+
+
+def test_exact_powers_stop_at_the_digit_limit_and_raising_it_helps(cli, monkeypatch):
+    run = cli("eval", "9^9^9^9", "--exact")
+    assert run.code == 2 and "limit GRADCALC_MAX_DIGITS reached" in run.stderr
+    assert cli("eval", "10^20000", "--exact").code == 2
+    monkeypatch.setenv("GRADCALC_MAX_DIGITS", "30000")
+    exact = cli("eval", "10^20000", "--exact", "--format", "json").json()["exact"]["value"]
+    assert exact == "1" + "0" * 20000
+
+
+def test_digits_beyond_the_limit_are_refused(cli):
+    run = cli("eval", "x", "--at", "x=1", "--digits", "1000000")
+    assert run.code == 2 and "limit GRADCALC_MAX_DIGITS reached: --digits 1,000,000" in run.stderr
+
+
+def test_hessian_work_is_limited_by_nodes_times_inputs(cli, monkeypatch):
+    args = ("eval", "x*y*z", "--at", "x=1,y=2,z=3", "--hessian", "--format", "json")
+    monkeypatch.setenv("GRADCALC_MAX_HESSIAN", "10")
+    run = cli(*args)
+    assert run.code == 2 and "limit GRADCALC_MAX_HESSIAN reached" in run.stderr
+    monkeypatch.setenv("GRADCALC_MAX_HESSIAN", "100")
+    assert cli(*args).json()["hessian"]["x"]["y"] == 3.0
+
+
+def test_printed_formulas_are_limited_by_their_terms(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_MAX_TERMS", "10")
+    run = cli("grad", "u = x*y; u = u*u + u; u = u*u + u")
+    assert run.code == 2 and "limit GRADCALC_MAX_TERMS reached" in run.stderr
+
+
+def test_simplification_stops_after_its_seconds_and_prints_unsimplified(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_SIMPLIFY_SECONDS", "1")  # this one takes minutes unbounded
+    run = cli("grad", "(sigmoid(x*y+z)*tanh(x-y)/(1+exp(sin(z*x))))^3*log(1+x^2+y^2)", "--simplify")
+    assert run.code == 0 and "∂f/∂x = " in run.stdout
+    assert "limit GRADCALC_SIMPLIFY_SECONDS reached" in run.stderr

@@ -43,6 +43,41 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "table": ("data", "descend_table"),
         "json": ("data", "descend_json"),
     },
+    # numerics: eval and trace in other number systems (table, json and csv only), Hessians
+    "eval --exact": {
+        "table": ("numerics", "exact_eval_table"),
+        "json": ("numerics", "exact_eval_json"),
+        "csv": ("numerics", "exact_eval_csv"),
+    },
+    "trace --exact": {
+        "table": ("numerics", "exact_trace_table"),
+        "json": ("numerics", "exact_trace_json"),
+        "csv": ("numerics", "exact_trace_csv"),
+    },
+    "eval --digits": {
+        "table": ("numerics", "digits_eval_table"),
+        "json": ("numerics", "digits_eval_json"),
+        "csv": ("numerics", "digits_eval_csv"),
+    },
+    "trace --digits": {
+        "table": ("numerics", "digits_trace_table"),
+        "json": ("numerics", "digits_trace_json"),
+        "csv": ("numerics", "digits_trace_csv"),
+    },
+    "eval --hessian": {
+        "table": ("numerics", "hessian_table"),
+        "json": ("numerics", "hessian_json"),
+        "csv": ("numerics", "hessian_csv"),
+    },
+    "check": {
+        "table": ("check", "check_table"),
+        "json": ("check", "check_json"),
+    },
+    "grad": {
+        "text": ("grad", "grad_text"),
+        "latex": ("grad", "grad_latex"),
+        "json": ("grad", "grad_json"),
+    },
 }
 
 # trace formats that take --depth and --collapse

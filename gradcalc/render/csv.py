@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any, Callable, Iterable
 
 from ..autodiff import Result
 from .numbers import text
@@ -16,19 +17,21 @@ def _write(header: list[str], rows) -> str:
     return buffer.getvalue()
 
 
-def eval_csv(result: Result) -> str:
-    rows = [("output", result.graph.output_name, text(result.value), "")]
+def eval_csv(result: Result, show: Callable[[Any], str] = text, more: Iterable[tuple] = ()) -> str:
+    """`show` writes a number (exact and many-digit modes pass their own); `more` rows follow
+    (the Hessian's)."""
+    rows = [("output", result.graph.output_name, show(result.value), "")]
     at = result.at
-    rows += [("input", name, text(at[name]), text(g)) for name, g in result.gradient.items()]
-    return _write(["role", "name", "value", "gradient"], rows)
+    rows += [("input", name, show(at[name]), show(g)) for name, g in result.gradient.items()]
+    return _write(["role", "name", "value", "gradient"], [*rows, *more])
 
 
-def trace_csv(result: Result) -> str:
+def trace_csv(result: Result, show: Callable[[Any], str] = text) -> str:
     graph = result.graph
     rows = (
         (node.name, node.op, ";".join(graph.nodes[j].name for j in node.inputs),
-         graph.definition(i), text(result.values[i]),
-         ";".join(text(p) for p in result.locals[i]), text(result.grads[i]))
+         graph.definition(i), show(result.values[i]),
+         ";".join("" if p is None else show(p) for p in result.locals[i]), show(result.grads[i]))
         for i, node in enumerate(graph.nodes)
     )
     return _write(["name", "op", "inputs", "expr", "value", "local", "grad"], rows)

@@ -5,6 +5,8 @@ typed; values are rounded to 6 significant digits (JSON keeps them exact).
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,25 +21,29 @@ def _cell(value: str) -> Text:
     return Text("\n".join(printable(line) for line in value.split("\n")))
 
 
-def eval_table(result: Result) -> Group:
+def eval_table(result: Result, show: Callable[[Any], str] = human) -> Group:
+    """`show` writes a number (exact and many-digit modes pass their own)."""
     out = result.graph.output_name
-    headline = Text(f"{printable(out)} = {human(result.value)}")
+    headline = Text(f"{printable(out)} = {show(result.value)}")
     table = Table(show_edge=True)
     table.add_column("input")
     table.add_column("value", justify="right")
     table.add_column(f"∂{printable(out)}/∂input", justify="right")
     at = result.at
     for name, grad in result.gradient.items():
-        table.add_row(_cell(name), human(at[name]), human(grad))
+        table.add_row(_cell(name), show(at[name]), show(grad))
     return Group(headline, table)
 
 
-def trace_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Group:
+def trace_table(result: Result, depth: int | None = None, collapse: bool | None = None,
+                show: Callable[[Any], str] = human) -> Group:
     """Both passes; `depth` keeps the stages near the output, `collapse` folds repeated rows."""
-    return Group(forward_table(result, depth, collapse), backward_table(result, depth, collapse))
+    return Group(forward_table(result, depth, collapse, show),
+                 backward_table(result, depth, collapse, show))
 
 
-def forward_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Table:
+def forward_table(result: Result, depth: int | None = None, collapse: bool | None = None,
+                  show: Callable[[Any], str] = human) -> Table:
     graph = result.graph
     out = printable(graph.output_name)
     table = Table(title="forward pass (topological order)", title_justify="left")
@@ -52,20 +58,21 @@ def forward_table(result: Result, depth: int | None = None, collapse: bool | Non
             continue
         node = graph.nodes[i]
         definition = "" if node.op == "input" else graph.definition(i)
-        table.add_row(_cell(node.name), node.op, _cell(definition), human(result.values[i]),
-                      _cell(_locals_text(result, i)), human(result.grads[i]))
+        table.add_row(_cell(node.name), node.op, _cell(definition), show(result.values[i]),
+                      _cell(_locals_text(result, i, show)), show(result.grads[i]))
     return table
 
 
-def _locals_text(result: Result, i: int) -> str:
+def _locals_text(result: Result, i: int, show: Callable[[Any], str] = human) -> str:
     graph = result.graph
     node = graph.nodes[i]
-    return "\n".join(f"∂/∂{graph.nodes[j].name} = {human(p)}"
+    return "\n".join(f"∂/∂{graph.nodes[j].name} = {show(p)}"
                      for j, p in zip(node.inputs, result.locals[i])
                      if graph.nodes[j].op != "const")
 
 
-def backward_table(result: Result, depth: int | None = None, collapse: bool | None = None) -> Table:
+def backward_table(result: Result, depth: int | None = None, collapse: bool | None = None,
+                   show: Callable[[Any], str] = human) -> Table:
     """Each edge, output to inputs: local × upstream added into the input's gradient."""
     graph = result.graph
     near = outline.near(graph, depth)
@@ -90,17 +97,17 @@ def backward_table(result: Result, depth: int | None = None, collapse: bool | No
                 continue
             step += 1
             contribution = local * upstream
-            totals[j] = totals.get(j, 0.0) + contribution
+            totals[j] = totals[j] + contribution if j in totals else contribution
             seen[j] = seen.get(j, 0) + 1
             name = graph.nodes[j].name
             if seen[j] == 1:
-                accumulated = f"d{name} = {human(totals[j])}"
+                accumulated = f"d{name} = {show(totals[j])}"
             else:
-                accumulated = f"d{name} += {human(contribution)} → {human(totals[j])}"
+                accumulated = f"d{name} += {show(contribution)} → {show(totals[j])}"
             if not (near[i] and near[j]):
                 continue
-            rows.append((str(step), _cell(f"{node.name} → {name}"), human(local),
-                         human(upstream), human(contribution), _cell(accumulated)))
+            rows.append((str(step), _cell(f"{node.name} → {name}"), show(local),
+                         show(upstream), show(contribution), _cell(accumulated)))
             keys.append(outline.shape(node.name, name, node.op))
             names.append(f"{node.name} → {name}")
     shown = outline.fold_rows(keys, names, collapse)

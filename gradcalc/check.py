@@ -1,0 +1,222 @@
+"""`gradcalc check`: the backpropagated gradient against two oracles that do not use it.
+
+For every input: a central finite difference refined by Richardson extrapolation (Ridders'
+method, which also estimates its own error), and sympy's derivative of the whole expression
+evaluated exactly at the point. With `stages=True`, every stage too: ∂output/∂stage against
+a finite difference that perturbs the stage's value and re-runs only the graph downstream of
+it. Neither oracle calls a local derivative rule of the registry, so a wrong rule shows up
+as a mismatch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from . import autodiff, limits
+from .autodiff import Result
+from .errors import GradcalcError, LimitError
+from .graph import Graph
+
+RTOL = 1e-6  # default relative tolerance: the oracles are good to about 1e-10
+ATOL = 1e-9  # default absolute tolerance, for gradients that are 0
+
+
+@dataclass
+class Row:
+    """One gradient and its oracles; `symbolic` is None for stages (and if sympy gave up)."""
+
+    name: str
+    backprop: float
+    finite_difference: float | None
+    fd_error: float | None  # Ridders' estimate of the finite difference's own error
+    symbolic: float | None = None
+    status: str = "ok"  # ok, mismatch, kink (at a non-differentiable point: not judged), unchecked
+
+    @property
+    def rel_error_fd(self) -> float | None:
+        return relative_error(self.backprop, self.finite_difference)
+
+    @property
+    def rel_error_symbolic(self) -> float | None:
+        return relative_error(self.backprop, self.symbolic)
+
+
+@dataclass
+class Check:
+    result: Result
+    inputs: list[Row]
+    stages: list[Row]
+    rtol: float
+    atol: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list[Row]:
+        return [row for row in self.inputs + self.stages if row.status == "mismatch"]
+
+    @property
+    def agree(self) -> bool:
+        return not self.mismatches
+
+
+def verdict(report: Check) -> str:
+    """One line: how many gradients agree, within which tolerances."""
+    rows = report.inputs + report.stages
+    tolerance = f"rtol {report.rtol:g}, atol {report.atol:g}"
+    if report.mismatches:
+        return (f"{len(report.mismatches)} of {len(rows)} gradients disagree with their "
+                f"oracles ({tolerance})")
+    return f"all {len(rows)} gradients agree with their oracles ({tolerance})"
+
+
+def relative_error(a: float, b: float | None) -> float | None:
+    """|a − b| / max(|a|, |b|): 0 when both are 0."""
+    if b is None:
+        return None
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale else 0.0
+
+
+def check(source: str, at_options: Sequence[str], wrt: Sequence[str] | None = None,
+          gates: str = "written", stages: bool = False, rtol: float = RTOL,
+          atol: float = ATOL) -> tuple[Check, list[str]]:
+    """Compare backprop with finite differences and sympy at the point; also the unused names."""
+    from .api import prepare_text
+
+    graph, at, unused = prepare_text(source, at_options, gates)
+    result = autodiff.evaluate(graph, at, wrt)
+    report = Check(result, [], [], rtol, atol)
+    symbolic = _symbolic_gradient(source, at_options, gates, result.wrt, report.warnings)
+    for name in result.wrt:
+        i = graph.index[name]
+        estimate, error = _finite_difference(result, i, report.warnings)
+        report.inputs.append(Row(name, result.grads[i], estimate, error, symbolic.get(name)))
+    if stages:
+        for i in _checked_stages(graph):
+            estimate, error = _finite_difference(result, i, report.warnings)
+            report.stages.append(Row(graph.nodes[i].name, result.grads[i], estimate, error))
+    rows = report.inputs + report.stages
+    for row in rows:
+        row.status = _judge(row, rtol, atol, kinks=bool(result.warnings))
+    if any(row.status == "kink" for row in rows):
+        report.warnings.append("the point is at a non-differentiable kink: gradcalc uses the "
+                               "min-norm subgradient there, which the oracles need not match; "
+                               "rows that differ are marked 'kink' and not judged")
+    return report, unused
+
+
+def _checked_stages(graph: Graph) -> list[int]:
+    """Every stage whose gradient is computed and not trivially 1 (the output)."""
+    return [i for i in graph.operations
+            if graph.varying[i] and graph.live[i] and i != graph.output]
+
+
+def _judge(row: Row, rtol: float, atol: float, kinks: bool) -> str:
+    references = [(row.finite_difference, row.fd_error or 0.0), (row.symbolic, 0.0)]
+    checked = [(ref, slack) for ref, slack in references if ref is not None]
+    if not checked:
+        return "unchecked"
+    if all(abs(row.backprop - ref) <= atol + rtol * abs(ref) + slack for ref, slack in checked):
+        return "ok"
+    return "kink" if kinks else "mismatch"
+
+
+# --- finite differences -------------------------------------------------------------------
+
+def _finite_difference(result: Result, i: int, warnings: list[str]) -> tuple[float | None, float | None]:
+    """d output / d node i, by perturbing node i's value and re-running what depends on it."""
+    f = _downstream(result, i)
+    x = result.values[i]
+    step = 0.01 * max(abs(x), 1.0)
+    for _ in range(8):  # a big first step may leave the domain (log(x) at x = 0.001): shrink it
+        try:
+            return _ridders(f, x, step)
+        except GradcalcError:
+            step /= 10
+    warnings.append(f"no finite difference for {result.graph.nodes[i].name}: the output is "
+                    "undefined at every step tried around the point")
+    return None, None
+
+
+def _downstream(result: Result, i: int) -> Callable[[float], float]:
+    """The output as a function of node i's value, everything not downstream of i held fixed."""
+    graph = result.graph
+    affected = [False] * len(graph.nodes)
+    for k in range(i + 1, len(graph.nodes)):
+        affected[k] = any(affected[j] or j == i for j in graph.nodes[k].inputs)
+    # The nodes that do not change become inputs holding their values, so forward computes
+    # only the stages downstream of i.
+    cut = graph.with_inputs(k for k in range(len(graph.nodes)) if not affected[k])
+    fixed = {node.name: result.values[k] for k, node in enumerate(graph.nodes) if not affected[k]}
+    name = graph.nodes[i].name
+
+    def output(value: float) -> float:
+        return autodiff.forward(cut, {**fixed, name: value})[graph.output]
+
+    return output
+
+
+_SHRINK, _TABLE, _SAFE = 1.4, 10, 2.0  # Ridders' step ratio, tableau size, stopping factor
+
+
+def _ridders(f: Callable[[float], float], x: float, step: float) -> tuple[float, float]:
+    """Central differences at shrinking steps, extrapolated to step 0 (Ridders 1982, as in
+    Numerical Recipes' dfridr): the derivative and an estimate of its error."""
+    tableau = [[0.0] * _TABLE for _ in range(_TABLE)]
+    tableau[0][0] = _central(f, x, step)
+    best, error = tableau[0][0], math.inf
+    for i in range(1, _TABLE):
+        step /= _SHRINK
+        tableau[0][i] = _central(f, x, step)
+        factor = _SHRINK ** 2
+        for j in range(1, i + 1):
+            tableau[j][i] = (tableau[j - 1][i] * factor - tableau[j - 1][i - 1]) / (factor - 1)
+            factor *= _SHRINK ** 2
+            change = max(abs(tableau[j][i] - tableau[j - 1][i]),
+                         abs(tableau[j][i] - tableau[j - 1][i - 1]))
+            if change <= error:
+                best, error = tableau[j][i], change
+        if abs(tableau[i][i] - tableau[i - 1][i - 1]) >= _SAFE * error:
+            break  # higher orders only add rounding error now
+    return best, error
+
+
+def _central(f: Callable[[float], float], x: float, step: float) -> float:
+    up, down = x + step, x - step  # the steps actually taken, after rounding
+    return (f(up) - f(down)) / (up - down)
+
+
+# --- the symbolic oracle ------------------------------------------------------------------
+
+def _symbolic_gradient(source: str, at_options: Sequence[str], gates: str, wrt: Sequence[str],
+                       warnings: list[str]) -> dict[str, float]:
+    """sympy's derivative of the whole expression, evaluated exactly at the point, as floats.
+
+    Skipped with a warning when sympy needs more than GRADCALC_SYMBOLIC_SECONDS.
+    """
+    try:
+        with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", "the symbolic derivative"):
+            return _sympy_derivatives(source, at_options, gates, wrt)
+    except LimitError as exc:
+        warnings.append(f"no symbolic column: {exc}")
+        return {}
+
+
+def _sympy_derivatives(source: str, at_options: Sequence[str], gates: str,
+                       wrt: Sequence[str]) -> dict[str, float]:
+    import sympy as sp
+
+    from . import symbolic
+    from .api import prepare_text
+
+    graph, point, _ = prepare_text(source, at_options, gates, m=symbolic)
+    symbols = {name: symbolic.symbol(name) for name in graph.input_names}
+    expression = symbolic.expressions(graph, symbols)[graph.output]
+    exact = {symbols[name]: value for name, value in point.items()}
+    derivatives = {}
+    for name in wrt:
+        value = sp.diff(expression, symbols[name]).xreplace(exact).evalf(30)
+        if value.is_real and value.is_finite:
+            derivatives[name] = float(value)
+    return derivatives

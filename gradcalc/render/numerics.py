@@ -1,0 +1,194 @@
+"""eval and trace in exact arithmetic (--exact), with N digits (--digits) and with Hessians.
+
+The same tables, JSON documents and CSV files as float mode, with other numbers in them:
+tables show an exact value beside its decimal approximation (`sqrt(2)/2 ≈ 0.707107`) or
+N confirmed digits; JSON keeps its float fields and adds an `"exact"` or `"decimal"` object
+of strings; CSV cells hold the exact or N-digit strings.
+"""
+from __future__ import annotations
+
+import json as jsonlib
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..autodiff import Result
+from ..errors import printable
+from . import csv, json, table
+from .numbers import SIGNIFICANT, human, machine, text
+
+
+# --- exact --------------------------------------------------------------------------------
+
+def exact_text(value: Any) -> str:
+    from ..symbolic import exact_text as text
+
+    return "" if value is None else text(value)
+
+
+def approximate(value: Any, digits: int = SIGNIFICANT) -> str:
+    """A decimal approximation of an exact value, also far outside the float range."""
+    import mpmath
+
+    number = value.evalf(digits + 3)
+    if not number.is_Number:
+        return "?"
+    x = float(number)
+    if x != 0 and abs(x) != float("inf") or number == 0:
+        return human(x, digits)
+    return mpmath.nstr(mpmath.mpf(number._mpf_), digits)  # beyond 1e±308
+
+
+def exact_human(value: Any) -> str:
+    """`33`, `1/10 ≈ 0.1`, `sqrt(2)/2 ≈ 0.707107`: the exact form, with a decimal unless it is one."""
+    if value is None:
+        return "—"
+    text = exact_text(value)
+    return text if value.is_Integer else f"{text} ≈ {approximate(value)}"
+
+
+def exact_float(value: Any) -> Any:
+    """The nearest float of an exact value (inf or 0 beyond float range) for JSON's float fields."""
+    return None if value is None else machine(value.evalf(30))
+
+
+def floats(result: Result) -> Result:
+    """The same result with float approximations, for the float fields of the JSON contract."""
+    return Result(result.graph, [exact_float(v) for v in result.values],
+                  [exact_float(g) for g in result.grads],
+                  [tuple(exact_float(p) for p in local) for local in result.locals],
+                  result.wrt, result.warnings)
+
+
+def exact_object(result: Result) -> dict:
+    return {"value": exact_text(result.value),
+            "gradient": {name: exact_text(g) for name, g in result.gradient.items()}}
+
+
+def folded(renderable):
+    """Long numbers wrap inside their cells instead of being cut with an ellipsis."""
+    for part in getattr(renderable, "renderables", [renderable]):
+        for column in getattr(part, "columns", ()):
+            column.overflow = "fold"
+    return renderable
+
+
+def exact_eval_table(result: Result) -> Group:
+    return folded(table.eval_table(result, show=exact_human))
+
+
+def exact_trace_table(result: Result, depth: int | None = None,
+                      collapse: bool | None = None) -> Group:
+    return folded(table.trace_table(result, depth, collapse, show=exact_human))
+
+
+def exact_eval_document(result: Result) -> dict:
+    document = json.eval_document(floats(result))
+    document["exact"] = exact_object(result)
+    return document
+
+
+def exact_eval_json(result: Result) -> str:
+    return _dumps(exact_eval_document(result))
+
+
+def exact_trace_json(result: Result) -> str:
+    document = json.trace_document(floats(result))
+    document["exact"] = exact_object(result)
+    for node, value, grad in zip(document["nodes"], result.values, result.grads):
+        node["exact"] = {"value": exact_text(value), "grad": exact_text(grad)}
+    return _dumps(document)
+
+
+def exact_eval_csv(result: Result) -> str:
+    return csv.eval_csv(result, show=exact_text)
+
+
+def exact_trace_csv(result: Result) -> str:
+    return csv.trace_csv(result, show=exact_text)
+
+
+# --- N digits -----------------------------------------------------------------------------
+
+def digits_eval_table(decimals) -> Group:
+    return folded(table.eval_table(decimals.result, show=decimals.show))
+
+
+def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None = None) -> Table:
+    """The forward pass with every value, local derivative and gradient to N digits; the
+    backward table's products and running sums are left out (its totals are the gradients)."""
+    return folded(table.forward_table(decimals.result, depth, collapse, show=decimals.show))
+
+
+def decimal_object(decimals) -> dict:
+    result = decimals.result
+    return {"value": decimals.show(result.value),
+            "gradient": {name: decimals.show(g) for name, g in result.gradient.items()}}
+
+
+def digits_eval_json(decimals) -> str:
+    document = json.eval_document(decimals.result)
+    document["decimal"] = decimal_object(decimals)
+    return _dumps(document)
+
+
+def digits_trace_json(decimals) -> str:
+    result = decimals.result
+    document = json.trace_document(result)
+    document["decimal"] = decimal_object(decimals)
+    for node, value, grad in zip(document["nodes"], result.values, result.grads):
+        node["decimal"] = {"value": decimals.show(value), "grad": decimals.show(grad)}
+    return _dumps(document)
+
+
+def digits_eval_csv(decimals) -> str:
+    return csv.eval_csv(decimals.result, show=decimals.show)
+
+
+def digits_trace_csv(decimals) -> str:
+    return csv.trace_csv(decimals.result, show=decimals.show)
+
+
+# --- Hessians -----------------------------------------------------------------------------
+
+def hessian_table(hessian) -> Group:
+    show = exact_human if hessian.exact else human
+    out = printable(hessian.result.graph.output_name)
+    names = list(hessian.matrix)
+    matrix = Table(title=f"Hessian: ∂²{out}/∂row∂column", title_justify="left")
+    matrix.add_column("")
+    for name in names:
+        matrix.add_column(Text(printable(name)), justify="right")
+    for row in names:
+        matrix.add_row(Text(printable(row)), *(show(hessian.matrix[row][c]) for c in names))
+    return folded(Group(*table.eval_table(hessian.result, show=show).renderables, matrix))
+
+
+def hessian_json(hessian) -> str:
+    if hessian.exact:
+        document = exact_eval_document(hessian.result)
+        document["hessian"] = _matrix(hessian.matrix, exact_float)
+        document["exact"]["hessian"] = _matrix(hessian.matrix, exact_text)
+    else:
+        document = json.eval_document(hessian.result)
+        document["hessian"] = _matrix(hessian.matrix, machine)
+    return _dumps(document)
+
+
+def hessian_csv(hessian) -> str:
+    """The eval rows, then one `hessian` row per pair: name `x;y`, value ∂²f/∂x∂y."""
+    show = exact_text if hessian.exact else text
+    rows = [("hessian", f"{row};{column}", show(value), "")
+            for row, columns in hessian.matrix.items() for column, value in columns.items()]
+    return csv.eval_csv(hessian.result, show, rows)
+
+
+def _matrix(matrix: dict, convert) -> dict:
+    return {row: {column: convert(v) for column, v in columns.items()}
+            for row, columns in matrix.items()}
+
+
+def _dumps(document: dict) -> str:
+    return jsonlib.dumps(document, indent=2, ensure_ascii=False)

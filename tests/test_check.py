@@ -1,0 +1,102 @@
+"""`gradcalc check`: passes on the worked examples, and catches a wrong local derivative rule
+planted in the registry (exit 4), for inputs and for every stage."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gradcalc.check import _ridders
+from gradcalc.ops import REGISTRY, _each
+from numerics_oracles import LOSS, LOSS_AT, WORKED, at_option
+
+
+def check(cli, text: str, at: str, *options: str):
+    run = cli("check", text, "--at", at, "--format", "json", *options)
+    return run, run.json() if run.stdout else None
+
+
+@pytest.mark.parametrize("text, at, form", WORKED, ids=[w[0] for w in WORKED])
+def test_worked_examples_pass_for_inputs_and_stages(cli, text, at, form):
+    run, out = check(cli, text, at_option(at), "--nodes")
+    assert run.code == 0, run.stdout
+    assert out["agree"] is True
+    for row in out["inputs"]:
+        assert row["status"] == "ok"
+        assert math.isclose(row["finite_difference"], row["backprop"], rel_tol=1e-8, abs_tol=1e-10)
+        assert math.isclose(row["symbolic"], row["backprop"], rel_tol=1e-12, abs_tol=1e-15)
+    assert all(row["status"] == "ok" for row in out["stages"])
+
+
+def test_the_stages_are_every_computed_stage_but_the_output(cli):
+    _, out = check(cli, LOSS, at_option(LOSS_AT), "--nodes")
+    names = [row["name"] for row in out["stages"]]
+    assert names[:4] == ["u1", "u2", "u3", "z"] and "yhat" in names and "L" not in names
+    yhat = next(row for row in out["stages"] if row["name"] == "yhat")
+    assert yhat["backprop"] == pytest.approx(-1 / 0.6224593312018546, rel=1e-12)  # -y/yhat
+
+
+def _plant(monkeypatch, name: str, partial) -> None:
+    monkeypatch.setitem(REGISTRY, name, REGISTRY[name]._replace(partial=partial))
+
+
+def test_a_wrong_local_rule_is_a_mismatch_with_exit_4(cli, monkeypatch):
+    # ∂(a*b)/∂a should be b; this rule says a
+    _plant(monkeypatch, "mul", lambda m, out, args, i: args[i])
+    run, out = check(cli, "a + b*c", "a=5,b=3,c=2")
+    assert run.code == 4
+    assert out["agree"] is False
+    status = {row["name"]: row["status"] for row in out["inputs"]}
+    assert status == {"a": "ok", "b": "mismatch", "c": "mismatch"}
+    assert run.stderr.startswith("error: 2 of 3 gradients disagree with their oracles")
+
+
+@pytest.mark.parametrize("rule", [
+    lambda m, out, args, i: out * (1 + out),  # a bare partial
+    _each(lambda m, out, x: out * (1 + out)),  # as the registry writes its rules
+])
+def test_a_wrong_rule_inside_the_graph_is_found_at_its_stage(cli, monkeypatch, rule):
+    # sigmoid's rule with a sign slip: σ(1+σ) instead of σ(1−σ)
+    _plant(monkeypatch, "sigmoid", rule)
+    run, out = check(cli, LOSS, at_option(LOSS_AT), "--nodes")
+    assert run.code == 4
+    stages = {row["name"]: row["status"] for row in out["stages"]}
+    assert stages["z"] == "mismatch" and stages["yhat"] == "ok"  # wrong below yhat, right above
+
+
+def test_the_table_shows_the_three_gradients_and_the_verdict(cli):
+    run = cli("check", "x**2*(3*x+1) - sin(x**2)", "--at", "x=1.5", "--nodes")
+    assert run.code == 0
+    assert run.stdout.startswith("f = 11.59693: all 6 gradients agree with their oracles "
+                                 "(rtol 1e-06, atol 1e-09)")
+    assert "25.13452" in run.stdout and "finite" in run.stdout and "sympy" in run.stdout
+    assert "u1" in run.stdout and "x**2" in run.stdout
+
+
+def test_tolerances_are_options(cli):
+    run, out = check(cli, "exp(x)", "x=1", "--rtol", "1e-9", "--atol", "0")
+    assert run.code == 0 and (out["rtol"], out["atol"]) == (1e-9, 0.0)
+
+
+def test_a_kink_is_reported_not_judged(cli):
+    run, out = check(cli, "relu(x)", "x=0")
+    assert run.code == 0
+    assert out["inputs"][0]["status"] == "kink" and out["inputs"][0]["backprop"] == 0.0
+    assert "not differentiable at 0" in run.stderr and "kink" in run.stderr
+
+
+def test_errors_keep_their_exit_codes(cli):
+    assert cli("check", "log(x)", "--at", "x=0").code == 3
+    assert cli("check", "x +", "--at", "x=0").code == 2
+    assert cli("check", "x", "--at", "y=1").code == 2
+
+
+def test_a_step_that_leaves_the_domain_is_shrunk(cli):
+    run, out = check(cli, "log(x)", "x=0.001")
+    assert run.code == 0
+    assert out["inputs"][0]["finite_difference"] == pytest.approx(1000, rel=1e-9)
+
+
+def test_ridders_extrapolation_is_accurate_and_knows_its_error():
+    estimate, error = _ridders(math.exp, 1.0, 0.01)
+    assert abs(estimate - math.e) < 1e-12 and error < 1e-10
