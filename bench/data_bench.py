@@ -99,19 +99,26 @@ def _problem(rows: int):
 
 
 def _engine(rows: int):
-    """gradcalc's batch engine on in-memory columns: mean loss and its gradient."""
-    from gradcalc.batch import run
-    from gradcalc.graph import lower
+    """gradcalc's data engine on in-memory columns, as `eval --data` runs it once the file is
+    read: chunk by chunk (its own chunk size), cells checked, mean loss and gradient reduced."""
+    from gradcalc.datafile import _ArraysTable
+    from gradcalc.dataset import plan_data, reduce_data
+
+    class InMemory(_ArraysTable):
+        def __init__(self, columns: dict):
+            self.columns = columns
+            super().__init__("memory", list(columns), rows, "rows")
+
+        def column(self, name):
+            return self.columns[name]
 
     X, y = _problem(rows)
-    graph = lower(LOSS)
-    data = {"x1": X[0], "x2": X[1], "y": y}
-    numbers = np.arange(1, rows + 1)
+    at = ",".join(f"{k}={v!r}" for k, v in AT.items())
+    plan = plan_data(LOSS, InMemory({"x1": X[0], "x2": X[1], "y": y}), [at])
 
     def engine():
-        batch = run(graph, data, AT, numbers, ("w1", "w2", "b"))
-        return ([float(np.sum(batch.value)) / rows] +
-                [float(np.sum(batch.grads[n])) / rows for n in ("w1", "w2", "b")])
+        reduced = reduce_data(plan, "mean")
+        return [reduced.value, *(reduced.gradient[n] for n in AT)]
 
     return engine
 

@@ -9,8 +9,10 @@ environment sets PYTHONDONTWRITEBYTECODE, no cached bytecode at all. So the suit
   It sees this interpreter's packages (click, rich, sympy, numpy, the peers) through one
   path entry, but none of their start-up hooks (`.pth` files); floors run on the same
   interpreter, so every ratio compares like with like. The targets are judged here.
-* ``dev``: this interpreter as it is, with its site hooks and the editable install
-  (bytecode cached in a scratch directory, as on any machine that writes it).
+* ``dev``: this interpreter as it is, with its site hooks and the editable install.
+
+Every child caches bytecode in a scratch directory (PYTHONPYCACHEPREFIX), as a machine that
+writes bytecode does after the first run, and never writes into the checkout.
 """
 from __future__ import annotations
 
@@ -81,7 +83,6 @@ def installed_interpreter(scratch: Path) -> Interpreter:
     hosts = dict.fromkeys([paths["purelib"], paths["platlib"]])
     Path(site, "_host_packages.pth").write_text("\n".join(hosts) + "\n", encoding="utf-8")
     env = child_environment(scratch)
-    env.pop("PYTHONPYCACHEPREFIX")  # pip compiles gradcalc; the host's packages ship their bytecode
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--disable-pip-version-check", str(ROOT)],
                    check=True, capture_output=True, env=env, cwd=scratch)

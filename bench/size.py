@@ -4,9 +4,11 @@ gradcalc takes the program as text (parse + lower + forward + backward, every gr
 the floor and the peers start from the pre-parsed op list (`bench.gen`), so they skip the
 parsing gradcalc has to do. Timed in-process with imports excluded:
 
-* tape: `bench.tape`, the pure-Python reverse-mode tape (the interpreter's floor);
-* gradcalc phases: parse + lower; forward + backward on a freshly lowered graph (any
-  per-graph preparation included); and the whole text → gradients;
+* tape: `bench.tape`'s forward and backward over its compiled op list (the interpreter's
+  floor);
+* gradcalc phases: parse + lower; the first evaluation of the lowered graph (which also
+  lays out its per-graph plan); forward + backward again on that graph; and the whole
+  text → gradients;
 * peers (`bench.peers`, each in a child process, checked against the tape to 1e-9).
 
 The tape and gradcalc run in one child process per size, in interleaved rounds. gradcalc is
@@ -33,8 +35,9 @@ from bench.install import Interpreter  # noqa: E402
 from bench.measure import (Target, Timing, format_seconds, loglog_slope, markdown_table,  # noqa: E402
                            megabytes, run_process, summarise)
 
-TAPE, TOTAL, LOWER, FWD_BWD = ("tape (floor): forward + backward", "gradcalc: text → gradients",
-                               "gradcalc: parse + lower", "gradcalc: forward + backward")
+TAPE, TOTAL, LOWER = ("tape (floor): forward + backward", "gradcalc: text → gradients",
+                      "gradcalc: parse + lower")
+FIRST, FWD_BWD = "gradcalc: first evaluation (+ per-graph plan)", "gradcalc: forward + backward"
 WHOLE = "gradcalc eval - (whole process)"
 PEERS = ("micrograd", "torch", "jax_eager", "jax_jit", "sympy")
 
@@ -50,7 +53,9 @@ def child(n_ops: int, repeats: int, seed: int = 0) -> dict:
 
     program = gen.generate(n_ops, seed)
     at = _inputs(program)
-    samples: dict[str, list[float]] = {TAPE: [], LOWER: [], FWD_BWD: [], TOTAL: []}
+    compiled = tape.compile_ops(program.ops, program.first_op_slot, program.output)
+    leaves = list(program.inputs) + list(program.constants)
+    samples: dict[str, list[float]] = {TAPE: [], LOWER: [], FIRST: [], FWD_BWD: [], TOTAL: []}
 
     def timed(label: str, call) -> object:
         gc.collect()
@@ -60,9 +65,11 @@ def child(n_ops: int, repeats: int, seed: int = 0) -> dict:
         return out
 
     for round_ in range(repeats + 1):  # round 0 warms up
-        timed(TAPE, lambda: tape.value_and_grad(program))
+        timed(TAPE, lambda: tape.run(compiled, leaves, len(program.inputs)))
         graph = timed(LOWER, lambda: lower(program.text, given=at))
+        timed(FIRST, lambda: autodiff.evaluate(graph, at))
         timed(FWD_BWD, lambda: autodiff.evaluate(graph, at))
+        del graph
         result = timed(TOTAL, lambda: api.evaluate(program.text, at))
         if round_ == 0:
             for values in samples.values():

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import evaluate, gradient  # noqa: E402
-from .autodiff import Result, backward, forward  # noqa: E402
 from .errors import (  # noqa: E402
     DataError,
     DomainError,
@@ -21,11 +19,29 @@ from .errors import (  # noqa: E402
     ParseError,
     UsageError,
 )
-from .graph import Graph, Node, lower  # noqa: E402
+# Eager, because the submodule `gradcalc.parse`, once imported, would take the name otherwise.
 from .parse import parse  # noqa: E402
+
+# The rest loads on first use, so that `gradcalc --help` or a usage error does not pay for it.
+_LAZY = {"evaluate": "api", "gradient": "api", "Result": "autodiff", "backward": "autodiff",
+         "forward": "autodiff", "Graph": "graph", "Node": "graph", "lower": "graph"}
 
 __all__ = [
     "evaluate", "gradient", "lower", "parse", "forward", "backward", "Graph", "Node", "Result",
     "GradcalcError", "ParseError", "UsageError", "DomainError", "DataError", "ExitCode",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gradcalc' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

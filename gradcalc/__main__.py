@@ -1,5 +1,5 @@
 """`python -m gradcalc`: the same as the `gradcalc` command."""
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":
-    main(prog_name="gradcalc")
+    run()

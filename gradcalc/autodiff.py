@@ -7,12 +7,13 @@ local derivative is undefined or not finite raises a DomainError naming the stag
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from . import floatmath
 from .errors import DomainError, UsageError
 from .graph import Graph
 from .ops import REGISTRY
+from .parse import collector_paused
 
 _FAILURES = (ArithmeticError, ValueError)  # ZeroDivisionError and OverflowError are ArithmeticErrors
 _LEAVES = ("input", "const")
@@ -75,6 +76,23 @@ def check_inputs(graph: Graph, names: Mapping[str, Any] | set) -> None:
                          f"(give {'them' if len(missing) > 1 else 'it'} with --at {example})")
 
 
+def backward_steps(result: Result) -> Iterator[tuple]:
+    """The backward pass edge by edge, as `trace` shows it: (node, input, local, upstream,
+    contribution = local × upstream, the input's gradient accumulated so far)."""
+    graph = result.graph
+    totals: dict[int, Any] = {}
+    for i in range(len(graph.nodes) - 1, -1, -1):
+        if not graph.live[i]:
+            continue
+        upstream = result.grads[i]
+        for j, local in zip(graph.nodes[i].inputs, result.locals[i]):
+            if graph.nodes[j].op == "const" or local is None:
+                continue
+            contribution = local * upstream
+            totals[j] = totals[j] + contribution if j in totals else contribution
+            yield i, j, local, upstream, contribution, totals[j]
+
+
 def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = None,
              m: Any = floatmath, nonfinite: str = "strict") -> Result:
     """Value and gradient of the graph's output at a point (forward, then backward).
@@ -90,8 +108,9 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
                          f"(its inputs: {', '.join(graph.input_names) or 'none'})")
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)
-    values = forward(graph, at, m)
-    grads, partials, warnings = _backward(graph, values, m)
+    with collector_paused():  # the plan's tuples are many, long-lived and never cyclic
+        values = forward(graph, at, m)
+        grads, partials, warnings = _backward(graph, values, m)
     return Result(graph, values, grads, partials, wrt, warnings)
 
 

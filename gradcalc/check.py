@@ -10,20 +10,20 @@ as a mismatch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
-from . import autodiff, limits
-from .autodiff import Result
+from . import limits
 from .errors import GradcalcError, LimitError
-from .graph import Graph
+
+if TYPE_CHECKING:  # the CLI imports this module for its tolerances: no evaluation code here
+    from .autodiff import Result
+    from .graph import Graph
 
 RTOL = 1e-6  # default relative tolerance: the oracles are good to about 1e-10
 ATOL = 1e-9  # default absolute tolerance, for gradients that are 0
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):  # tuples, not dataclasses: the CLI imports this module at start-up
     """One gradient and its oracles; `symbolic` is None for stages (and if sympy gave up)."""
 
     name: str
@@ -42,14 +42,13 @@ class Row:
         return relative_error(self.backprop, self.symbolic)
 
 
-@dataclass
-class Check:
+class Check(NamedTuple):
     result: Result
     inputs: list[Row]
     stages: list[Row]
     rtol: float
     atol: float
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
     @property
     def mismatches(self) -> list[Row]:
@@ -85,25 +84,23 @@ def check(source: str, at_options: Sequence[str], wrt: Sequence[str] | None = No
     from .api import prepare_text
 
     graph, at, unused = prepare_text(source, at_options, gates)
+    from . import autodiff
+
     result = autodiff.evaluate(graph, at, wrt)
-    report = Check(result, [], [], rtol, atol)
-    symbolic = _symbolic_gradient(source, at_options, gates, result.wrt, report.warnings)
-    for name in result.wrt:
-        i = graph.index[name]
-        estimate, error = _finite_difference(result, i, report.warnings)
-        report.inputs.append(Row(name, result.grads[i], estimate, error, symbolic.get(name)))
-    if stages:
-        for i in _checked_stages(graph):
-            estimate, error = _finite_difference(result, i, report.warnings)
-            report.stages.append(Row(graph.nodes[i].name, result.grads[i], estimate, error))
-    rows = report.inputs + report.stages
-    for row in rows:
-        row.status = _judge(row, rtol, atol, kinks=bool(result.warnings))
-    if any(row.status == "kink" for row in rows):
-        report.warnings.append("the point is at a non-differentiable kink: gradcalc uses the "
-                               "min-norm subgradient there, which the oracles need not match; "
-                               "rows that differ are marked 'kink' and not judged")
-    return report, unused
+    warnings: list[str] = []
+    symbolic = _symbolic_gradient(source, at_options, gates, result.wrt, warnings)
+    judge = lambda row: row._replace(status=_judge(row, rtol, atol, bool(result.warnings)))  # noqa: E731
+    inputs = [judge(Row(name, result.grads[i], *_finite_difference(result, i, warnings),
+                        symbolic.get(name)))
+              for name, i in ((name, graph.index[name]) for name in result.wrt)]
+    staged = [judge(Row(graph.nodes[i].name, result.grads[i],
+                        *_finite_difference(result, i, warnings)))
+              for i in (_checked_stages(graph) if stages else ())]
+    if any(row.status == "kink" for row in inputs + staged):
+        warnings.append("the point is at a non-differentiable kink: gradcalc uses the min-norm "
+                        "subgradient there, which the oracles need not match; rows that differ "
+                        "are marked 'kink' and not judged")
+    return Check(result, inputs, staged, rtol, atol, warnings), unused
 
 
 def _checked_stages(graph: Graph) -> list[int]:
@@ -141,6 +138,8 @@ def _finite_difference(result: Result, i: int, warnings: list[str]) -> tuple[flo
 
 def _downstream(result: Result, i: int) -> Callable[[float], float]:
     """The output as a function of node i's value, everything not downstream of i held fixed."""
+    from . import autodiff
+
     graph = result.graph
     affected = [False] * len(graph.nodes)
     for k in range(i + 1, len(graph.nodes)):
@@ -198,7 +197,7 @@ def _symbolic_gradient(source: str, at_options: Sequence[str], gates: str, wrt: 
     try:
         with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", "the symbolic derivative"):
             return _sympy_derivatives(source, at_options, gates, wrt)
-    except LimitError as exc:
+    except LimitError as exc:  # time, the size of the formula, or of an exact number
         warnings.append(f"no symbolic column: {exc}")
         return {}
 
@@ -209,14 +208,17 @@ def _sympy_derivatives(source: str, at_options: Sequence[str], gates: str,
 
     from . import symbolic
     from .api import prepare_text
+    from .symgrad import written_size
 
     graph, point, _ = prepare_text(source, at_options, gates, m=symbolic)
+    limits.check("GRADCALC_MAX_TERMS", written_size(graph),
+                 "the derivatives written out would have more terms than that")
     symbols = {name: symbolic.symbol(name) for name in graph.input_names}
     expression = symbolic.expressions(graph, symbols)[graph.output]
     exact = {symbols[name]: value for name, value in point.items()}
     derivatives = {}
     for name in wrt:
-        value = sp.diff(expression, symbols[name]).xreplace(exact).evalf(30)
+        value = symbolic.decimal(sp.diff(expression, symbols[name]).xreplace(exact), 30)
         if value.is_real and value.is_finite:
             derivatives[name] = float(value)
     return derivatives

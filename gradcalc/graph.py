@@ -181,7 +181,8 @@ class _Builder:
         """The node of each postfix item, found in the memo (an equal node exists) or made."""
         stack: list[int] = []
         push, pop = stack.append, stack.pop
-        memo, scope, node = self.memo, self.scope, self._node
+        memo, scope, ops = self.memo, self.scope, self.ops
+        add_op, add_args, add_text, add_name = ops.append, self.args.append, self.texts.append, self.names.append
         for kind, text, pos, argc in rpn:
             if kind == "name":
                 index = scope.get(text)
@@ -198,8 +199,17 @@ class _Builder:
                 args = tuple(stack[len(stack) - argc:])
                 del stack[len(stack) - argc:]
                 op, literal = self._function(text, argc, pos), ""
-            index = memo.get((op, *args, literal))  # flat: hashing a nested tuple costs more
-            push(node(op, args, literal) if index is None else index)
+            key = (op, *args, literal)  # flat: hashing a nested tuple costs more
+            index = memo.get(key)
+            if index is None:  # a new node (what _node does, inline: this loop is hot)
+                index = memo[key] = len(ops)
+                if index == self.max_nodes:
+                    raise limits.exceeded("GRADCALC_MAX_NODES", self.max_nodes, "the graph needs more nodes")
+                add_op(op)
+                add_args(args)
+                add_text(literal)
+                add_name(None)
+            push(index)
         return stack[0]
 
     def _function(self, name: str, argc: int, pos: int) -> str:

@@ -11,18 +11,14 @@ to raise it:
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from .errors import LimitError, UsageError
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(NamedTuple):  # a tuple: every command imports this module, and a dataclass costs start-up
     name: str  # also the environment variable that raises it
     default: int
     bounds: str  # what it counts, in words: "nodes in a graph"
@@ -89,6 +85,9 @@ def seconds(name: str, what: str) -> Iterator[None]:
     beforehand predicts it; a clock does. Uses SIGALRM, so it bounds the main thread on POSIX
     and is a no-op elsewhere.
     """
+    import signal
+    import threading
+
     allowed = limit(name)
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield

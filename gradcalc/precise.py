@@ -5,8 +5,8 @@ Each run evaluates the graph at a working precision well above N in *randomized 
 place up or down at random. A digit that rounding errors can reach then differs between
 two runs, even where ordinary arithmetic would lose it the same way twice (`1 - sigmoid(1000)`
 is exactly 0 at any fixed precision below 435 digits). `evaluate_digits` runs at a working
-precision and at twice it and accepts a result only when every value, local derivative,
-gradient and backward-pass sum agrees beyond the N-th digit; otherwise it doubles again.
+precision and at twice it and accepts a result only when every value, local derivative and
+gradient it prints agrees beyond the N-th digit; otherwise it doubles the precision again.
 A quantity that keeps disagreeing while shrinking with the precision is 0 to within the
 last bound, printed as 0 with a warning; any other disagreement is an error. mpmath comes
 with sympy and is imported only in this mode.
@@ -40,6 +40,12 @@ class Noisy(mpmath.mpf):
     def __format__(self, spec: str) -> str:  # messages quote values as floats do: `x = 0`
         number = float(self)
         return format(number, spec) if math.isfinite(number) else mpmath.nstr(self, 6)
+
+    def __neg__(self) -> "Noisy":
+        return _exact(mpmath.mpf.__neg__(self))
+
+    def __abs__(self) -> "Noisy":
+        return _exact(mpmath.mpf.__abs__(self))
 
 
 def _settled(value: mpmath.mpf, exact: bool) -> Noisy:
@@ -89,8 +95,6 @@ def _rounding(name: str):
 
 for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "pow", "rpow"):
     setattr(Noisy, f"__{_name}__", _rounding(_name))
-Noisy.__neg__ = lambda self: _exact(mpmath.mpf.__neg__(self))
-Noisy.__abs__ = lambda self: _exact(mpmath.mpf.__abs__(self))
 
 
 def _function(f, rational_at=0):
@@ -225,65 +229,72 @@ def tie_share(out, args: tuple, index: int):
 
 @dataclass
 class Decimals:
-    """An evaluation whose values, local derivatives and gradients are confirmed to `digits`
-    significant digits; `result` holds those of the most precise run."""
+    """An evaluation whose shown numbers are confirmed to `digits` significant digits;
+    `result` holds those of the most precise run, made at `dps` digits."""
 
     result: Result
     digits: int
+    dps: int
     warnings: list[str]
 
     def show(self, value) -> str:
         return "—" if value is None else significant(value, self.digits)
 
 
+# What a run's output shows, and so what two runs must agree on:
+SHOWN = ("point",  # the output's value, the point and the reported gradient (eval)
+         "stages",  # also every stage's value, local derivatives and gradient (trace)
+         "steps")  # also each backward step's contribution and running sum (trace's table)
+
+
 def evaluate_digits(source: str, at_options: Iterable[str], digits: int,
                     wrt: Sequence[str] | None = None, gates: str = "written",
-                    every_stage: bool = False) -> tuple[Decimals, list[str]]:
-    """Value and gradient to `digits` confirmed significant digits; also the unused --at names.
-
-    Confirms the output's value, the point and the reported gradient; with `every_stage`
-    (trace) every stage's value, local derivatives and gradient as well.
-    """
+                    shown: str = "point") -> tuple[Decimals, list[str]]:
+    """Value and gradient to `digits` confirmed significant digits (and what else `shown`
+    names); also the unused --at names."""
     limits.check("GRADCALC_MAX_DIGITS", digits, f"--digits {digits:,}")
     first = digits + GUARD
     last = builtins.max(4 * first, digits + EXTRA)
-    runs = [_run(source, at_options, wrt, gates, first, seed=1)]
+    runs = [_run(source, at_options, wrt, gates, shown, first, seed=1)]
     while True:
-        runs.append(_run(source, at_options, wrt, gates, builtins.min(2 * runs[-1][0], last),
-                         seed=len(runs) + 1))
-        (low_dps, low, _), (dps, high, unused) = runs[-2], runs[-1]
-        unsettled = [(a, b) for a, b in zip(_quantities(low, every_stage),
-                                            _quantities(high, every_stage))
-                     if not _agree(a[1], b[1], digits)]
+        dps = builtins.min(2 * runs[-1][0], last)
+        runs.append(_run(source, at_options, wrt, gates, shown, dps, seed=len(runs) + 1))
+        (low_dps, _, low, _), (_, high, numbers, unused) = runs[-2], runs[-1]
+        unsettled = [(a, b) for a, b in zip(low, numbers) if not _agree(a[1], b[1], digits)]
         if not unsettled or dps >= last:
             break
     warnings = [_settle(high, a, b, low_dps, dps) for a, b in unsettled]
-    return Decimals(high, digits, high.warnings + warnings), unused
+    return Decimals(high, digits, dps, high.warnings + warnings), unused
 
 
-def _run(source, at_options, wrt, gates, dps: int, seed: int) -> tuple[int, Result, list[str]]:
+def _run(source, at_options, wrt, gates, shown: str, dps: int, seed: int) -> tuple:
+    """One evaluation at `dps` digits: (dps, the result, the numbers shown, unused names)."""
     from .api import prepare_text
 
     this = sys.modules[__name__]
     with mpmath.workdps(dps):
         _random.seed(seed)
         graph, values, unused = prepare_text(source, at_options, gates, m=this)
-        return dps, autodiff.evaluate(graph, values, wrt, m=this), unused
+        result = autodiff.evaluate(graph, values, wrt, m=this)
+        return dps, result, _quantities(result, shown), unused
 
 
-def _quantities(result: Result, every_stage: bool) -> list[tuple[tuple, object]]:
-    """The numbers the output shows, each with where it lives: ("value", i), ("grad", i) or
-    ("local", i, k)."""
+def _quantities(result: Result, shown: str) -> list[tuple[tuple, object]]:
+    """The numbers the output shows, each with where it lives: ("value", i), ("grad", i),
+    ("local", i, k) or ("step", n)."""
     graph = result.graph
-    if not every_stage:
-        shown = [graph.output, *graph.inputs]
+    if shown == "point":
         reported = [graph.index[name] for name in result.wrt]
-        return ([(("value", i), result.values[i]) for i in shown]
+        return ([(("value", i), result.values[i]) for i in (graph.output, *graph.inputs)]
                 + [(("grad", i), result.grads[i]) for i in reported])
-    return ([(("value", i), v) for i, v in enumerate(result.values)]
-            + [(("grad", i), g) for i, g in enumerate(result.grads)]
-            + [(("local", i, k), p) for i, local in enumerate(result.locals)
-               for k, p in enumerate(local)])
+    numbers = ([(("value", i), v) for i, v in enumerate(result.values)]
+               + [(("grad", i), g) for i, g in enumerate(result.grads)]
+               + [(("local", i, k), p) for i, local in enumerate(result.locals)
+                  for k, p in enumerate(local)])
+    if shown == "steps":
+        steps = autodiff.backward_steps(result)
+        numbers += [(("step", n), number) for n, step in enumerate(steps, 1) for number in step[4:]]
+    return numbers
 
 
 def _agree(a, b, digits: int) -> bool:
@@ -305,6 +316,9 @@ def _settle(high: Result, low_quantity: tuple, high_quantity: tuple, low_dps: in
     if a is None or b is None or not (noise(a, low_dps) and noise(b, dps)):
         raise DomainError(f"{label}: could not confirm its digits (it changes when the precision "
                           "doubles, as at a discontinuity)", stage)
+    if key[0] == "step":
+        raise DomainError(f"{label}: could not confirm its digits (a running sum that cancels "
+                          "to about 0); --format json shows every stage without the steps", stage)
     bound = mpmath.nstr(builtins.max(mpmath.fabs(a), mpmath.fabs(b)), 1)
     if key[0] == "value":
         high.values[key[1]] = ZERO
@@ -319,6 +333,8 @@ def _settle(high: Result, low_quantity: tuple, high_quantity: tuple, low_dps: in
 def _label(result: Result, key: tuple) -> tuple[str, str]:
     """How a warning names a quantity, and the stage it belongs to."""
     graph = result.graph
+    if key[0] == "step":
+        return f"step {key[1]} of the backward pass", graph.output_name
     node = graph.nodes[key[1]]
     if key[0] == "value":
         return f"the value of {node.name}", node.name

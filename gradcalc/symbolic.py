@@ -52,11 +52,15 @@ def isfinite(value) -> bool:
     before they arise. Every value and derivative passes here, so this is also where exact
     numbers that have grown past the digit limit (by repeated squaring, say) are stopped.
     """
-    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I):
+    if not value.is_number:  # a formula: a new zoo or nan shows at its top (log(x - x), x/0)
+        return not any(part in _NOT_FINITE for part in (value, *value.args))
+    if value.has(*_NOT_FINITE):
         return False
-    if value.is_number:
-        _refuse_digits(_digits(value), "an exact number")
+    _refuse_digits(_digits(value), "an exact number")
     return True
+
+
+_NOT_FINITE = (sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I)
 
 
 def log(x):
@@ -144,8 +148,6 @@ def local_rules(graph: Graph, i: int) -> list:
 
     `u3 = sigmoid(u2)` gives `[u3*(1 - u3)]`; `u1 = b*c` gives `[c, b]`.
     """
-    import sys
-
     node = graph.nodes[i]
     if not node.inputs:
         return []
@@ -156,7 +158,6 @@ def local_rules(graph: Graph, i: int) -> list:
     this = sys.modules[__name__]
     out = symbol(node.name)
     return [op.partial(this, out, args, k) for k in range(len(args))]
-
 
 
 def _digits(value) -> float:
@@ -171,6 +172,15 @@ def _refuse_digits(digits: float, what: str) -> None:
     if digits > allowed:
         raise limits.exceeded("GRADCALC_MAX_DIGITS", allowed,
                               f"{short(what, 60)} would have about {digits:,.0f} digits")
+
+
+def decimal(value, digits: int):
+    """sympy's decimal approximation, allowed enough working digits for cancellations such as
+    1 - 1/(1 + exp(-1000)) (with sympy's default of 100 it is 0.e-141)."""
+    return value.evalf(digits, maxn=MAX_WORKING_DIGITS)
+
+
+MAX_WORKING_DIGITS = 5000
 
 
 def exact_text(value) -> str:

@@ -47,15 +47,16 @@ def symbolic_gradient(source: str, wrt: Sequence[str] | None = None, stages: boo
             from .api import prepare_text
 
             graph, point, unused = prepare_text(source, at_options, m=symbolic)
-        symbols = {name: symbolic.symbol(name) for name in graph.input_names}
-        formal = autodiff.evaluate(graph, symbols, wrt, m=symbolic)
+        kept = named_stages(graph) if stages else []
+        limits.check("GRADCALC_MAX_TERMS", written_size(graph, kept),
+                     "the gradient written out would have more terms than that")
+        # The named stages stay symbols: forward stops at them, backward uses them.
+        cut = graph.with_inputs(kept)
+        symbols = {name: symbolic.symbol(name) for name in cut.input_names}
+        formal = autodiff.evaluate(cut, symbols, graph.input_names if wrt is None else wrt,
+                                   m=symbolic)
         exact = None if point is None else autodiff.evaluate(graph, point, wrt, m=symbolic)
-        grads, kept = formal.grads, named_stages(graph) if stages else []
-        if kept:  # the named stages stay symbols: forward stops at them, backward uses them
-            symbols.update((graph.nodes[i].name, symbolic.symbol(graph.nodes[i].name))
-                           for i in kept)
-            grads = autodiff.backward(graph, symbolic.expressions(graph.with_inputs(kept),
-                                                                  symbols), symbolic)[0]
+        grads = autodiff.backward(graph, formal.values, symbolic)[0] if kept else formal.grads
 
         def formula(i: int) -> Formula:
             return Formula(graph.nodes[i].name, grads[i], exact and exact.grads[i])
@@ -64,8 +65,7 @@ def symbolic_gradient(source: str, wrt: Sequence[str] | None = None, stages: boo
                                   [formula(i) for i in reversed(kept)],
                                   exact and exact.at, warnings=list(exact.warnings if exact else []))
         size = _printed_size(report)
-        limits.check("GRADCALC_MAX_TERMS", size,
-                     f"the formulas would print {size:,} terms (--stages keeps them short)")
+        limits.check("GRADCALC_MAX_TERMS", size, f"the formulas would print {size:,} terms")
     if simplify:
         _simplify(report)
     return report, unused
@@ -77,7 +77,65 @@ def named_stages(graph: Graph) -> list[int]:
 
     targets = {s.target for s in parse(graph.source).statements if s.target}
     return [i for i in graph.operations
-            if i != graph.output and graph.nodes[i].name.rstrip("'") in targets]
+            if i != graph.output and graph.nodes[i].name.split("'")[0] in targets]
+
+
+class _Terms(int):
+    """The size of a formula; arithmetic on sizes gives the size of the combined formula."""
+
+    cap = 1 << 62
+
+    def _join(self, other) -> "_Terms":
+        return _Terms(min(self.cap, int(self) + int(other) + 1))
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _join
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _join
+
+    def __neg__(self) -> "_Terms":
+        return _Terms(min(self.cap, int(self) + 1))
+
+
+class _TermsSystem:
+    """A number system whose numbers are sizes of formulas: the registry's own rules, run on
+    it, tell how many terms each value and local derivative has once written out."""
+
+    ZERO = ONE = _Terms(1)
+
+    def tie_share(self, out, args, index) -> _Terms:
+        return _Terms(1 + int(out) + sum(map(int, args)))
+
+    def __getattr__(self, name: str):  # every other function: itself and its arguments
+        return lambda *args: _Terms(1 + sum(map(int, args)))
+
+
+def written_size(graph: Graph, kept: Iterable[int] = ()) -> int:
+    """About how many terms the output and its gradient formulas have, written out in the
+    inputs (and the `kept` stages), counted on the graph before sympy builds anything.
+
+    Shared subexpressions count at every use, as in sympy's trees, whose cost grows so, and
+    an upstream gradient in every contribution it makes; a repeated argument counts once
+    (sympy writes u*u as u**2). Capped just past the limit.
+    """
+    from .ops import REGISTRY
+
+    _Terms.cap = limits.limit("GRADCALC_MAX_TERMS") + 1
+    sizes, nodes, keep = _TermsSystem(), graph.nodes, set(kept)
+    value = [_Terms(1)] * len(nodes)
+    for i, node in enumerate(nodes):
+        if node.inputs and i not in keep:
+            args = [value[j] if j not in node.inputs[:k] else _Terms(1)
+                    for k, j in enumerate(node.inputs)]
+            value[i] = REGISTRY[node.op].forward(sizes, *args)
+    grad = [0] * len(nodes)
+    grad[graph.output] = 1
+    for i in range(len(nodes) - 1, -1, -1):
+        if grad[i] and nodes[i].inputs:
+            op, args = REGISTRY[nodes[i].op], tuple(value[j] for j in nodes[i].inputs)
+            for j, k in {j: k for k, j in enumerate(nodes[i].inputs)}.items():  # u*u: once
+                local = op.partial(sizes, value[i], args, k)
+                grad[j] = min(_Terms.cap, grad[j] + grad[i] + int(local) + 1)
+    reported = sum(grad[i] for i in (*graph.inputs, *keep))
+    return min(_Terms.cap, int(value[graph.output]) + reported)
 
 
 def _printed_size(report: SymbolicGradient) -> int:

@@ -24,8 +24,9 @@ class Evaluation:
 
 def evaluate(command: str, source: str, at_options: Iterable[str],
              wrt: Sequence[str] | None = None, gates: str = "written", exact: bool = False,
-             digits: int | None = None, hessian: bool = False) -> Evaluation:
-    """`command` is eval or trace; `exact` and `digits` exclude each other."""
+             digits: int | None = None, hessian: bool = False, steps: bool = False) -> Evaluation:
+    """`command` is eval or trace; `exact` and `digits` exclude each other; `steps`: the
+    output shows the backward pass step by step (trace's table), so its digits are confirmed."""
     if exact and digits is not None:
         raise UsageError("--exact and --digits exclude each other: exact values have every digit")
     if hessian and digits is not None:
@@ -33,8 +34,8 @@ def evaluate(command: str, source: str, at_options: Iterable[str],
     if digits is not None:
         from .precise import evaluate_digits
 
-        decimals, unused = evaluate_digits(source, at_options, digits, wrt, gates,
-                                           every_stage=command == "trace")
+        shown = "point" if command == "eval" else "steps" if steps else "stages"
+        decimals, unused = evaluate_digits(source, at_options, digits, wrt, gates, shown)
         return Evaluation(f"{command} --digits", decimals, unused, decimals.warnings)
     from . import api, floatmath
 

@@ -6,15 +6,12 @@ can read it their own way.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 from . import floatmath
 from .errors import DomainError, GradcalcError, UsageError, short
 from .graph import lower
 from .parse import parse, signed_number
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def parse_at(options: Iterable[str]) -> dict[str, str]:
@@ -81,7 +78,7 @@ def _assignment(item: str, option: str) -> tuple[str, str]:
         raise UsageError(f"--at {item}: expected name=value")
     if not name:
         raise UsageError(f"--at {item}: missing the name before '='")
-    if not _NAME.match(name) or name.startswith("__"):
+    if not (name.isascii() and name.isidentifier()) or name.startswith("__"):  # [A-Za-z_][A-Za-z0-9_]*
         raise UsageError(f"--at {item}: {name!r} is not a valid name")
     if not value:
         raise UsageError(f"--at {item}: missing the value after '='")

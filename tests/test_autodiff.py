@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcalc import evaluate, lower
 from gradcalc.autodiff import backward, forward
+from gradcalc.errors import DomainError
 
 NAMES = ("x", "y", "z")
 SYMBOLS = {name: sp.Symbol(name, real=True) for name in NAMES}
@@ -102,3 +104,23 @@ def test_gradients_of_shared_nodes_accumulate_over_every_path():
 def test_dead_stages_get_gradient_zero():
     result = evaluate("u = sin(x); J = 2*y", {"x": 1.0, "y": 1.0})
     assert result.gradient == {"x": 0.0, "y": 2.0}
+
+
+def test_a_local_derivative_nobody_needs_is_kept_where_defined_and_none_where_not():
+    # ∂(x**2)/∂2 = x**2·log(x): defined for x > 0, undefined (not an error) for x < 0
+    positive, negative = evaluate("x**2", {"x": 1.5}), evaluate("x**2", {"x": -1.5})
+    assert positive.locals[-1] == (2 * 1.5, 1.5 ** 2 * math.log(1.5))
+    assert negative.locals[-1] == (2 * -1.5, None) and negative.gradient == {"x": -3.0}
+
+
+def test_finite_stages_whose_sum_overflows_are_still_fine():
+    # every value is finite, but adding them all up (the float loop's one check) overflows
+    result = evaluate("y = x*1e308; f = y - y", {"x": 1.5})
+    assert result.value == 0.0 and result.gradient == {"x": 0.0}
+
+
+def test_the_first_failing_stage_is_named_whichever_loop_meets_it():
+    with pytest.raises(DomainError, match=r"stage u2 = log\(u1\): log of 0"):
+        evaluate("log(x - 1) + log(x)", {"x": 1.0})
+    with pytest.raises(DomainError, match=r"stage u1 = sqrt\(x\): the derivative with respect to x"):
+        evaluate("sqrt(x) + x", {"x": 0.0})

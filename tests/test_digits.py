@@ -58,6 +58,14 @@ def test_trace_nodes_gain_decimal_values_and_gradients(cli):
     assert nodes["J"]["decimal"] == {"value": "33.000", "grad": "1.0000"}
 
 
+def test_the_trace_table_shows_both_passes_to_n_digits(cli):
+    run = cli("trace", "x**2*(3*x+1) - sin(x**2)", "--at", "x=1.5", "--digits", "12")
+    assert run.code == 0 and "backward pass" in run.stdout
+    x = sp.Rational(3, 2)
+    dx_total = sp.diff(S["x"] ** 2 * (3 * S["x"] + 1) - sp.sin(S["x"] ** 2), S["x"]).subs(S["x"], x)
+    assert "dx += " in run.stdout and str(dx_total.evalf(12)) in run.stdout.replace("\n", "")
+
+
 def test_tables_wrap_long_numbers_instead_of_cutting_them(cli):
     run = cli("eval", "exp(x)", "--at", "x=1", "--digits", "200")
     assert "…" not in run.stdout

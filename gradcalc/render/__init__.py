@@ -82,6 +82,7 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
 
 # trace formats that take --depth and --collapse
 OUTLINED = ("table", "markdown", "latex")
+AUTO_ROWS = 100  # without --collapse/--no-collapse, tables longer than this are folded (outline.py)
 
 
 def formats(command: str) -> list[str]:

@@ -23,16 +23,22 @@ from .numbers import SIGNIFICANT, human, machine, text
 # --- exact --------------------------------------------------------------------------------
 
 def exact_text(value: Any) -> str:
-    from ..symbolic import exact_text as text
+    from .. import symbolic  # sympy only when an exact value is shown
 
-    return "" if value is None else text(value)
+    return "" if value is None else symbolic.exact_text(value)
+
+
+def decimal(value: Any, digits: int):
+    from .. import symbolic
+
+    return symbolic.decimal(value, digits)
 
 
 def approximate(value: Any, digits: int = SIGNIFICANT) -> str:
     """A decimal approximation of an exact value, also far outside the float range."""
     import mpmath
 
-    number = value.evalf(digits + 3)
+    number = decimal(value, digits + 3)
     if not number.is_Number:
         return "?"
     x = float(number)
@@ -51,7 +57,7 @@ def exact_human(value: Any) -> str:
 
 def exact_float(value: Any) -> Any:
     """The nearest float of an exact value (inf or 0 beyond float range) for JSON's float fields."""
-    return None if value is None else machine(value.evalf(30))
+    return None if value is None else machine(decimal(value, 30))
 
 
 def floats(result: Result) -> Result:
@@ -116,10 +122,13 @@ def digits_eval_table(decimals) -> Group:
     return folded(table.eval_table(decimals.result, show=decimals.show))
 
 
-def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None = None) -> Table:
-    """The forward pass with every value, local derivative and gradient to N digits; the
-    backward table's products and running sums are left out (its totals are the gradients)."""
-    return folded(table.forward_table(decimals.result, depth, collapse, show=decimals.show))
+def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None = None) -> Group:
+    """Both passes to N digits; the backward steps are computed at the working precision
+    their digits were confirmed at."""
+    import mpmath
+
+    with mpmath.workdps(decimals.dps):
+        return folded(table.trace_table(decimals.result, depth, collapse, show=decimals.show))
 
 
 def decimal_object(decimals) -> dict:
@@ -157,13 +166,14 @@ def hessian_table(hessian) -> Group:
     show = exact_human if hessian.exact else human
     out = printable(hessian.result.graph.output_name)
     names = list(hessian.matrix)
-    matrix = Table(title=f"Hessian: ∂²{out}/∂row∂column", title_justify="left")
+    matrix = Table()  # titled by a line of its own: a title would wrap at the table's width
     matrix.add_column("")
     for name in names:
         matrix.add_column(Text(printable(name)), justify="right")
     for row in names:
         matrix.add_row(Text(printable(row)), *(show(hessian.matrix[row][c]) for c in names))
-    return folded(Group(*table.eval_table(hessian.result, show=show).renderables, matrix))
+    title = Text(f"Hessian: ∂²{out}/∂row∂column")
+    return folded(Group(*table.eval_table(hessian.result, show=show).renderables, title, matrix))
 
 
 def hessian_json(hessian) -> str:

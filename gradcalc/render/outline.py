@@ -8,20 +8,18 @@ many were folded. Both work on plain lists in one pass, so a graph of any size i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Hashable, NamedTuple, Sequence
 
 from ..graph import Graph
+from . import AUTO_ROWS
 
-AUTO_ROWS = 100  # without --collapse/--no-collapse, tables longer than this are folded
 MAX_PERIOD = 8  # the longest repeating block looked for
 MIN_REPEATS = 4  # fold only when at least this many repetitions follow one another
 
 _DIGITS = re.compile(r"\d+")
 
 
-@dataclass(frozen=True)
-class Fold:
+class Fold(NamedTuple):  # a tuple, not a dataclass: the trace table loads this module at start-up
     """Rows [start, stop) of the original list, left out: `repeats` copies of `period` rows."""
 
     start: int

@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..autodiff import Result
+from ..autodiff import Result, backward_steps
 from ..errors import printable
 from . import outline
 from .numbers import human
@@ -84,32 +84,21 @@ def backward_table(result: Result, depth: int | None = None, collapse: bool | No
                             ("accumulated", "left")):
         table.add_column(column, justify=justify)
     seen: dict[int, int] = {}
-    totals: dict[int, float] = {}
     step = 0
     table.add_row("", _cell(f"d{graph.output_name} = 1"), "", "", "", "seed")
-    for i in range(len(graph.nodes) - 1, -1, -1):
-        node = graph.nodes[i]
-        if not graph.live[i]:
+    for step, (i, j, local, upstream, contribution, total) in enumerate(backward_steps(result), 1):
+        node, name = graph.nodes[i], graph.nodes[j].name
+        seen[j] = seen.get(j, 0) + 1
+        if not (near[i] and near[j]):
             continue
-        upstream = result.grads[i]
-        for j, local in zip(node.inputs, result.locals[i]):
-            if graph.nodes[j].op == "const" or local is None:
-                continue
-            step += 1
-            contribution = local * upstream
-            totals[j] = totals[j] + contribution if j in totals else contribution
-            seen[j] = seen.get(j, 0) + 1
-            name = graph.nodes[j].name
-            if seen[j] == 1:
-                accumulated = f"d{name} = {show(totals[j])}"
-            else:
-                accumulated = f"d{name} += {show(contribution)} → {show(totals[j])}"
-            if not (near[i] and near[j]):
-                continue
-            rows.append((str(step), _cell(f"{node.name} → {name}"), show(local),
-                         show(upstream), show(contribution), _cell(accumulated)))
-            keys.append(outline.shape(node.name, name, node.op))
-            names.append(f"{node.name} → {name}")
+        if seen[j] == 1:
+            accumulated = f"d{name} = {show(total)}"
+        else:
+            accumulated = f"d{name} += {show(contribution)} → {show(total)}"
+        rows.append((str(step), _cell(f"{node.name} → {name}"), show(local),
+                     show(upstream), show(contribution), _cell(accumulated)))
+        keys.append(outline.shape(node.name, name, node.op))
+        names.append(f"{node.name} → {name}")
     shown = outline.fold_rows(keys, names, collapse)
     for item in shown:
         if isinstance(item, str):
