@@ -32,6 +32,8 @@ def eval_table(result: Result, show: Callable[[Any], str] = human) -> Group:
     at = result.at
     for name, grad in result.gradient.items():
         table.add_row(_cell(name), show(at[name]), show(grad))
+    if not result.gradient:
+        return Group(headline, Text("(no inputs: the expression is a constant)"))
     return Group(headline, table)
 
 
