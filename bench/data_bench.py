@@ -34,8 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.install import Interpreter  # noqa: E402
-from bench.measure import (Target, Timing, format_seconds, markdown_table, megabytes,  # noqa: E402
-                           run_process, summarise)
+from bench.measure import Target, format_seconds, markdown_table, megabytes, run_process, summarise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOSS = "z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
@@ -67,8 +66,8 @@ GRADCALC_SCRIPT = """
 import json, sys, time
 from gradcalc.dataset import plan_data, reduce_data
 from gradcalc.descent import descend
-try:
-    import pyarrow.csv  # the CSV reader, imported before the clock starts, as torch is
+try:  # the CSV reader, imported before the clock starts, as torch is
+    import pyarrow.compute, pyarrow.csv
 except ImportError:
     pass
 steps, lr, at, loss_file, data = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -175,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=("gradcalc", "torch"), required=True)
     parser.add_argument("--steps", type=int, default=STEPS)
     args = parser.parse_args(argv)
-    from bench.install import Interpreter as Python
-
-    here = Python("here", sys.executable, (sys.executable, "-m", "gradcalc"), None, "")
+    here = Interpreter("here", sys.executable, (sys.executable, "-m", "gradcalc"), None, "")
     run = _child(here, args.child, args.steps)
     sys.stdout.write(run.stdout)
     sys.stderr.write(run.stderr)

@@ -1,6 +1,6 @@
 """The benchmark suite: gradcalc beside the floors and the peers, measured in one run.
 
-    python3 bench/run.py                  # everything, about 15 minutes on 2 cores
+    python3 bench/run.py                  # everything, about 7 minutes on 2 cores
     python3 bench/run.py --quick          # fewer repeats and sizes: a check in a few minutes
     python3 bench/run.py --only startup,size --update-readme
 

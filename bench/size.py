@@ -32,8 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
 
 from bench import compare, gen, peers, tape  # noqa: E402
 from bench.install import Interpreter  # noqa: E402
-from bench.measure import (Target, Timing, format_seconds, loglog_slope, markdown_table,  # noqa: E402
-                           megabytes, run_process, summarise)
+from bench.measure import Target, format_seconds, markdown_table, megabytes, run_process, summarise  # noqa: E402
 
 TAPE, TOTAL, LOWER = ("tape (floor): forward + backward", "gradcalc: text → gradients",
                       "gradcalc: parse + lower")
@@ -69,7 +68,7 @@ def child(n_ops: int, repeats: int, seed: int = 0) -> dict:
         graph = timed(LOWER, lambda: lower(program.text, given=at))
         timed(FIRST, lambda: autodiff.evaluate(graph, at))
         timed(FWD_BWD, lambda: autodiff.evaluate(graph, at))
-        del graph
+        graph = None  # freed before the whole pipeline runs
         result = timed(TOTAL, lambda: api.evaluate(program.text, at))
         if round_ == 0:
             for values in samples.values():
@@ -179,12 +178,18 @@ def targets(rows: list[compare.Row], sizes: list[int]) -> list[Target]:
 
 def run(python: Interpreter, sizes: list[int], repeats: int, timeout: float) -> tuple[str, list[Target]]:
     rows = measure(python, sizes, repeats, timeout)
-    grow = slopes(rows)
     text = (f"Median of {repeats} in-process runs after a warm-up (imports excluded); peers' "
             "“import + first call” is their cold start in a fresh process.\n\n" + table(rows) +
-            "\nlog-log slope of time against N: " +
-            ", ".join(f"{tool} {slope:.2f}" for tool, slope in grow.items()) + "\n")
-    return text, targets(rows, sizes)
+            "\nlog-log slope of time against N, over all sizes: " + _slopes_text(slopes(rows)))
+    if len(sizes) > 2:
+        last = sorted(sizes)[-2:]
+        text += (f"\nover the last decade ({last[0]:,} to {last[1]:,} ops): " +
+                 _slopes_text(slopes([r for r in rows if r.n_ops in last])))
+    return text + "\n", targets(rows, sizes)
+
+
+def _slopes_text(grow: dict[str, float]) -> str:
+    return ", ".join(f"{tool} {slope:.2f}" for tool, slope in grow.items())
 
 
 def main(argv: list[str] | None = None) -> int:

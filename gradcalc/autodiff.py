@@ -58,7 +58,7 @@ class Result:
     @property
     def gradient(self) -> dict[str, Any]:
         """∂output/∂input for each reported input."""
-        index = self.graph.index
+        index = dict(zip(self.graph.input_names, self.graph.inputs))  # not graph.index: all nodes
         return {name: self.grads[index[name]] for name in self.wrt}
 
     def grad_of(self, name: str) -> Any:

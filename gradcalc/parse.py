@@ -94,18 +94,24 @@ def collector_paused():
     would scan them again and again, for half the time of a 1 MB input.
 
     Paused, it would still scan them all once, at the first allocation after it resumes (they
-    are all in its youngest generation). So they go straight to the oldest one instead, as
-    if they had survived: freeze() then unfreeze() moves every tracked object there at once.
+    are all in its youngest generation). So after big work they go straight to the oldest
+    one instead, as if they had survived: freeze() then unfreeze() moves every tracked object
+    there at once; the next full collection, which the program's own objects bring about as
+    usual, looks at them.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
-        gc.unfreeze()
+        if gc.get_count()[0] > _MANY_OBJECTS:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+_MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it always is
 
 
 def parse(text: str) -> Program:
