@@ -12,7 +12,7 @@ from typing import Iterable, NamedTuple
 
 from . import limits
 from .errors import ParseError, UsageError
-from .ops import BINARY, CONSTANTS, FUNCTIONS, REGISTRY, arity_text, function_op
+from .ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
 from .parse import Program, collector_paused, parse
 
 _LEAVES = ("input", "const")
