@@ -47,8 +47,9 @@ def _inputs(program: gen.Program) -> dict[str, float]:
 
 def child(n_ops: int, repeats: int, seed: int = 0) -> dict:
     """In-process timings of the tape and of gradcalc's phases on one program (JSON-ready)."""
-    from gradcalc import api, autodiff
-    from gradcalc.graph import lower
+    from gradcalc import api
+    from gradcalc.core import autodiff
+    from gradcalc.core.graph import lower
 
     program = gen.generate(n_ops, seed)
     at = _inputs(program)

@@ -11,20 +11,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (  # noqa: E402
-    DataError,
-    DomainError,
-    ExitCode,
-    GradcalcError,
-    ParseError,
-    UsageError,
-)
-# Eager, because the submodule `gradcalc.parse`, once imported, would take the name otherwise.
-from .parse import parse  # noqa: E402
+from gradcalc.errors import DataError, DomainError, ExitCode, GradcalcError, ParseError, UsageError
 
 # The rest loads on first use, so that `gradcalc --help` or a usage error does not pay for it.
-_LAZY = {"evaluate": "api", "gradient": "api", "Result": "autodiff", "backward": "autodiff",
-         "forward": "autodiff", "Graph": "graph", "Node": "graph", "lower": "graph"}
+_LAZY = {"parse": "core.parse", "evaluate": "api", "gradient": "api", "Result": "core.autodiff",
+         "backward": "core.autodiff", "forward": "core.autodiff", "Graph": "core.graph",
+         "Node": "core.graph", "lower": "core.graph"}
 
 __all__ = [
     "evaluate", "gradient", "lower", "parse", "forward", "backward", "Graph", "Node", "Result",

@@ -1,5 +1,5 @@
 """`python -m gradcalc`: the same as the `gradcalc` command."""
-from .cli import run
+from gradcalc.cli import run
 
 if __name__ == "__main__":
     run()

@@ -16,16 +16,54 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad options, syntax errors, missing or malformed values, bad data
     MATH = 3  # a value or derivative is undefined or not finite at the point
     MISMATCH = 4  # `check` found a gradient that disagrees with its oracle
+    INTERRUPTED = 130  # Ctrl-C or an abort: 128 + SIGINT, as shells report it
 
 
 class GradcalcError(Exception):
-    """Base of every error caused by input; `str()` is the one-line message."""
+    """Base of every error caused by input; `str()` is the one-line message.
+
+    Messages speak the library's language: they name parameters as a Python caller passes
+    them (`wrt names z, ...`, `top=20,000 would list ...`, `at b=1/0: ...`), and `parameters`
+    lists the names mentioned, so the command line can show its own spelling of each first
+    mention instead (`--wrt names z`, `--top 20,000`, `--at b=1/0`).
+    """
 
     exit_code = ExitCode.USAGE
+    parameters: tuple[str, ...] = ()
+
+    def about(self, *parameters: str) -> "GradcalcError":
+        """This error, marked as mentioning these parameters by name."""
+        self.parameters = parameters
+        return self
 
 
 class UsageError(GradcalcError):
-    """Bad options or values: missing inputs, malformed --at, out-of-range numbers."""
+    """Bad options or values: missing inputs, malformed values, out-of-range numbers."""
+
+
+class MissingValues(UsageError):
+    """Inputs of the expression that got no value; `columns` is set in data mode, where a
+    value may also come from a column of the file (`label` and its column names)."""
+
+    def __init__(self, names: list[str], label: str | None = None, columns: tuple[str, ...] = ()):
+        self.names, self.label, self.columns = list(names), label, tuple(columns)
+        s = "s" if len(self.names) > 1 else ""
+        shown = ", ".join(self.names)
+        if label is None:
+            super().__init__(f"missing value{s} for {shown}")
+        else:
+            super().__init__(f"missing column{s} {shown}: not in {label} (its columns: "
+                             f"{', '.join(self.columns) or 'none'}) and given no value")
+
+
+class ConstantAssignment(UsageError):
+    """A program that is one assignment of a constant (`a = 5`): meant as a value, probably."""
+
+    def __init__(self, target: str):
+        self.target = target
+        super().__init__(f"'{target} = ...' assigns a constant: to give {target} a value, pass "
+                         f"it with the point ({target}=..., on the command line --at {target}=...); "
+                         "to compute it, write the expression alone")
 
 
 class LimitError(UsageError):

@@ -15,7 +15,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 
-from .errors import LimitError, UsageError
+from gradcalc.errors import LimitError, UsageError
 
 
 class Limit(NamedTuple):  # a tuple: every command imports this module, and a dataclass costs start-up
@@ -55,14 +55,16 @@ def limit(name: str) -> int:
     return value
 
 
-def check(name: str, amount: int, what: str = "") -> None:
+def check(name: str, amount: float, what: str = "", parameter: str = "") -> None:
     """Refuse `amount` above the limit, naming the limit and how to raise it.
 
-    `what` describes the amount found ("the expression has 5,000,001 characters").
+    `what` describes the amount found ("the expression has 5,000,001 characters"); it
+    mentions `parameter` by name when the amount is that parameter's (`top=20,000`).
     """
     allowed = limit(name)
     if amount > allowed:
-        raise exceeded(name, allowed, what)
+        error = exceeded(name, allowed, what)
+        raise error.about(parameter) if parameter else error
 
 
 def exceeded(name: str, allowed: int | None = None, what: str = "") -> LimitError:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from click.testing import CliRunner
 
-from gradcalc.cli import main
+from gradcalc.cli.app import main
 
 
 @dataclass

@@ -11,7 +11,7 @@ import time
 
 from hypothesis import strategies as st
 
-from gradcalc.ops import FUNCTIONS
+from gradcalc.core.ops import FUNCTIONS
 
 # The grammar's alphabet, the characters it refuses, and look-alikes from outside ASCII.
 GRAMMAR_CHARS = "0123456789.eE+-*/^(),;=\n\t abcxyz_"

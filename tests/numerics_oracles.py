@@ -37,6 +37,16 @@ WORKED = [
 ]
 
 
+def staged(text: str, at: dict):
+    """The graph of `text` and the point `at`, read as the command line reads `--at`."""
+    from gradcalc.cli.options import parse_at
+    from gradcalc.core.graph import lower
+    from gradcalc.core.values import Point
+
+    point = Point(parse_at([at_option(at)]))
+    return lower(text, given=point.names), point
+
+
 def at_option(at: dict) -> str:
     return ",".join(f"{name}={value}" for name, value in at.items())
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcalc import evaluate, lower
-from gradcalc.autodiff import backward, forward
+from gradcalc.core.autodiff import backward, forward
 from gradcalc.errors import DomainError
 
 NAMES = ("x", "y", "z")

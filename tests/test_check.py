@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from gradcalc.check import _ridders
-from gradcalc.ops import REGISTRY, _each
+from gradcalc.analyses.check import ridders
+from gradcalc.core.ops import REGISTRY, each
 from numerics_oracles import LOSS, LOSS_AT, WORKED, at_option
 
 
@@ -53,7 +53,7 @@ def test_a_wrong_local_rule_is_a_mismatch_with_exit_4(cli, monkeypatch):
 
 @pytest.mark.parametrize("rule", [
     lambda m, out, args, i: out * (1 + out),  # a bare partial
-    _each(lambda m, out, x: out * (1 + out)),  # as the registry writes its rules
+    each(lambda m, out, x: out * (1 + out)),  # as the registry writes its rules
 ])
 def test_a_wrong_rule_inside_the_graph_is_found_at_its_stage(cli, monkeypatch, rule):
     # sigmoid's rule with a sign slip: σ(1+σ) instead of σ(1−σ)
@@ -98,5 +98,5 @@ def test_a_step_that_leaves_the_domain_is_shrunk(cli):
 
 
 def test_ridders_extrapolation_is_accurate_and_knows_its_error():
-    estimate, error = _ridders(math.exp, 1.0, 0.01)
+    estimate, error = ridders(math.exp, 1.0, 0.01)
     assert abs(estimate - math.e) < 1e-12 and error < 1e-10

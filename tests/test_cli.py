@@ -183,9 +183,9 @@ def test_unused_value_is_a_warning(cli):
 
 
 def test_internal_errors_exit_1_in_one_line(cli, monkeypatch):
-    from gradcalc import api
+    from gradcalc.core import autodiff
 
-    monkeypatch.setattr(api, "evaluate_text", lambda *a: 1 / 0)
+    monkeypatch.setattr(autodiff, "evaluate", lambda *a, **k: 1 / 0)
     run = cli("eval", "x", "--at", "x=1")
     assert run.code == 1 and "internal error" in run.stderr and "Traceback" not in run.stderr
 

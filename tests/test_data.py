@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from gradcalc import datafile
+from gradcalc.data import files
 
 LOGISTIC = "z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)"
 
@@ -74,7 +74,7 @@ def test_csv_module_reader_agrees_with_pyarrow(cli, logistic_csv, monkeypatch):
     args = ("eval", LOGISTIC, "--data", logistic_csv, "--at", "w1=0.5,w2=-1,b=0.25",
             "--chunk-size", "13", "--format", "json")
     fast = cli(*args).json()
-    monkeypatch.setattr(datafile, "_has_pyarrow", lambda: False)
+    monkeypatch.setattr(files, "has_pyarrow", lambda: False)
     assert cli(*args).json() == fast
 
 
@@ -251,9 +251,9 @@ def test_scalar_path_does_not_import_numpy():
 # ---- the numpy number system ---------------------------------------------------------------
 
 def test_columns_provide_every_name_of_floatmath():
-    from gradcalc import columns, floatmath
+    from gradcalc.numbers import columns, floats
 
-    public = {n for n in vars(floatmath)
+    public = {n for n in vars(floats)
               if not n.startswith("_") and n not in ("annotations", "math")}
     assert public <= set(vars(columns))
 
@@ -262,16 +262,16 @@ def test_every_rule_on_columns_matches_the_scalar_rule():
     """One registry, two number systems: column-wise results equal the float results row by row."""
     from test_ops import ORACLE
 
-    from gradcalc import columns, floatmath
-    from gradcalc.ops import REGISTRY
+    from gradcalc.numbers import columns, floats
+    from gradcalc.core.ops import REGISTRY
 
     for name, (_, points) in ORACLE.items():
         op = REGISTRY[name]
         args = tuple(np.array(column) for column in zip(*points))
         out = op.forward(columns, *args)
         for k, point in enumerate(points):
-            want = op.forward(floatmath, *point)
+            want = op.forward(floats, *point)
             assert out[k] == pytest.approx(want, rel=1e-14), name
             for i in range(len(point)):
                 got = np.broadcast_to(op.partial(columns, out, args, i), out.shape)[k]
-                assert got == pytest.approx(op.partial(floatmath, want, point, i), rel=1e-12), name
+                assert got == pytest.approx(op.partial(floats, want, point, i), rel=1e-12), name

@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 
-from gradcalc.precise import significant
-from numerics_oracles import S, WORKED, at_option, exact_point, expressions, points
+from gradcalc.numbers.precise import significant
+from numerics_oracles import staged, S, WORKED, at_option, exact_point, expressions, points
 
 
 def digits(cli, command: str, text: str, at: str, n: int, *options: str):
@@ -132,10 +132,10 @@ def test_significant_digits_are_written_like_g_format(value, n, text):
 @settings(max_examples=30, deadline=None)
 @given(expressions(size=6), points)
 def test_random_expressions_are_correctly_rounded_to_30_digits(expression, at):
-    from gradcalc.precise import evaluate_digits
+    from gradcalc.analyses.digits import evaluate_digits
 
     text, form = expression
-    decimals, _ = evaluate_digits(text, [at_option(at)], 30)
+    decimals = evaluate_digits(*staged(text, at), digits=30)
     result = decimals.result
     point = exact_point({name: at[name] for name in result.graph.input_names})
     assert correctly_rounded(decimals.show(result.value), form.xreplace(point).evalf(70), 30)

@@ -10,9 +10,10 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gradcalc import DomainError, evaluate, floatmath, lower
-from gradcalc.gates import FUSED, MODES, PRIMITIVE, rewrite
-from gradcalc.ops import REGISTRY
+from gradcalc import DomainError, evaluate, lower
+from gradcalc.numbers import floats
+from gradcalc.core.gates import FUSED, MODES, PRIMITIVE, rewrite
+from gradcalc.core.ops import REGISTRY
 
 NEURON = {"w0": 2, "w1": -3, "w2": -3, "x0": -1, "x1": -2}
 NEURON_GRADIENT = {"w0": -0.19661193324148185, "w1": -0.3932238664829637, "w2": 0.19661193324148185,
@@ -116,7 +117,7 @@ def test_every_primitive_circuit_uses_only_primitive_gates_and_matches_the_op(op
     circuit = lower(text)
     assert not set(ops(circuit)) & set(PRIMITIVE)
     point = dict(zip(names.split(), (0.7, 1.9)))
-    want = REGISTRY[op].forward(floatmath, *point.values())
+    want = REGISTRY[op].forward(floats, *point.values())
     assert evaluate(circuit, point).value == pytest.approx(want, rel=1e-12)
 
 
@@ -127,7 +128,7 @@ def test_every_fused_gate_computes_its_pattern(pattern, replacement):
         at = {name: point[name] for name in graph.input_names}
         args = [-at[a[1]] if isinstance(a, tuple) else at[a] for a in replacement[1:]]
         want = evaluate(graph, at).value
-        assert REGISTRY[replacement[0]].forward(floatmath, *args) == pytest.approx(want, rel=1e-12)
+        assert REGISTRY[replacement[0]].forward(floats, *args) == pytest.approx(want, rel=1e-12)
 
 
 def test_rewriting_is_iterative_and_linear_on_deep_graphs():

@@ -9,8 +9,8 @@ import sympy as sp
 from hypothesis import given, settings
 
 from gradcalc import lower
-from gradcalc.hessian import hessian
-from gradcalc.ops import REGISTRY, _each
+from gradcalc.analyses.hessian import hessian
+from gradcalc.core.ops import REGISTRY, each
 from numerics_oracles import LOSS, LOSS_AT, LOSS_FORM, S, at_option, exact_point, expressions
 
 POINT = {"x": "0.7", "y": "-1.3", "z": "0.4"}
@@ -68,7 +68,7 @@ def test_it_differentiates_the_registry_rules(monkeypatch):
     graph = lower("sin(x)")
     assert hessian(graph, {"x": 0.5})["x"]["x"] == pytest.approx(-math.sin(0.5), rel=1e-15)
     monkeypatch.setitem(REGISTRY, "cos", REGISTRY["cos"]._replace(
-        partial=_each(lambda m, out, x: m.sin(x))))
+        partial=each(lambda m, out, x: m.sin(x))))
     assert hessian(graph, {"x": 0.5})["x"]["x"] == pytest.approx(math.sin(0.5), rel=1e-15)
 
 

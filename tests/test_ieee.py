@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gradcalc import evaluate
 from gradcalc.errors import DomainError
-from gradcalc.ieeemath import IEEE
+from gradcalc.numbers.ieee import IEEE
 
 INF, NAN = math.inf, math.nan
 

@@ -7,8 +7,8 @@ import math
 import pytest
 import sympy as sp
 
-from gradcalc import floatmath
-from gradcalc.ops import FUNCTIONS, REGISTRY
+from gradcalc.numbers import floats
+from gradcalc.core.ops import FUNCTIONS, REGISTRY
 
 x, y = sp.symbols("x y", real=True)
 
@@ -62,11 +62,11 @@ def test_forward_and_local_rule_match_sympy(name):
     symbols = [x, y][: len(points[0])]
     for point in points:
         subs = dict(zip(symbols, point))
-        out = op.forward(floatmath, *point)
+        out = op.forward(floats, *point)
         assert out == pytest.approx(float(form.subs(subs)), rel=1e-12)
         for i, s in enumerate(symbols):
             want = float(sp.diff(form, s).subs(subs).evalf(30))
-            got = op.partial(floatmath, out, point, i)
+            got = op.partial(floats, out, point, i)
             assert got == pytest.approx(want, rel=1e-10, abs=1e-14), (name, point, i)
 
 
@@ -74,25 +74,25 @@ def test_forward_and_local_rule_match_sympy(name):
 def test_local_rule_matches_central_differences(name):
     op = REGISTRY[name]
     for point in ORACLE[name][1]:
-        out = op.forward(floatmath, *point)
+        out = op.forward(floats, *point)
         for i in range(len(point)):
             h = 1e-6 * max(1.0, abs(point[i]))
             up = list(point); up[i] += h
             down = list(point); down[i] -= h
-            estimate = (op.forward(floatmath, *up) - op.forward(floatmath, *down)) / (2 * h)
-            assert op.partial(floatmath, out, point, i) == pytest.approx(estimate, rel=1e-6, abs=1e-8)
+            estimate = (op.forward(floats, *up) - op.forward(floats, *down)) / (2 * h)
+            assert op.partial(floats, out, point, i) == pytest.approx(estimate, rel=1e-6, abs=1e-8)
 
 
 def test_sigmoid_and_softplus_stay_finite_far_out():
-    assert floatmath.sigmoid(-1000.0) == 0.0
-    assert floatmath.sigmoid(1000.0) == 1.0
-    assert floatmath.softplus(1000.0) == 1000.0
-    assert floatmath.softplus(-1000.0) == 0.0
-    assert math.isclose(floatmath.log_sigmoid(-1000.0), -1000.0)
+    assert floats.sigmoid(-1000.0) == 0.0
+    assert floats.sigmoid(1000.0) == 1.0
+    assert floats.softplus(1000.0) == 1000.0
+    assert floats.softplus(-1000.0) == 0.0
+    assert math.isclose(floats.log_sigmoid(-1000.0), -1000.0)
 
 
 def test_min_norm_subgradients():
-    assert REGISTRY["abs"].partial(floatmath, 0.0, (0.0,), 0) == 0.0
-    assert REGISTRY["relu"].partial(floatmath, 0.0, (0.0,), 0) == 0.0
-    assert REGISTRY["max"].partial(floatmath, 2.0, (2.0, 2.0, 1.0), 0) == 0.5
-    assert REGISTRY["max"].partial(floatmath, 2.0, (2.0, 2.0, 1.0), 2) == 0.0
+    assert REGISTRY["abs"].partial(floats, 0.0, (0.0,), 0) == 0.0
+    assert REGISTRY["relu"].partial(floats, 0.0, (0.0,), 0) == 0.0
+    assert REGISTRY["max"].partial(floats, 2.0, (2.0, 2.0, 1.0), 0) == 0.5
+    assert REGISTRY["max"].partial(floats, 2.0, (2.0, 2.0, 1.0), 2) == 0.0

@@ -4,11 +4,17 @@ from __future__ import annotations
 import pytest
 
 from gradcalc.errors import ParseError
-from gradcalc.parse import parse, parse_expression
+from gradcalc.core.parse import parse
+
+
+def postfix_items(text: str) -> tuple:
+    """The postfix items of a single expression."""
+    (statement,) = parse(text).statements
+    return statement.rpn
 
 
 def postfix(text: str) -> list[str]:
-    return [item[1] for item in parse_expression(text)]
+    return [item[1] for item in postfix_items(text)]
 
 
 def test_precedence_and_associativity():
@@ -31,7 +37,7 @@ def test_implicit_multiplication_after_a_number():
 
 
 def test_calls_count_their_arguments():
-    items = parse_expression("max(a, b, c)")
+    items = postfix_items("max(a, b, c)")
     assert items[-1][:2] == ("call", "max") and items[-1][3] == 3
 
 
@@ -87,5 +93,5 @@ def test_errors_in_programs_give_line_and_column():
 
 
 def test_deep_nesting_and_long_sums_need_no_recursion():
-    assert len(parse_expression("(" * 10_000 + "x" + ")" * 10_000)) == 1
-    assert len(parse_expression("+".join(f"x{i}" for i in range(50_000)))) == 99_999
+    assert len(postfix_items("(" * 10_000 + "x" + ")" * 10_000)) == 1
+    assert len(postfix_items("+".join(f"x{i}" for i in range(50_000)))) == 99_999

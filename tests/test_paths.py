@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcalc import evaluate, lower
-from gradcalc.paths import path_sum
+from gradcalc.analyses.paths import path_sum
 
 MULTIPLE_PATHS = "x**2*(3*x+1) - sin(x**2)"  # the seed's f = hg - sin(h), g = 3x+1, h = x²
 
@@ -70,7 +70,7 @@ def test_count_sum_and_largest_match_brute_force(text, top):
         return
     result = evaluate(graph, {name: {"x": 0.7, "y": -1.3}[name] for name in graph.input_names}, ["x"])
     products = every_path(result, "x")
-    report = path_sum(result, top)
+    report = path_sum(result, top=top)
     assert report.count == len(products)
     assert report.gradient == pytest.approx(math.fsum(products), rel=1e-9, abs=1e-12)
     largest = sorted((abs(p) for p in products), reverse=True)[:top]

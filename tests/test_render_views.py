@@ -231,9 +231,9 @@ def test_mermaid_is_a_flowchart_with_quoted_labels(cli, expression, at):
 def test_mermaid_escapes_quotes_and_shows_structure_without_values(cli):
     out = cli("graph", "3*(a+b*c)", "--format", "mermaid").stdout
     assert '    n6(("*3"))' in out and "-->|" not in out
-    from gradcalc.render.mermaid import _quoted
+    from gradcalc.render.mermaid import quoted
 
-    assert _quoted('say "hi" #1') == '"say #quot;hi#quot; #35;1"'
+    assert quoted('say "hi" #1') == '"say #quot;hi#quot; #35;1"'
 
 
 def svg_boxes(svg: str):

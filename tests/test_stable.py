@@ -7,8 +7,8 @@ import math
 import mpmath
 import pytest
 
-from gradcalc import floatmath
-from gradcalc.ops import REGISTRY
+from gradcalc.numbers import floats
+from gradcalc.core.ops import REGISTRY
 
 FAR = [-1e6, -1000.0, -30.0, 30.0, 1000.0, 1e6]
 
@@ -40,33 +40,33 @@ def close(got: float, want: float) -> bool:
 def test_sigmoid_softplus_and_log_sigmoid_are_accurate(z):
     for name, oracle in (("sigmoid", sigmoid), ("softplus", softplus),
                          ("log_sigmoid", lambda t: -softplus(-t))):
-        value = REGISTRY[name].forward(floatmath, z)
+        value = REGISTRY[name].forward(floats, z)
         assert math.isfinite(value) and close(value, truth(oracle, z)), (name, z)
 
 
 @pytest.mark.parametrize("z", FAR)
 def test_local_rules_stay_finite_and_right(z):
-    out = REGISTRY["sigmoid"].forward(floatmath, z)
-    slope = REGISTRY["sigmoid"].partial(floatmath, out, (z,), 0)
+    out = REGISTRY["sigmoid"].forward(floats, z)
+    slope = REGISTRY["sigmoid"].partial(floats, out, (z,), 0)
     assert not math.isnan(slope) and 0 <= slope <= 0.25
     if abs(z) > 40:  # the true slope is below 1e-17: σ(1−σ) gives 0, as in PyTorch
         assert slope == pytest.approx(truth(lambda t: sigmoid(t) * sigmoid(-t), z), abs=1e-17)
-    softplus_slope = REGISTRY["softplus"].partial(floatmath, None, (z,), 0)
+    softplus_slope = REGISTRY["softplus"].partial(floats, None, (z,), 0)
     assert close(softplus_slope, truth(sigmoid, z))
-    log_sigmoid_slope = REGISTRY["log_sigmoid"].partial(floatmath, None, (z,), 0)
+    log_sigmoid_slope = REGISTRY["log_sigmoid"].partial(floats, None, (z,), 0)
     assert close(log_sigmoid_slope, truth(sigmoid, -z))
 
 
 @pytest.mark.parametrize("y", [0.0, 1.0, 0.3])
 @pytest.mark.parametrize("z", FAR + [2.0])
 def test_the_log_loss_gate_is_accurate_also_when_tiny(y, z):
-    value = REGISTRY["logloss"].forward(floatmath, y, z)
+    value = REGISTRY["logloss"].forward(floats, y, z)
     with mpmath.workdps(50):
         want = float(y * softplus(mpmath.mpf(-z)) + (1 - y) * softplus(mpmath.mpf(z)))
         assert abs(want - float(log_loss(mpmath.mpf(y), mpmath.mpf(z)))) <= 1e-12 * abs(want) \
             or abs(z) >= 1000  # mpmath's own longhand loses the tail there
     assert math.isfinite(value) and close(value, want), (y, z)
-    slope = REGISTRY["logloss"].partial(floatmath, value, (y, z), 1)
+    slope = REGISTRY["logloss"].partial(floats, value, (y, z), 1)
     # σ(z) − y, as PyTorch computes it: right to an ulp of σ(z), the size of σ's rounding
     assert slope == pytest.approx(truth(sigmoid, z) - y, abs=2.5e-16)
 

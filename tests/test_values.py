@@ -5,10 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcalc.autodiff import forward
+from gradcalc.core.autodiff import forward
 from gradcalc.errors import UsageError
-from gradcalc.graph import lower
-from gradcalc.values import constant, float_values, parse_at
+from gradcalc.core.graph import lower
+from gradcalc.cli.options import parse_at
+from gradcalc.core.values import Point, constant
 
 
 def by_the_parser(text: str) -> float:
@@ -31,7 +32,7 @@ def test_the_fast_path_refuses_what_the_parser_refuses(text):
 
 def test_a_long_vector_reads_every_element():
     texts = parse_at(["w=[" + ",".join(str(k) for k in range(100_000)) + "]"])
-    values = float_values(texts)
+    values = Point(texts).read()
     assert len(values) == 100_000 and values["w99999"] == 99999.0
 
 

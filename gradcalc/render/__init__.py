@@ -43,31 +43,31 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "table": ("data", "descend_table"),
         "json": ("data", "descend_json"),
     },
-    # numerics: eval and trace in other number systems (table, json and csv only), Hessians
+    # modes: eval and trace in other number systems (table, json and csv only), Hessians
     "eval --exact": {
-        "table": ("numerics", "exact_eval_table"),
-        "json": ("numerics", "exact_eval_json"),
-        "csv": ("numerics", "exact_eval_csv"),
+        "table": ("modes", "exact_eval_table"),
+        "json": ("modes", "exact_eval_json"),
+        "csv": ("modes", "exact_eval_csv"),
     },
     "trace --exact": {
-        "table": ("numerics", "exact_trace_table"),
-        "json": ("numerics", "exact_trace_json"),
-        "csv": ("numerics", "exact_trace_csv"),
+        "table": ("modes", "exact_trace_table"),
+        "json": ("modes", "exact_trace_json"),
+        "csv": ("modes", "exact_trace_csv"),
     },
     "eval --digits": {
-        "table": ("numerics", "digits_eval_table"),
-        "json": ("numerics", "digits_eval_json"),
-        "csv": ("numerics", "digits_eval_csv"),
+        "table": ("modes", "digits_eval_table"),
+        "json": ("modes", "digits_eval_json"),
+        "csv": ("modes", "digits_eval_csv"),
     },
     "trace --digits": {
-        "table": ("numerics", "digits_trace_table"),
-        "json": ("numerics", "digits_trace_json"),
-        "csv": ("numerics", "digits_trace_csv"),
+        "table": ("modes", "digits_trace_table"),
+        "json": ("modes", "digits_trace_json"),
+        "csv": ("modes", "digits_trace_csv"),
     },
     "eval --hessian": {
-        "table": ("numerics", "hessian_table"),
-        "json": ("numerics", "hessian_json"),
-        "csv": ("numerics", "hessian_csv"),
+        "table": ("modes", "hessian_table"),
+        "json": ("modes", "hessian_json"),
+        "csv": ("modes", "hessian_csv"),
     },
     "check": {
         "table": ("check", "check_table"),

@@ -7,9 +7,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..check import Check, Row, verdict
-from ..errors import printable
-from .numbers import human, machine
+from gradcalc.analyses.check import Check, Row, verdict
+from gradcalc.errors import printable
+from gradcalc.render.numerals import human, machine
 
 DIGITS = 7  # enough to see where two gradients part; JSON has every digit
 MARKS = {"ok": "✓", "mismatch": "✗", "kink": "kink", "unchecked": "—"}

@@ -8,15 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ..autodiff import Result
-from ..graph import Graph, format_call
-from ..ops import REGISTRY
-from .numbers import human
+from gradcalc.core.autodiff import Result
+from gradcalc.core.graph import Graph, format_call
+from gradcalc.core.ops import REGISTRY
+from gradcalc.render.numerals import human
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^", "neg": "*-1", "copy": "=",
-            "sigmoid": "σ", "log_sigmoid": "log σ"}
 _SUFFIXES = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
 
 
@@ -55,14 +53,15 @@ def gate_label(graph: Graph, i: int) -> str:
         return node.name
     args = [graph.nodes[j] for j in node.inputs]
     constant = [a.op == "const" for a in args]
-    symbol = _SYMBOLS.get(node.op, node.op)
-    if not any(constant) or node.op == "neg" and not all(constant):
+    op = REGISTRY[node.op]
+    symbol = op.gate_label
+    if not any(constant) or len(args) == 1 and op.symbol and not all(constant):
         return symbol
     if all(constant):
         return graph.definition(i)
-    if len(args) == 2 and REGISTRY[node.op].symbol:
+    if len(args) == 2 and op.symbol:
         value = args[0].text if constant[0] else args[1].text
-        if node.op in ("add", "mul") or constant[1]:
+        if op.commutative or constant[1]:
             return f"{symbol}{value}"
         return f"{value}{symbol}x"  # a constant on the left of -, / or ^: 1/x, 2^x, 1-x
     return format_call(node.op, [a.text if c else "·" for a, c in zip(args, constant)])

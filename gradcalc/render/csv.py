@@ -5,8 +5,8 @@ import csv
 import io
 from typing import Any, Callable, Iterable
 
-from ..autodiff import Result
-from .numbers import text
+from gradcalc.core.autodiff import Result
+from gradcalc.render.numerals import text
 
 
 def _write(header: list[str], rows) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 from xml.sax.saxutils import escape
 
-from .numbers import human
+from gradcalc.render.numerals import human
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 

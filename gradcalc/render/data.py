@@ -13,9 +13,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import printable
-from .json import eval_document
-from .numbers import human, machine, text
+from gradcalc.errors import printable
+from gradcalc.render.json import eval_document
+from gradcalc.render.numerals import human, machine, text
 
 
 def _about(result) -> dict:
@@ -23,7 +23,7 @@ def _about(result) -> dict:
 
 
 def data_table(result) -> Group:
-    from .table import eval_table
+    from gradcalc.render.table import eval_table
 
     caption = (f"{result.reduce} over {result.rows} rows of {printable(result.source)}"
                + (f" ({result.skipped} skipped)" if result.skipped else ""))
@@ -35,7 +35,7 @@ def data_json(result) -> str:
 
 
 def data_csv(result) -> str:
-    from .csv import eval_csv
+    from gradcalc.render.csv import eval_csv
 
     return eval_csv(result)
 
@@ -116,7 +116,7 @@ def history_csv(result) -> str:
 
 
 def descend_table(result) -> Group:
-    from .curve import terminal_curve
+    from gradcalc.render.curve import terminal_curve
 
     out = printable(result.graph.output_name)
     headline = Text(f"{out} = {human(result.loss)} after {result.steps} steps "

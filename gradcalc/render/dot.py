@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from html import escape
 
-from ..autodiff import Result
-from ..graph import Graph
-from .circuit import circuit, tooltip, wire_text
+from gradcalc.core.autodiff import Result
+from gradcalc.core.graph import Graph
+from gradcalc.render.circuit import circuit, tooltip, wire_text
 
 
 def _quoted(text: str) -> str:

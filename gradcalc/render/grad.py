@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from ..errors import printable
-from ..symgrad import Formula, SymbolicGradient
-from .numerics import exact_float, exact_human, exact_text
+from gradcalc.errors import printable
+from gradcalc.analyses.grad import Formula, SymbolicGradient
+from gradcalc.render.modes import exact_float, exact_human, exact_text
 
 
 def _formulas(report: SymbolicGradient) -> list[Formula]:
@@ -32,7 +32,7 @@ def _latex(expression) -> str:
 
 
 def _latex_name(name: str) -> str:
-    from ..symbolic import symbol
+    from gradcalc.numbers.symbolic import symbol
 
     return _latex(symbol(name))
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from ..autodiff import Result
-from .numbers import machine
+from gradcalc.core.autodiff import Result
+from gradcalc.render.numerals import machine
 
 # What `json.dumps(..., ensure_ascii=False)` escapes in strings; control characters become \uXXXX.
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}

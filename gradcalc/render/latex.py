@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 
-from ..autodiff import Result
-from . import outline
-from .markdown import local_derivatives
-from .numbers import human
+from gradcalc.core.autodiff import Result
+from gradcalc.core.ops import REGISTRY
+from gradcalc.render import outline
+from gradcalc.render.markdown import local_derivatives
+from gradcalc.render.numerals import human
 
-_COMMANDS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-             "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan", "sinh": r"\sinh",
-             "cosh": r"\cosh", "tanh": r"\tanh", "max": r"\max", "min": r"\min",
-             "sigmoid": r"\sigma", "log_sigmoid": r"\log\sigma"}
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$",
                  "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                  "^": r"\textasciicircum{}", "…": r"\ldots{}"}
@@ -36,23 +33,7 @@ def name(graph, j: int) -> str:
 def definition(graph, i: int) -> str:
     """The stage's right-hand side as written (sympy would reorder it), typeset."""
     node = graph.nodes[i]
-    a = [name(graph, j) for j in node.inputs]
-    op = node.op
-    binary = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": r"{0} \cdot {1}",
-              "div": r"\frac{{{0}}}{{{1}}}", "pow": "{{{0}}}^{{{1}}}",
-              "logb": r"\log_{{{1}}}\left({0}\right)"}
-    if op in binary:
-        return binary[op].format(*a)
-    if op == "neg":
-        return f"-{a[0]}"
-    if op == "copy":
-        return a[0]
-    if op == "sqrt":
-        return rf"\sqrt{{{a[0]}}}"
-    if op == "abs":
-        return rf"\left|{a[0]}\right|"
-    command = _COMMANDS.get(op, rf"\operatorname{{{text(op)}}}")
-    return rf"{command}\left({', '.join(a)}\right)"
+    return REGISTRY[node.op].write_latex([name(graph, j) for j in node.inputs])
 
 
 def _number(value) -> str:

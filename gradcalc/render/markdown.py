@@ -6,15 +6,15 @@ backpropagated gradient.
 """
 from __future__ import annotations
 
-from ..autodiff import Result
-from ..errors import printable
-from . import outline
-from .numbers import human
+from gradcalc.core.autodiff import Result
+from gradcalc.errors import printable
+from gradcalc.render import outline
+from gradcalc.render.numerals import human
 
 
 def local_derivatives(result: Result, i: int) -> list[tuple[str, object, object]]:
     """(input name, symbolic rule, value) for each non-constant input of stage i."""
-    from ..symbolic import local_rules
+    from gradcalc.analyses.formulas import local_rules
 
     graph = result.graph
     node = graph.nodes[i]

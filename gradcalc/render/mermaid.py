@@ -5,12 +5,12 @@ break the syntax; with values, each wire's label gives its value and its gradien
 """
 from __future__ import annotations
 
-from ..autodiff import Result
-from ..graph import Graph
-from .circuit import circuit, wire_text
+from gradcalc.core.autodiff import Result
+from gradcalc.core.graph import Graph
+from gradcalc.render.circuit import circuit, wire_text
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     return '"' + text.replace("#", "#35;").replace('"', "#quot;") + '"'
 
 
@@ -19,16 +19,16 @@ def _arrow(result: Result | None, j: int) -> str:
     if texts is None:
         return "-->"
     value, grad = texts
-    return f"-->|{_quoted(f'value {value}, grad {grad}')}|"
+    return f"-->|{quoted(f'value {value}, grad {grad}')}|"
 
 
 def graph_mermaid(graph: Graph, result: Result | None = None) -> str:
     drawing = circuit(graph)
     lines = ["flowchart LR"]
     for i in drawing.drawn:
-        label = _quoted(drawing.label(i))
+        label = quoted(drawing.label(i))
         lines.append(f"    n{i}[{label}]" if graph.nodes[i].op == "input" else f"    n{i}(({label}))")
-    lines.append(f"    output[{_quoted(graph.output_name)}]")
+    lines.append(f"    output[{quoted(graph.output_name)}]")
     for j, i in drawing.wires:
         lines.append(f"    n{j} {_arrow(result, j)} n{i}")
     lines.append(f"    n{graph.output} {_arrow(result, graph.output)} output")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Hashable, NamedTuple, Sequence
 
-from ..graph import Graph
-from . import AUTO_ROWS
+from gradcalc.core.graph import Graph
+from gradcalc.render import AUTO_ROWS
 
 MAX_PERIOD = 8  # the longest repeating block looked for
 MIN_REPEATS = 4  # fold only when at least this many repetitions follow one another

@@ -7,9 +7,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import printable
-from ..paths import Path, PathSum
-from .numbers import human, machine
+from gradcalc.errors import printable
+from gradcalc.analyses.paths import Path, PathSum
+from gradcalc.render.numerals import human, machine
 
 
 def _count_text(count: int) -> str:

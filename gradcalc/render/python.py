@@ -16,10 +16,10 @@ import math
 import re
 from functools import lru_cache
 
-from .. import floatmath
-from ..autodiff import Result
-from ..errors import UsageError, printable
-from ..ops import REGISTRY
+from gradcalc.numbers import floats
+from gradcalc.core.autodiff import Result
+from gradcalc.errors import UsageError, printable
+from gradcalc.core.ops import REGISTRY
 
 ADD, MUL, UNARY, POW, ATOM = range(1, 6)  # Python's precedence levels, loosest first
 
@@ -79,7 +79,7 @@ def _binary(left, symbol: str, right, rank: int, right_rank: int) -> Code:
 class SourceMath:
     """The registry's number-system namespace, writing code instead of computing floats.
 
-    A name floatmath takes from `math` becomes `math.<name>`; one it defines itself
+    A name floats takes from `math` becomes `math.<name>`; one it defines itself
     (the stable sigmoid, softplus, ...) becomes a call of a helper whose source is copied
     into the program, so both compute alike. `helpers` records what the program needs.
     """
@@ -100,8 +100,8 @@ class SourceMath:
         return Code(f"{_code(base).at_least(ATOM)} ** {_code(exponent).at_least(UNARY)}", POW)
 
     def __getattr__(self, name: str):
-        function = getattr(floatmath, name)
-        if getattr(function, "__module__", None) == floatmath.__name__:
+        function = getattr(floats, name)
+        if getattr(function, "__module__", None) == floats.__name__:
             self._need(name)
             call = name
         elif getattr(builtins, function.__name__, None) is function:
@@ -111,11 +111,11 @@ class SourceMath:
         return lambda *args: Code(f"{call}({', '.join(_argument(a) for a in args)})")
 
     def _need(self, name: str) -> None:
-        """Copy a floatmath definition into the program, with the globals it uses."""
+        """Copy a floats definition into the program, with the globals it uses."""
         if name in self.helpers:
             return
         self.helpers.append(name)
-        value = getattr(floatmath, name)
+        value = getattr(floats, name)
         for used in _globals_used(value.__code__) if inspect.isfunction(value) else ():
             if used in _definitions():
                 self._need(used)
@@ -123,8 +123,8 @@ class SourceMath:
 
 @lru_cache(maxsize=None)
 def _definitions() -> dict[str, str]:
-    """The source of each top-level definition in floatmath, by the name it defines."""
-    source = inspect.getsource(floatmath)
+    """The source of each top-level definition in floats, by the name it defines."""
+    source = inspect.getsource(floats)
     found = {}
     for statement in ast.parse(source).body:
         if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
@@ -155,7 +155,7 @@ def _argument(value) -> str:
 
 _RESERVED = set(keyword.kwlist) | {"math", "json", "print", "max", "min", "sum", "len", "float",
                                    "result", "name", "g"}
-_RESERVED |= {name for name in vars(floatmath) if not name.startswith("__")}  # helpers and their data
+_RESERVED |= {name for name in vars(floats) if not name.startswith("__")}  # helpers and their data
 
 
 def identifiers(names: list[str], taken: set[str]) -> list[str]:

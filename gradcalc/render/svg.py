@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from ..autodiff import Result
-from ..graph import Graph
-from .circuit import circuit, tooltip, wire_text
+from gradcalc.core.autodiff import Result
+from gradcalc.core.graph import Graph
+from gradcalc.render.circuit import circuit, tooltip, wire_text
 
 FONT = 14  # wire labels and names
 GATE_FONT = 16  # the label inside a gate

@@ -11,10 +11,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..autodiff import Result, backward_steps
-from ..errors import printable
-from . import outline
-from .numbers import human
+from gradcalc.core.autodiff import Result, backward_steps
+from gradcalc.errors import printable
+from gradcalc.render import outline
+from gradcalc.render.numerals import human
 
 
 def _cell(value: str) -> Text:

@@ -1,10 +1,10 @@
 """The IEEE number system (`--nonfinite ieee`): float64 where inf and nan flow through.
 
-The same names as `floatmath`, with PyTorch's answers where floatmath raises: log(0) = -inf,
+The same names as `floats`, with PyTorch's answers where floats raises: log(0) = -inf,
 1/0 = inf (with the signs of both operands), 0/0 = nan, exp overflow = inf, sqrt(-1) = nan,
 log(-1) = nan, 0*inf = nan, and sqrt'(0) = 1/(2*0) = inf. Numbers are `IEEE` floats, whose
 arithmetic never raises, so the registry's own `a / b` and `1 / (2*out)` work unchanged.
-Any floatmath function not wrapped by name here answers nan where it would raise.
+Any floats function not wrapped by name here answers nan where it would raise.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 import operator
 from typing import Callable
 
-from . import floatmath
+from gradcalc.numbers import floats
 
 inf, nan = math.inf, math.nan
 isfinite = math.isfinite
@@ -73,11 +73,11 @@ e, pi = IEEE(math.e), IEEE(math.pi)
 
 
 def number(text: str) -> IEEE:
-    return IEEE(floatmath.number(text))
+    return IEEE(floats.number(text))
 
 
 def constant(name: str) -> IEEE:
-    return IEEE(floatmath.constant(name))
+    return IEEE(floats.constant(name))
 
 
 def total(fn: Callable, at_failure: Callable = lambda *args: nan) -> Callable:
@@ -104,9 +104,9 @@ log = total(math.log, lambda x: -inf if x == 0 else nan)
 log1p = total(math.log1p, lambda x: -inf if x == -1 else nan)
 sinh = total(math.sinh, lambda x: math.copysign(inf, x))
 cosh = total(math.cosh, lambda x: inf)
-pow = total(_power)  # noqa: A001  (the namespace mirrors floatmath)
-relu, step, sign = _nan_in(floatmath.relu), _nan_in(floatmath.step), _nan_in(floatmath.sign)
-max, min = _nan_in(floatmath.max), _nan_in(floatmath.min)  # noqa: A001
+pow = total(_power)  # noqa: A001  (the namespace mirrors floats)
+relu, step, sign = _nan_in(floats.relu), _nan_in(floats.step), _nan_in(floats.sign)
+max, min = _nan_in(floats.max), _nan_in(floats.min)  # noqa: A001
 
 
 def xlogy(x: float, y: float) -> IEEE:
@@ -115,8 +115,8 @@ def xlogy(x: float, y: float) -> IEEE:
 
 
 def __getattr__(name: str):
-    """Every other floatmath function (sqrt, sin, asin, sigmoid...), answering nan where it raises."""
-    fn = getattr(floatmath, name)
+    """Every other floats function (sqrt, sin, asin, sigmoid...), answering nan where it raises."""
+    fn = getattr(floats, name)
     globals()[name] = made = total(fn) if callable(fn) else fn  # wrapped once, then found directly
     return made
 

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from itertools import accumulate, compress
 from typing import NamedTuple
 
-from . import limits
-from .errors import ParseError, short
-from .ops import BINARY, FUNCTIONS
+from gradcalc import limits
+from gradcalc.errors import ParseError, short
+from gradcalc.core.ops import BINARY, FUNCTIONS
 
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII only: \d takes other scripts
 # One token per match: a number, a name, a two-character operator, or any other single
@@ -128,7 +128,7 @@ def parse(text: str) -> Program:
         raise ParseError("empty expression: nothing to evaluate")
     for statement in statements[:-1]:
         if statement.target is None:
-            raise _error("only the last statement may be a bare expression; name this one "
+            raise error_at("only the last statement may be a bare expression; name this one "
                          "(`u = ...`)", text, statement.rpn[-1][2])
     return Program(text, tuple(statements))
 
@@ -202,7 +202,7 @@ def _statement_ends(tokens: list[str], positions: list[int], text: str):
         elif token == ")":
             depth = max(depth - 1, 0)
         elif token == ";" and depth:
-            raise _error("';' inside parentheses", text, positions[i])
+            raise error_at("';' inside parentheses", text, positions[i])
         elif not depth:
             yield i
     yield len(tokens) - 1
@@ -217,7 +217,7 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
         name = _token(tokens, positions, start)
         _check_name(name, text)
         if end - start == 2:
-            raise _error(f"nothing assigned to '{name.text}'", text, positions[end])
+            raise error_at(f"nothing assigned to '{name.text}'", text, positions[end])
         return Statement(name.text, name.pos, _expression(tokens, positions, start + 2, text))
     return Statement(None, positions[start], _expression(tokens, positions, start, text))
 
@@ -257,7 +257,7 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
                     i = following
                     following = _next(tokens, i)
                     if tokens[following] == ")":
-                        raise _error(f"{tok}() needs an argument", text, positions[following])
+                        raise error_at(f"{tok}() needs an argument", text, positions[following])
                 else:
                     emit(("name", tok, positions[i], 0))
                     expect_operand = False
@@ -294,7 +294,7 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
     while ops:
         entry = ops.pop()
         if entry[0] in ("paren", "call"):
-            raise _error("unbalanced '(': missing ')'", text, entry[2] + (len(entry[1]) if entry[0] == "call" else 0))
+            raise error_at("unbalanced '(': missing ')'", text, entry[2] + (len(entry[1]) if entry[0] == "call" else 0))
         emit(entry)
     return tuple(out)
 
@@ -326,7 +326,7 @@ def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
         out.append(ops.pop())
     if not ops:
-        raise _error("unbalanced ')': no '(' to close", text, pos)
+        raise error_at("unbalanced ')': no '(' to close", text, pos)
     entry = ops.pop()
     if entry[0] == "call":
         out.append(("call", entry[1], entry[2], entry[3]))
@@ -336,7 +336,7 @@ def _next_argument(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
         out.append(ops.pop())
     if not ops or ops[-1][0] != "call":
-        raise _error("',' is only allowed between a function's arguments", text, pos)
+        raise error_at("',' is only allowed between a function's arguments", text, pos)
     ops[-1][3] += 1
 
 
@@ -359,25 +359,25 @@ def _implicit_multiplication(tokens: list[str], positions: list[int], start: int
         _check_name(tok, text)
     if prev.kind != "num":
         what = f"'{prev.text}' and '{tok.text}'" if tok.kind != "end" else f"'{prev.text}'"
-        raise _error(f"missing operator between {what}", text, tok.pos)
+        raise error_at(f"missing operator between {what}", text, tok.pos)
     if tok.kind == "num":
-        raise _error(f"missing operator between numbers '{prev.text}' and '{tok.text}'", text, tok.pos)
+        raise error_at(f"missing operator between numbers '{prev.text}' and '{tok.text}'", text, tok.pos)
     adjacent = prev.pos + len(prev.text) == tok.pos
     if adjacent and tok.kind == "name":
         _check_number_suffix(prev, tok, text)
     if number_after in ("/", "^", "**"):
         shown = text[prev.pos:tok.pos + len(tok.text)]
-        raise _error(f"ambiguous '{number_after}{shown}': add '*' or parentheses to say what is meant",
+        raise error_at(f"ambiguous '{number_after}{shown}': add '*' or parentheses to say what is meant",
                      text, prev.pos)
 
 
 def _check_number_suffix(number: Token, name: Token, text: str) -> None:
     if number.text == "0" and name.text[0] in "xXbBoO" and len(name.text) > 1:
-        raise _error("hexadecimal, binary and octal literals are not supported", text, number.pos)
+        raise error_at("hexadecimal, binary and octal literals are not supported", text, number.pos)
     if name.text[0] == "_":
-        raise _error("'_' digit separators are not supported", text, name.pos)
+        raise error_at("'_' digit separators are not supported", text, name.pos)
     if name.text in ("e", "E"):
-        raise _error(f"ambiguous '{number.text}{name.text}': write {number.text}*{name.text} "
+        raise error_at(f"ambiguous '{number.text}{name.text}': write {number.text}*{name.text} "
                      f"for a product or a full exponent such as {number.text}{name.text}0",
                      text, name.pos)
 
@@ -388,46 +388,46 @@ _MAX_DIGITS = 400  # a longer literal is a mistake or an attack; float64 keeps 1
 def _number(literal: str, pos: int, text: str) -> str:
     """The literal, if it has at most _MAX_DIGITS digits and is within float64's range."""
     if len(literal) > _MAX_DIGITS and len(literal.split("e")[0].split("E")[0]) > _MAX_DIGITS:
-        raise _error(f"number out of range: {short(literal)} has more than {_MAX_DIGITS} digits",
+        raise error_at(f"number out of range: {short(literal)} has more than {_MAX_DIGITS} digits",
                      text, pos)
     if (len(literal) > 300 or "e" in literal or "E" in literal) and not math.isfinite(float(literal)):
-        raise _error(f"number out of range: {short(literal)} (the largest is about 1.8e308)",
+        raise error_at(f"number out of range: {short(literal)} (the largest is about 1.8e308)",
                      text, pos)
     return literal
 
 
 def _check_name(tok: Token, text: str) -> None:
     if tok.text.startswith("__"):
-        raise _error(f"names starting with '__' are not allowed: '{short(tok.text)}'", text, tok.pos)
+        raise error_at(f"names starting with '__' are not allowed: '{short(tok.text)}'", text, tok.pos)
     if tok.text in _KEYWORDS:
-        raise _error(f"'{tok.text}' is a Python keyword, not part of an expression", text, tok.pos)
+        raise error_at(f"'{tok.text}' is a Python keyword, not part of an expression", text, tok.pos)
 
 
 def _check_function(tok: Token, text: str) -> None:
     if tok.text not in FUNCTIONS:
         known = ", ".join(sorted(FUNCTIONS))
-        raise _error(f"unknown function '{short(tok.text)}' (known: {known})", text, tok.pos)
+        raise error_at(f"unknown function '{short(tok.text)}' (known: {known})", text, tok.pos)
 
 
 def _expected_operand(tok: Token, text: str) -> ParseError:
     if tok.kind == "end":
-        return _error("unexpected end of input: expected a number, a name or '('", text, tok.pos)
+        return error_at("unexpected end of input: expected a number, a name or '('", text, tok.pos)
     if tok.text == "+":
-        return _error("unary '+' is not supported", text, tok.pos)
+        return error_at("unary '+' is not supported", text, tok.pos)
     if tok.text == ")":
-        return _error("unexpected ')': expected a number, a name or '('", text, tok.pos)
-    return _error(f"unexpected '{_visible(tok.text)}': expected a number, a name or '('", text, tok.pos)
+        return error_at("unexpected ')': expected a number, a name or '('", text, tok.pos)
+    return error_at(f"unexpected '{_visible(tok.text)}': expected a number, a name or '('", text, tok.pos)
 
 
 def _unexpected_after_operand(tok: Token, text: str) -> ParseError:
     if tok.text == "==":
-        return _error("comparisons ('==') are not supported", text, tok.pos)
+        return error_at("comparisons ('==') are not supported", text, tok.pos)
     if tok.text == "=":
-        return _error("'=' only assigns a stage at the start of a statement (`name = expr`)",
+        return error_at("'=' only assigns a stage at the start of a statement (`name = expr`)",
                       text, tok.pos)
     if tok.text == "//":
-        return _error("'//' (floor division) is not supported", text, tok.pos)
-    return _error(f"unexpected '{_visible(tok.text)}'", text, tok.pos)
+        return error_at("'//' (floor division) is not supported", text, tok.pos)
+    return error_at(f"unexpected '{_visible(tok.text)}'", text, tok.pos)
 
 
 def _visible(s: str) -> str:
@@ -437,22 +437,22 @@ def _visible(s: str) -> str:
 def _bad_character(text: str, pos: int) -> ParseError:
     ch = text[pos]
     if ch in _REFUSED:
-        return _error(_REFUSED[ch], text, pos)
+        return error_at(_REFUSED[ch], text, pos)
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:
-        return _error(f"invalid UTF-8 (byte 0x{code - 0xDC00:02X})", text, pos)
+        return error_at(f"invalid UTF-8 (byte 0x{code - 0xDC00:02X})", text, pos)
     if code == 0:
-        return _error("NUL character (U+0000) is not allowed", text, pos)
+        return error_at("NUL character (U+0000) is not allowed", text, pos)
     if code < 0x20 or code == 0x7F:
-        return _error(f"control character U+{code:04X} is not allowed", text, pos)
+        return error_at(f"control character U+{code:04X} is not allowed", text, pos)
     import unicodedata  # only on this error path
 
     name = unicodedata.name(ch, "unnamed")
-    return _error(f"character U+{code:04X} ({name}) is not allowed: use ASCII letters, "
+    return error_at(f"character U+{code:04X} ({name}) is not allowed: use ASCII letters, "
                   "digits and operators", text, pos)
 
 
-def _error(message: str, text: str, pos: int) -> ParseError:
+def error_at(message: str, text: str, pos: int) -> ParseError:
     """A ParseError at a 0-based offset, reported as line and column of the user's text."""
     line_start = text.rfind("\n", 0, pos) + 1
     line_end = text.find("\n", pos)

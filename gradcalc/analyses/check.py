@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
-from . import limits
-from .errors import GradcalcError, LimitError
+from gradcalc import limits
+from gradcalc.errors import GradcalcError, LimitError
 
 if TYPE_CHECKING:  # the CLI imports this module for its tolerances: no evaluation code here
-    from .autodiff import Result
-    from .graph import Graph
+    from gradcalc.core.autodiff import Result
+    from gradcalc.core.graph import Graph
+    from gradcalc.core.values import Point
 
 RTOL = 1e-6  # default relative tolerance: the oracles are good to about 1e-10
 ATOL = 1e-9  # default absolute tolerance, for gradients that are 0
@@ -77,18 +78,15 @@ def relative_error(a: float, b: float | None) -> float | None:
     return abs(a - b) / scale if scale else 0.0
 
 
-def check(source: str, at_options: Sequence[str], wrt: Sequence[str] | None = None,
-          gates: str = "written", stages: bool = False, rtol: float = RTOL,
-          atol: float = ATOL) -> tuple[Check, list[str]]:
-    """Compare backprop with finite differences and sympy at the point; also the unused names."""
-    from .api import prepare_text
+def check(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
+          stages: bool = False, rtol: float = RTOL, atol: float = ATOL) -> Check:
+    """Compare backprop with finite differences and sympy at the point."""
+    from gradcalc.core import autodiff
 
-    graph, at, unused = prepare_text(source, at_options, gates)
-    from . import autodiff
-
-    result = autodiff.evaluate(graph, at, wrt)
+    values = point.read()  # every value is checked, used or not
+    result = autodiff.evaluate(graph, values, wrt)
     warnings: list[str] = []
-    symbolic = _symbolic_gradient(source, at_options, gates, result.wrt, warnings)
+    symbolic = _symbolic_gradient(graph, point, result.wrt, warnings)
     judge = lambda row: row._replace(status=_judge(row, rtol, atol, bool(result.warnings)))  # noqa: E731
     inputs = [judge(Row(name, result.grads[i], *_finite_difference(result, i, warnings),
                         symbolic.get(name)))
@@ -100,7 +98,7 @@ def check(source: str, at_options: Sequence[str], wrt: Sequence[str] | None = No
         warnings.append("the point is at a non-differentiable kink: gradcalc uses the min-norm "
                         "subgradient there, which the oracles need not match; rows that differ "
                         "are marked 'kink' and not judged")
-    return Check(result, inputs, staged, rtol, atol, warnings), unused
+    return Check(result, inputs, staged, rtol, atol, warnings)
 
 
 def _checked_stages(graph: Graph) -> list[int]:
@@ -128,7 +126,7 @@ def _finite_difference(result: Result, i: int, warnings: list[str]) -> tuple[flo
     step = 0.01 * max(abs(x), 1.0)
     for _ in range(8):  # a big first step may leave the domain (log(x) at x = 0.001): shrink it
         try:
-            return _ridders(f, x, step)
+            return ridders(f, x, step)
         except GradcalcError:
             step /= 10
     warnings.append(f"no finite difference for {result.graph.nodes[i].name}: the output is "
@@ -138,7 +136,7 @@ def _finite_difference(result: Result, i: int, warnings: list[str]) -> tuple[flo
 
 def _downstream(result: Result, i: int) -> Callable[[float], float]:
     """The output as a function of node i's value, everything not downstream of i held fixed."""
-    from . import autodiff
+    from gradcalc.core import autodiff
 
     graph = result.graph
     affected = [False] * len(graph.nodes)
@@ -159,7 +157,7 @@ def _downstream(result: Result, i: int) -> Callable[[float], float]:
 _SHRINK, _TABLE, _SAFE = 1.4, 10, 2.0  # Ridders' step ratio, tableau size, stopping factor
 
 
-def _ridders(f: Callable[[float], float], x: float, step: float) -> tuple[float, float]:
+def ridders(f: Callable[[float], float], x: float, step: float) -> tuple[float, float]:
     """Central differences at shrinking steps, extrapolated to step 0 (Ridders 1982, as in
     Numerical Recipes' dfridr): the derivative and an estimate of its error."""
     tableau = [[0.0] * _TABLE for _ in range(_TABLE)]
@@ -188,7 +186,7 @@ def _central(f: Callable[[float], float], x: float, step: float) -> float:
 
 # --- the symbolic oracle ------------------------------------------------------------------
 
-def _symbolic_gradient(source: str, at_options: Sequence[str], gates: str, wrt: Sequence[str],
+def _symbolic_gradient(graph: Graph, point: Point, wrt: Sequence[str],
                        warnings: list[str]) -> dict[str, float]:
     """sympy's derivative of the whole expression, evaluated exactly at the point, as floats.
 
@@ -196,26 +194,24 @@ def _symbolic_gradient(source: str, at_options: Sequence[str], gates: str, wrt: 
     """
     try:
         with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", "the symbolic derivative"):
-            return _sympy_derivatives(source, at_options, gates, wrt)
+            return _sympy_derivatives(graph, point, wrt)
     except LimitError as exc:  # time, the size of the formula, or of an exact number
         warnings.append(f"no symbolic column: {exc}")
         return {}
 
 
-def _sympy_derivatives(source: str, at_options: Sequence[str], gates: str,
-                       wrt: Sequence[str]) -> dict[str, float]:
+def _sympy_derivatives(graph: Graph, point: Point, wrt: Sequence[str]) -> dict[str, float]:
     import sympy as sp
 
-    from . import symbolic
-    from .api import prepare_text
-    from .symgrad import written_size
+    from gradcalc.analyses.formulas import expressions, written_size
+    from gradcalc.numbers import symbolic
 
-    graph, point, _ = prepare_text(source, at_options, gates, m=symbolic)
+    values = point.read(symbolic, [name for name in graph.input_names if name in point.texts])
     limits.check("GRADCALC_MAX_TERMS", written_size(graph),
                  "the derivatives written out would have more terms than that")
     symbols = {name: symbolic.symbol(name) for name in graph.input_names}
-    expression = symbolic.expressions(graph, symbols)[graph.output]
-    exact = {symbols[name]: value for name, value in point.items()}
+    expression = expressions(graph, symbols)[graph.output]
+    exact = {symbols[name]: value for name, value in values.items()}
     derivatives = {}
     for name in wrt:
         value = symbolic.decimal(sp.diff(expression, symbols[name]).xreplace(exact), 30)

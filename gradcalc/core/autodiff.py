@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from . import floatmath
-from .errors import DomainError, UsageError
-from .graph import Graph
-from .ops import REGISTRY
-from .parse import collector_paused
+from gradcalc.numbers import floats
+from gradcalc.errors import DomainError, MissingValues, UsageError
+from gradcalc.core.graph import Graph
+from gradcalc.core.ops import REGISTRY
+from gradcalc.core.parse import collector_paused
 
 _FAILURES = (ArithmeticError, ValueError)  # ZeroDivisionError and OverflowError are ArithmeticErrors
 _LEAVES = ("input", "const")
@@ -42,10 +42,6 @@ class Result:
             self._locals = self._locals()
         return self._locals
 
-    @locals.setter
-    def locals(self, value: list) -> None:
-        self._locals = value
-
     @property
     def value(self) -> Any:
         return self.values[self.graph.output]
@@ -70,10 +66,15 @@ def check_inputs(graph: Graph, names: Mapping[str, Any] | set) -> None:
     """Refuse a point that lacks inputs, naming every missing one in one message."""
     missing = [name for name in graph.input_names if name not in names]
     if missing:
-        shown = ", ".join(missing)
-        example = ",".join(f"{name}=..." for name in missing[:3])
-        raise UsageError(f"missing value{'s' if len(missing) > 1 else ''} for {shown} "
-                         f"(give {'them' if len(missing) > 1 else 'it'} with --at {example})")
+        raise MissingValues(missing)
+
+
+def check_wrt(graph: Graph, wrt: Sequence[str]) -> None:
+    """Refuse gradients asked for names that are not inputs of the graph."""
+    unknown = [name for name in wrt if name not in graph.input_names]
+    if unknown:
+        raise UsageError(f"wrt names {', '.join(unknown)}, which the expression does not use "
+                         f"(its inputs: {', '.join(graph.input_names) or 'none'})").about("wrt")
 
 
 def backward_steps(result: Result) -> Iterator[tuple]:
@@ -94,18 +95,15 @@ def backward_steps(result: Result) -> Iterator[tuple]:
 
 
 def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = None,
-             m: Any = floatmath, nonfinite: str = "strict") -> Result:
+             m: Any = floats, nonfinite: str = "strict") -> Result:
     """Value and gradient of the graph's output at a point (forward, then backward).
 
-    `nonfinite="ieee"` lets inf and nan flow through (gradcalc.ieeemath) with one warning
+    `nonfinite="ieee"` lets inf and nan flow through (gradcalc.numbers.ieee) with one warning
     per stage where they appear, instead of stopping at the first one.
     """
     check_inputs(graph, at)
     wrt = tuple(graph.input_names if wrt is None else wrt)
-    unknown = [name for name in wrt if name not in graph.input_names]
-    if unknown:
-        raise UsageError(f"--wrt names {', '.join(unknown)}, which the expression does not use "
-                         f"(its inputs: {', '.join(graph.input_names) or 'none'})")
+    check_wrt(graph, wrt)
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)
     with collector_paused():  # the plan's tuples are many, long-lived and never cyclic
@@ -115,18 +113,18 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
 
 
 def _evaluate_ieee(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any, mode: str) -> Result:
-    from . import ieeemath
+    from gradcalc.numbers import ieee
 
     if mode != "ieee":
-        raise UsageError(f"--nonfinite {mode}: expected strict or ieee")
-    if m is not floatmath:
-        raise UsageError("--nonfinite ieee works with float64 arithmetic only")
+        raise UsageError(f"nonfinite={mode!r}: expected 'strict' or 'ieee'")
+    if m is not floats:
+        raise UsageError("nonfinite='ieee' works with float64 arithmetic only")
     notes: dict[int, str] = {}
-    values = forward(graph, {name: ieeemath.IEEE(v) for name, v in at.items()}, ieeemath, notes)
-    grads, partials, warnings = backward(graph, values, ieeemath, notes)
+    values = forward(graph, {name: ieee.IEEE(v) for name, v in at.items()}, ieee, notes)
+    grads, partials, warnings = backward(graph, values, ieee, notes)
     warnings += [_stage_note(graph, i, note) for i, note in notes.items()]  # as they arose
-    partials = [tuple(ieeemath.plain(list(p))) for p in partials]
-    return Result(graph, ieeemath.plain(values), ieeemath.plain(grads), partials, wrt, warnings)
+    partials = [tuple(ieee.plain(list(p))) for p in partials]
+    return Result(graph, ieee.plain(values), ieee.plain(grads), partials, wrt, warnings)
 
 
 def _stage_note(graph: Graph, i: int, note: str) -> str:
@@ -135,7 +133,7 @@ def _stage_note(graph: Graph, i: int, note: str) -> str:
     return f"stage {where}: {note}"
 
 
-def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
+def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
             notes: dict[int, str] | None = None) -> list:
     """Every node's value, in topological order.
 
@@ -147,7 +145,7 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
             values[i] = at[node.name]
         elif node.op == "const":
             values[i] = m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text)
-    if notes is None and m is floatmath and _forward_floats(_plan(graph), values, m):
+    if notes is None and m is floats and _forward_floats(_plan(graph), values, m):
         return values
     isfinite = m.isfinite
     for i, node in enumerate(graph.nodes):
@@ -158,16 +156,16 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floatmath,
         try:
             out = REGISTRY[op].forward(m, *args)
         except _FAILURES as exc:
-            raise _value_error(graph, i, args, exc) from None
+            raise value_error(graph, i, args, exc) from None
         if not isfinite(out):
             if notes is None:
-                raise _value_error(graph, i, args, None)
+                raise value_error(graph, i, args, None)
             notes.setdefault(i, _nonfinite_value(graph, i, args, out))
         values[i] = out
     return values
 
 
-def backward(graph: Graph, values: list, m: Any = floatmath,
+def backward(graph: Graph, values: list, m: Any = floats,
              notes: dict[int, str] | None = None) -> tuple[list, list, list[str]]:
     """Reverse accumulation: each edge adds local × upstream into its input (the `+=`).
 
@@ -179,7 +177,7 @@ def backward(graph: Graph, values: list, m: Any = floatmath,
 
 def _backward(graph: Graph, values: list, m: Any, notes: dict[int, str] | None = None):
     """`backward`, with the local derivatives possibly as a function that makes their list."""
-    if notes is None and m is floatmath:
+    if notes is None and m is floats:
         fast = _backward_floats(graph, _plan(graph), values, m)
         if fast is not None:
             return fast
@@ -191,7 +189,7 @@ def _backward(graph: Graph, values: list, m: Any, notes: dict[int, str] | None =
     for i in range(len(nodes) - 1, -1, -1):
         if nodes[i].inputs:
             partials[i] = _node_backward(graph, i, values, grads, m, notes, warnings)
-    _check_gradients(graph, grads, m.isfinite, notes)
+    check_gradients(graph, grads, m.isfinite, notes)
     return grads, partials, warnings
 
 
@@ -216,7 +214,7 @@ def _node_backward(graph: Graph, i: int, values: list, grads: list, m: Any,
         if not ok:
             if needed and varying[j]:
                 if notes is None or p is None:
-                    raise _derivative_error(graph, i, k, args)
+                    raise derivative_error(graph, i, k, args)
                 notes.setdefault(i, f"non-finite ∂/∂{nodes[j].name} = {_short(p)}"
                                     f"{_describe_args(graph, i, args)}")
             else:
@@ -353,7 +351,7 @@ def _locals(graph: Graph, first: list, second: list, checked: dict[int, tuple]) 
     return partials
 
 
-def _check_gradients(graph: Graph, grads: list, isfinite, notes: dict | None = None) -> None:
+def check_gradients(graph: Graph, grads: list, isfinite, notes: dict | None = None) -> None:
     for i in range(len(grads) - 1, -1, -1):
         if graph.varying[i] and not isfinite(grads[i]):
             node = graph.nodes[i]
@@ -390,7 +388,7 @@ def _nonfinite_value(graph: Graph, i: int, args, out) -> str:
     return f"non-finite value {_short(out)}{reason}{_describe_args(graph, i, args)}"
 
 
-def _value_error(graph: Graph, i: int, args, exc: Exception | None) -> DomainError:
+def value_error(graph: Graph, i: int, args, exc: Exception | None) -> DomainError:
     node = graph.nodes[i]
     op = REGISTRY[node.op]
     if op.why is not None:
@@ -406,7 +404,7 @@ def _value_error(graph: Graph, i: int, args, exc: Exception | None) -> DomainErr
                        f"{_describe_args(graph, i, args)}", node.name)
 
 
-def _derivative_error(graph: Graph, i: int, k: int, args) -> DomainError:
+def derivative_error(graph: Graph, i: int, k: int, args) -> DomainError:
     node = graph.nodes[i]
     wrt = graph.nodes[node.inputs[k]].name
     return DomainError(f"stage {node.name} = {graph.definition(i)}: the derivative with respect "

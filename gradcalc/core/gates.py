@@ -14,40 +14,31 @@ from __future__ import annotations
 from functools import lru_cache
 from itertools import product
 
-from .errors import UsageError
-from .graph import Graph, Node, lower
+from typing import Iterable
+
+from gradcalc.core.graph import Graph, Node, lower
+from gradcalc.core.ops import REGISTRY
+from gradcalc.core.parse import Program
+from gradcalc.errors import UsageError
 
 MODES = ("written", "fused", "primitive")
 
 # Each compound op written with elementary gates: (its argument names in order, the circuit).
-PRIMITIVE: dict[str, tuple[str, str]] = {
-    "sigmoid": ("x", "1/(1+exp(-x))"),
-    "tanh": ("x", "(exp(x)-exp(-x))/(exp(x)+exp(-x))"),
-    "softplus": ("x", "log(1+exp(x))"),
-    "sinh": ("x", "(exp(x)-exp(-x))/2"),
-    "cosh": ("x", "(exp(x)+exp(-x))/2"),
-    "tan": ("x", "sin(x)/cos(x)"),
-    "logb": ("x b", "log(x)/log(b)"),
-    "log_sigmoid": ("x", "-log(1+exp(-x))"),
-    "logloss": ("y z", "log(1+exp(z)) - y*z"),
-}
+PRIMITIVE: dict[str, tuple[str, str]] = {op.name: op.longhand for op in REGISTRY.values()
+                                         if op.longhand[1]}
 
-# Longhand pattern → the one gate that computes it. An argument ("neg", v) is a new -v gate.
-# Patterns see earlier fusions: `log(sigmoid(x))` also matches `log(1/(1+exp(-x)))`.
-_LOG_LOSS = ("logloss", "y", "z")
-FUSED: tuple[tuple[str, tuple], ...] = (
-    ("1/(1+exp(-x))", ("sigmoid", "x")),
-    ("log(1+exp(x))", ("softplus", "x")),
-    ("(exp(x)-exp(-x))/(exp(x)+exp(-x))", ("tanh", "x")),
-    ("log(sigmoid(x))", ("log_sigmoid", "x")),
-    ("log(1-sigmoid(x))", ("log_sigmoid", ("neg", "x"))),
-    ("-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
-    ("-(y*log(sigmoid(z))) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
-    ("-(y*log(sigmoid(z)) + (1-y)*log(1-sigmoid(z)))", _LOG_LOSS),
-)
+# Longhand pattern → the one gate that computes it, in the registry's order: (op, *arguments),
+# an argument ("neg", v) being a new -v gate. Patterns see earlier fusions.
+FUSED: tuple[tuple[str, tuple], ...] = tuple(
+    (pattern, (op.name, *arguments)) for op in REGISTRY.values()
+    for pattern, arguments in op.fused_from)
 
-_COMMUTATIVE = ("add", "mul")
 _LEAVES = ("input", "const")
+
+
+def lower_gates(source: str | Program, given: Iterable[str] = (), gates: str = "written") -> Graph:
+    """The staged graph of a text or parsed program, with gates of the chosen granularity."""
+    return rewrite(lower(source, given=given), gates)
 
 
 def rewrite(graph: Graph, mode: str = "written") -> Graph:
@@ -97,7 +88,9 @@ class _Emitter:
         return self.image[i]
 
     def graph(self) -> Graph:
-        return Graph(tuple(self.nodes), len(self.nodes) - 1, self.old.output_name, self.old.source)
+        named = tuple(self.image[i] for i in self.old.named if self.image[i] is not None)
+        return Graph(tuple(self.nodes), len(self.nodes) - 1, self.old.output_name, self.old.source,
+                     named)
 
     def _append(self, node: Node) -> int:
         self.nodes.append(node)
@@ -153,7 +146,7 @@ def _patterns() -> tuple:
     for text, replacement in FUSED:
         pattern = lower(text)
         commutative = [k for k, node in enumerate(pattern.nodes)
-                       if node.op in _COMMUTATIVE and node.inputs[0] != node.inputs[1]]
+                       if REGISTRY[node.op].commutative and node.inputs[0] != node.inputs[1]]
         variants = []
         for swaps in product((False, True), repeat=len(commutative)):
             shape = [node.inputs for node in pattern.nodes]

@@ -1,15 +1,11 @@
-"""The mpmath number system for `--digits N`: the same registry, with N confirmed digits.
+"""The mpmath number system for `--digits N`, in *randomized rounding* (Monte Carlo arithmetic).
 
-Each run evaluates the graph at a working precision well above N in *randomized rounding*
-(Monte Carlo arithmetic): every inexact operation moves its result one unit in the last
-place up or down at random. A digit that rounding errors can reach then differs between
-two runs, even where ordinary arithmetic would lose it the same way twice (`1 - sigmoid(1000)`
-is exactly 0 at any fixed precision below 435 digits). `evaluate_digits` runs at a working
-precision and at twice it and accepts a result only when every value, local derivative and
-gradient it prints agrees beyond the N-th digit; otherwise it doubles the precision again.
-A quantity that keeps disagreeing while shrinking with the precision is 0 to within the
-last bound, printed as 0 with a warning; any other disagreement is an error. mpmath comes
-with sympy and is imported only in this mode.
+Every inexact operation moves its result one unit in the last place up or down at random,
+at the working precision (`mpmath.workdps`). A digit that rounding errors can reach then
+differs between two runs, even where ordinary arithmetic would lose it the same way twice
+(`1 - sigmoid(1000)` is exactly 0 at any fixed precision below 435 digits), which is what
+`gradcalc.analyses.digits` uses to confirm digits. mpmath comes with sympy and is imported
+only in this mode.
 """
 from __future__ import annotations
 
@@ -17,19 +13,12 @@ import builtins
 import math
 import random
 import sys
-from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import mpmath
 from mpmath.libmp import from_man_exp, mpf_add, mpf_mul, mpf_sub, round_nearest
 
-from . import autodiff, limits
-from .autodiff import Result
-from .errors import DomainError
+from gradcalc import limits
 
-GUARD = 10  # digits the first run works with beyond the N asked for
-MARGIN = 3  # digits beyond the N-th on which two runs must agree
-EXTRA = 1000  # the last run may work with up to N + EXTRA digits (or 4 times the first)
 
 _random = random.Random(0)
 
@@ -103,7 +92,7 @@ def _function(f, rational_at=0):
     return lambda x: _settled(f(x), exact=x == rational_at)
 
 
-# The namespace the registry runs on (the same names as gradcalc.floatmath).
+# The namespace the registry runs on (the same names as gradcalc.floats).
 ZERO, ONE = _exact(0), _exact(1)
 exp, sin, cos, tan, atan = map(_function, (mpmath.exp, mpmath.sin, mpmath.cos, mpmath.tan,
                                           mpmath.atan))
@@ -227,121 +216,9 @@ def tie_share(out, args: tuple, index: int):
     return ONE / builtins.sum(1 for a in args if a == out)
 
 
-@dataclass
-class Decimals:
-    """An evaluation whose shown numbers are confirmed to `digits` significant digits;
-    `result` holds those of the most precise run, made at `dps` digits."""
-
-    result: Result
-    digits: int
-    dps: int
-    warnings: list[str]
-
-    def show(self, value) -> str:
-        return "—" if value is None else significant(value, self.digits)
-
-
-# What a run's output shows, and so what two runs must agree on:
-SHOWN = ("point",  # the output's value, the point and the reported gradient (eval)
-         "stages",  # also every stage's value, local derivatives and gradient (trace)
-         "steps")  # also each backward step's contribution and running sum (trace's table)
-
-
-def evaluate_digits(source: str, at_options: Iterable[str], digits: int,
-                    wrt: Sequence[str] | None = None, gates: str = "written",
-                    shown: str = "point") -> tuple[Decimals, list[str]]:
-    """Value and gradient to `digits` confirmed significant digits (and what else `shown`
-    names); also the unused --at names."""
-    limits.check("GRADCALC_MAX_DIGITS", digits, f"--digits {digits:,}")
-    first = digits + GUARD
-    last = builtins.max(4 * first, digits + EXTRA)
-    runs = [_run(source, at_options, wrt, gates, shown, first, seed=1)]
-    while True:
-        dps = builtins.min(2 * runs[-1][0], last)
-        runs.append(_run(source, at_options, wrt, gates, shown, dps, seed=len(runs) + 1))
-        (low_dps, _, low, _), (_, high, numbers, unused) = runs[-2], runs[-1]
-        unsettled = [(a, b) for a, b in zip(low, numbers) if not _agree(a[1], b[1], digits)]
-        if not unsettled or dps >= last:
-            break
-    warnings = [_settle(high, a, b, low_dps, dps) for a, b in unsettled]
-    return Decimals(high, digits, dps, high.warnings + warnings), unused
-
-
-def _run(source, at_options, wrt, gates, shown: str, dps: int, seed: int) -> tuple:
-    """One evaluation at `dps` digits: (dps, the result, the numbers shown, unused names)."""
-    from .api import prepare_text
-
-    this = sys.modules[__name__]
-    with mpmath.workdps(dps):
-        _random.seed(seed)
-        graph, values, unused = prepare_text(source, at_options, gates, m=this)
-        result = autodiff.evaluate(graph, values, wrt, m=this)
-        return dps, result, _quantities(result, shown), unused
-
-
-def _quantities(result: Result, shown: str) -> list[tuple[tuple, object]]:
-    """The numbers the output shows, each with where it lives: ("value", i), ("grad", i),
-    ("local", i, k) or ("step", n)."""
-    graph = result.graph
-    if shown == "point":
-        reported = [graph.index[name] for name in result.wrt]
-        return ([(("value", i), result.values[i]) for i in (graph.output, *graph.inputs)]
-                + [(("grad", i), result.grads[i]) for i in reported])
-    numbers = ([(("value", i), v) for i, v in enumerate(result.values)]
-               + [(("grad", i), g) for i, g in enumerate(result.grads)]
-               + [(("local", i, k), p) for i, local in enumerate(result.locals)
-                  for k, p in enumerate(local)])
-    if shown == "steps":
-        steps = autodiff.backward_steps(result)
-        numbers += [(("step", n), number) for n, step in enumerate(steps, 1) for number in step[4:]]
-    return numbers
-
-
-def _agree(a, b, digits: int) -> bool:
-    """Two runs agree beyond the `digits`-th digit and round to the same `digits` digits."""
-    if a is None or b is None or a == b:
-        return a is None and b is None or a == b
-    with mpmath.workdps(digits + 2 * MARGIN):
-        close = mpmath.fabs(a - b) <= mpmath.fabs(b) * mpmath.power(10, -(digits + MARGIN))
-    return close and significant(a, digits) == significant(b, digits)
-
-
-def _settle(high: Result, low_quantity: tuple, high_quantity: tuple, low_dps: int,
-            dps: int) -> str:
-    """A quantity that never agreed: 0 if it shrinks with the precision (then say so), else an error."""
-    (key, a), (_, b) = low_quantity, high_quantity
-    label, stage = _label(high, key)
-    scale = builtins.max([mpmath.fabs(v) for v in (*high.values, *high.grads)] + [mpmath.mpf(1)])
-    noise = lambda v, p: mpmath.fabs(v) <= scale * mpmath.power(10, -(p // 2))  # noqa: E731
-    if a is None or b is None or not (noise(a, low_dps) and noise(b, dps)):
-        raise DomainError(f"{label}: could not confirm its digits (it changes when the precision "
-                          "doubles, as at a discontinuity)", stage)
-    if key[0] == "step":
-        raise DomainError(f"{label}: could not confirm its digits (a running sum that cancels "
-                          "to about 0); --format json shows every stage without the steps", stage)
-    bound = mpmath.nstr(builtins.max(mpmath.fabs(a), mpmath.fabs(b)), 1)
-    if key[0] == "value":
-        high.values[key[1]] = ZERO
-    elif key[0] == "grad":
-        high.grads[key[1]] = ZERO
-    else:
-        i, k = key[1:]
-        high.locals[i] = high.locals[i][:k] + (ZERO,) + high.locals[i][k + 1:]
-    return f"{label} is 0 to within {bound} (shown as 0; none of its digits could be confirmed)"
-
-
-def _label(result: Result, key: tuple) -> tuple[str, str]:
-    """How a warning names a quantity, and the stage it belongs to."""
-    graph = result.graph
-    if key[0] == "step":
-        return f"step {key[1]} of the backward pass", graph.output_name
-    node = graph.nodes[key[1]]
-    if key[0] == "value":
-        return f"the value of {node.name}", node.name
-    if key[0] == "grad":
-        return f"∂{graph.output_name}/∂{node.name}", node.name
-    wrt = graph.nodes[node.inputs[key[2]]].name
-    return f"the local derivative ∂{node.name}/∂{wrt} of stage {node.name}", node.name
+def reseed(seed: int) -> None:
+    """Start the random rounding afresh: runs with the same seed round alike."""
+    _random.seed(seed)
 
 
 def significant(x, digits: int) -> str:

@@ -10,11 +10,14 @@ also evaluated exactly (the `--exact` evaluation of the same graph).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from . import autodiff, limits
-from .errors import LimitError
-from .graph import Graph, lower
+from gradcalc import limits
+from gradcalc.analyses.formulas import written_size
+from gradcalc.core import autodiff
+from gradcalc.core.graph import Graph, lower
+from gradcalc.core.values import Point
+from gradcalc.errors import LimitError
 
 
 @dataclass
@@ -34,19 +37,16 @@ class SymbolicGradient:
     warnings: list[str] = field(default_factory=list)
 
 
-def symbolic_gradient(source: str, wrt: Sequence[str] | None = None, stages: bool = False,
-                      simplify: bool = False, at_options: Iterable[str] = ()
-                      ) -> tuple[SymbolicGradient, list[str]]:
-    """∂output/∂input as sympy expressions (and ∂output/∂stage with `stages`); also the
-    --at names the expression does not use."""
-    from . import symbolic
+def symbolic_gradient(source: str | Graph, *, point: Point | None = None,
+                      wrt: Sequence[str] | None = None, stages: bool = False,
+                      simplify: bool = False) -> SymbolicGradient:
+    """∂output/∂input as sympy expressions (and ∂output/∂stage with `stages`); with a
+    point, each also evaluated exactly there."""
+    from gradcalc.numbers import symbolic
 
+    graph = source if isinstance(source, Graph) else lower(source, given=point.names if point else ())
     with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", "the symbolic gradient"):
-        graph, point, unused = lower(source), None, []
-        if at_options:
-            from .api import prepare_text
-
-            graph, point, unused = prepare_text(source, at_options, m=symbolic)
+        values = None if point is None else point.read(symbolic)  # every value is checked
         kept = named_stages(graph) if stages else []
         limits.check("GRADCALC_MAX_TERMS", written_size(graph, kept),
                      "the gradient written out would have more terms than that")
@@ -55,7 +55,7 @@ def symbolic_gradient(source: str, wrt: Sequence[str] | None = None, stages: boo
         symbols = {name: symbolic.symbol(name) for name in cut.input_names}
         formal = autodiff.evaluate(cut, symbols, graph.input_names if wrt is None else wrt,
                                    m=symbolic)
-        exact = None if point is None else autodiff.evaluate(graph, point, wrt, m=symbolic)
+        exact = None if values is None else autodiff.evaluate(graph, values, wrt, m=symbolic)
         grads = autodiff.backward(graph, formal.values, symbolic)[0] if kept else formal.grads
 
         def formula(i: int) -> Formula:
@@ -68,74 +68,12 @@ def symbolic_gradient(source: str, wrt: Sequence[str] | None = None, stages: boo
         limits.check("GRADCALC_MAX_TERMS", size, f"the formulas would print {size:,} terms")
     if simplify:
         _simplify(report)
-    return report, unused
+    return report
 
 
 def named_stages(graph: Graph) -> list[int]:
     """The stages the user assigned a name to (`z = ...; yhat = sigmoid(z)`), but the output."""
-    from .parse import parse
-
-    targets = {s.target for s in parse(graph.source).statements if s.target}
-    return [i for i in graph.operations
-            if i != graph.output and graph.nodes[i].name.split("'")[0] in targets]
-
-
-class _Terms(int):
-    """The size of a formula; arithmetic on sizes gives the size of the combined formula."""
-
-    cap = 1 << 62
-
-    def _join(self, other) -> "_Terms":
-        return _Terms(min(self.cap, int(self) + int(other) + 1))
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _join
-    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _join
-
-    def __neg__(self) -> "_Terms":
-        return _Terms(min(self.cap, int(self) + 1))
-
-
-class _TermsSystem:
-    """A number system whose numbers are sizes of formulas: the registry's own rules, run on
-    it, tell how many terms each value and local derivative has once written out."""
-
-    ZERO = ONE = _Terms(1)
-
-    def tie_share(self, out, args, index) -> _Terms:
-        return _Terms(1 + int(out) + sum(map(int, args)))
-
-    def __getattr__(self, name: str):  # every other function: itself and its arguments
-        return lambda *args: _Terms(1 + sum(map(int, args)))
-
-
-def written_size(graph: Graph, kept: Iterable[int] = ()) -> int:
-    """About how many terms the output and its gradient formulas have, written out in the
-    inputs (and the `kept` stages), counted on the graph before sympy builds anything.
-
-    Shared subexpressions count at every use, as in sympy's trees, whose cost grows so, and
-    an upstream gradient in every contribution it makes; a repeated argument counts once
-    (sympy writes u*u as u**2). Capped just past the limit.
-    """
-    from .ops import REGISTRY
-
-    _Terms.cap = limits.limit("GRADCALC_MAX_TERMS") + 1
-    sizes, nodes, keep = _TermsSystem(), graph.nodes, set(kept)
-    value = [_Terms(1)] * len(nodes)
-    for i, node in enumerate(nodes):
-        if node.inputs and i not in keep:
-            args = [value[j] if j not in node.inputs[:k] else _Terms(1)
-                    for k, j in enumerate(node.inputs)]
-            value[i] = REGISTRY[node.op].forward(sizes, *args)
-    grad = [0] * len(nodes)
-    grad[graph.output] = 1
-    for i in range(len(nodes) - 1, -1, -1):
-        if grad[i] and nodes[i].inputs:
-            op, args = REGISTRY[nodes[i].op], tuple(value[j] for j in nodes[i].inputs)
-            for j, k in {j: k for k, j in enumerate(nodes[i].inputs)}.items():  # u*u: once
-                local = op.partial(sizes, value[i], args, k)
-                grad[j] = min(_Terms.cap, grad[j] + grad[i] + int(local) + 1)
-    reported = sum(grad[i] for i in (*graph.inputs, *keep))
-    return min(_Terms.cap, int(value[graph.output]) + reported)
+    return sorted(i for i in graph.named if i != graph.output)
 
 
 def _printed_size(report: SymbolicGradient) -> int:

@@ -11,10 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from .batch import Problems, run
-from .dataset import Plan, Stream
-from .errors import DataError, DomainError
-from .graph import Graph
+from gradcalc.data.batch import run
+from gradcalc.data.problems import Problems
+from gradcalc.data.plan import Plan, Stream
+from gradcalc.errors import DataError, DomainError
+from gradcalc.core.graph import Graph
 
 
 @dataclass
@@ -47,7 +48,7 @@ def load(plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray, Stream]:
     data = {name: np.concatenate([p[name] for p in parts]) if parts else np.zeros(0)
             for name in plan.columns}
     if not len(rows):
-        raise DataError(f"--data {plan.table.label}: no rows to descend on")
+        raise DataError(f"data {plan.table.label}: no rows to descend on").about("data")
     return data, rows, stream
 
 
@@ -62,7 +63,7 @@ def _cells_only(stream: Stream):
         yield chunk.rows[keep], {name: c[keep] for name, c in chunk.columns.items()}
 
 
-def descend(plan: Plan, lr: float, steps: int, reduce: str = "mean",
+def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
             batch_size: int | None = None, seed: int = 0,
             on_step: Callable[[int, float], None] | None = None) -> Descent:
     """Run `steps` updates of the parameters in plan.wrt; the loss and gradient at the end."""
@@ -126,4 +127,4 @@ def _check_finite(params: dict[str, float], step: int, lr: float) -> None:
     bad = [name for name, v in params.items() if not np.isfinite(v)]
     if bad:
         raise DomainError(f"step {step}: {', '.join(bad)} is no longer finite; the steps "
-                          f"diverge (try a smaller --lr than {lr:g})")
+                          f"diverge (try a smaller lr than {lr:g})").about("lr")

@@ -14,22 +14,22 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..autodiff import Result
-from ..errors import printable
-from . import csv, json, table
-from .numbers import SIGNIFICANT, human, machine, text
+from gradcalc.core.autodiff import Result
+from gradcalc.errors import printable
+from gradcalc.render import csv, json, table
+from gradcalc.render.numerals import SIGNIFICANT, human, machine, text
 
 
 # --- exact --------------------------------------------------------------------------------
 
 def exact_text(value: Any) -> str:
-    from .. import symbolic  # sympy only when an exact value is shown
+    from gradcalc.numbers import symbolic  # sympy only when an exact value is shown
 
     return "" if value is None else symbolic.exact_text(value)
 
 
 def decimal(value: Any, digits: int):
-    from .. import symbolic
+    from gradcalc.numbers import symbolic
 
     return symbolic.decimal(value, digits)
 

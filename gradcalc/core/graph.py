@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Iterable, NamedTuple
 
-from . import limits
-from .errors import ParseError, UsageError
-from .ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
-from .parse import Program, collector_paused, parse
+from gradcalc import limits
+from gradcalc.errors import ConstantAssignment, ParseError
+from gradcalc.core.ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
+from gradcalc.core.parse import Program, collector_paused, error_at, parse
 
 _LEAVES = ("input", "const")
 
@@ -32,12 +32,14 @@ class Graph:
     properties below, and in `memo` what other modules derive once per graph (autodiff's plan).
     """
 
-    def __init__(self, nodes: tuple[Node, ...], output: int, output_name: str, source: str = ""):
+    def __init__(self, nodes: tuple[Node, ...], output: int, output_name: str, source: str = "",
+                 named: tuple[int, ...] = ()):
         fields = self.__dict__
         fields["nodes"] = nodes
         fields["output"] = output  # index of the output node (the last one)
         fields["output_name"] = output_name  # what the user calls it: `f`, or the last assigned name
         fields["source"] = source
+        fields["named"] = named  # the stages the user assigned a name to, in order
         fields["memo"] = {}
 
     def __setattr__(self, name: str, value) -> None:
@@ -115,23 +117,12 @@ class Graph:
         chosen = set(indices)
         nodes = tuple(Node(node.name, "input") if i in chosen else node
                       for i, node in enumerate(self.nodes))
-        return Graph(nodes, self.output, self.output_name, self.source)
+        return Graph(nodes, self.output, self.output_name, self.source, self.named)
 
 
 def format_call(op_name: str, args: list[str]) -> str:
     """Write an op applied to already-named arguments, the way the user would."""
-    op = REGISTRY[op_name]
-    if op_name == "neg":
-        return f"-{args[0]}"
-    if op_name in ("add", "sub"):
-        return f"{args[0]} {op.symbol} {args[1]}"
-    if op.symbol:
-        return f"{args[0]}{op.symbol}{args[1]}"
-    if op_name == "copy":
-        return args[0]
-    if op_name == "logb":
-        return f"log({args[0]}, {args[1]})"
-    return f"{op_name}({', '.join(args)})"
+    return REGISTRY[op_name].write(args)
 
 
 def lower(source: str | Program, given: Iterable[str] = ()) -> Graph:
@@ -155,6 +146,7 @@ class _Builder:
         self.names: list[str | None] = []  # user-given names; generated ones come last
         self.memo: dict[tuple, int] = {}
         self.scope: dict[str, int] = {}  # the latest stage for each assigned name
+        self.scope_history: list[int] = []  # every assigned stage, in order
         self.taken: set[str] = set()  # every user name in use, inputs and stages
         self.max_nodes = limits.limit("GRADCALC_MAX_NODES")
         self.reassigned: dict[str, int] = {}  # how often each stage name was assigned again
@@ -171,11 +163,13 @@ class _Builder:
                 root = self._fresh_root(root)
                 self.names[root] = self._stage_name(statement.target)
                 self.scope[statement.target] = root
+                self.scope_history.append(root)
                 output_name = statement.target
         self._refuse_lone_constant_assignment()
         names = self._final_names(output_name)
         nodes = tuple(map(Node, names, self.ops, self.args, self.texts))
-        return Graph(nodes, len(nodes) - 1, output_name or names[-1], self.program.text)
+        return Graph(nodes, len(nodes) - 1, output_name or names[-1], self.program.text,
+                     tuple(self.scope_history))
 
     def _expression(self, rpn: tuple) -> int:
         """The node of each postfix item, found in the memo (an equal node exists) or made."""
@@ -266,9 +260,7 @@ class _Builder:
     def _refuse_lone_constant_assignment(self) -> None:
         statements = self.program.statements
         if len(statements) == 1 and statements[0].target is not None and "input" not in self.ops:
-            target = statements[0].target
-            raise UsageError(f"'{target} = ...' assigns a constant: to give {target} a value, "
-                             f"use --at {target}=...; to compute it, write the expression alone")
+            raise ConstantAssignment(statements[0].target)
 
     def _final_names(self, output_name: str | None) -> list[str]:
         """Literal text for constants, `f` for a bare output, u1, u2... for the other stages."""
@@ -292,9 +284,7 @@ class _Builder:
         return names
 
     def _error(self, message: str, pos: int) -> ParseError:
-        from .parse import _error
-
-        return _error(message, self.program.text, pos)
+        return error_at(message, self.program.text, pos)
 
 
 def _fresh(base: str, used: set[str]) -> str:

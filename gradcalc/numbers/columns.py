@@ -1,6 +1,6 @@
 """The numpy number system: the registry's rules run on whole data columns at once.
 
-Same names as `floatmath`, but every function takes and returns arrays (parameters stay
+Same names as `floats`, but every function takes and returns arrays (parameters stay
 scalars and broadcast). Nothing here raises on a bad row: the batch engine evaluates under
 `np.errstate(all="ignore")` and maps each non-finite value back to its row and stage. Only
 data mode imports this module, so the scalar path never pays for numpy.

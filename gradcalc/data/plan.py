@@ -1,7 +1,7 @@
 """An expression over a data file: which inputs are columns, then chunk after chunk through the
 batch engine, reduced as it goes (`mean`, `sum`) or handed on row by row (`none`).
 
-    plan = plan_data("L = (w*x + b - y)**2", "points.csv", ["w=0.5,b=0"])
+    plan = plan_data("L = (w*x + b - y)**2", "points.csv", Point({"w": "0.5", "b": "0"}))
     reduced = reduce_data(plan, "mean")   # reduced.value, reduced.gradient {'w': ..., 'b': ...}
 
 The mean's gradient is the sum of the per-row gradients over the rows used, divided by their
@@ -14,14 +14,14 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .batch import Batch, Kink, Problems, run
-from .datafile import Table, open_table
-from .errors import DataError, UsageError
-from .graph import Graph, lower
-from .values import float_values, parse_at
+from gradcalc.core.autodiff import check_wrt
+from gradcalc.core.graph import Graph, lower
+from gradcalc.core.values import Point
+from gradcalc.data.batch import Batch, run
+from gradcalc.data.files import Table, open_table
+from gradcalc.data.problems import Kink, Problems
+from gradcalc.errors import DataError, MissingValues, UsageError
 
-REDUCTIONS = ("mean", "sum", "none")
-ON_ERROR = ("fail", "skip")
 # Working memory one chunk may take: every node's values and gradients. Small enough to stay
 # in the processor's cache and in memory the allocator reuses (fresh pages cost a page fault
 # each), large enough to spread the per-chunk cost of interpreting the graph: 16 MB runs the
@@ -43,23 +43,24 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_data(source: str | Graph, data: str | Table, at_options: Iterable[str] = (),
+def plan_data(source: str | Graph, data: str | Table, point: Point | None = None, *,
               wrt: Sequence[str] | None = None, reduce: str = "mean", on_error: str = "fail",
               chunk_rows: int | None = None) -> Plan:
-    """Split the expression's inputs into data columns and --at parameters; check --wrt."""
-    texts = parse_at(at_options)
+    """Split the expression's inputs into data columns and parameters (the point's values,
+    one for every row); check wrt."""
+    point = point or Point({})
     table = data if isinstance(data, Table) else open_table(data)
-    graph = source if isinstance(source, Graph) else lower(source, given={*texts, *table.names})
+    graph = source if isinstance(source, Graph) else lower(source, given={*point.names, *table.names})
     inputs = graph.input_names
-    columns = tuple(name for name in inputs if name not in texts and name in table.names)
-    missing = [name for name in inputs if name not in texts and name not in table.names]
+    given = set(point.names)
+    columns = tuple(name for name in inputs if name not in given and name in table.names)
+    missing = [name for name in inputs if name not in given and name not in table.names]
     if missing:
-        raise UsageError(_missing_message(missing, table))
-    params = float_values({name: texts[name] for name in inputs if name in texts})
-    warnings = [f"--at gives {name}, which is also a column of {table.label}; using --at"
+        raise MissingValues(missing, table.label, tuple(table.names))
+    values = point.read()  # every value is checked, used or not
+    params = {name: values[name] for name in inputs if name in given}
+    warnings = [f"{name} has a value and is also a column of {table.label}; using the value"
                 for name in params if name in table.names]
-    warnings += [f"--at gives {name}, which the expression does not use"
-                 for name in texts if name not in inputs]
     unused = [name for name in table.names if name not in inputs]
     if unused:
         warnings.append(f"columns of {table.label} that the expression does not use: "
@@ -68,27 +69,16 @@ def plan_data(source: str | Graph, data: str | Table, at_options: Iterable[str] 
                 on_error, chunk_rows or auto_chunk_rows(graph), warnings)
 
 
-def _missing_message(missing: list[str], table: Table) -> str:
-    s = "s" if len(missing) > 1 else ""
-    shown = ", ".join(table.names) or "none"
-    example = ",".join(f"{name}=..." for name in missing[:3])
-    return (f"missing column{s} {', '.join(missing)}: not in {table.label} (its columns: "
-            f"{shown}) and not given with --at (--at {example})")
-
-
 def _wrt(graph: Graph, params: dict, columns: tuple, wrt: Sequence[str] | None, reduce: str
          ) -> tuple[str, ...]:
     """By default the parameters (reduced) or every input (per row)."""
     if wrt is None:
         return tuple(graph.input_names) if reduce == "none" else tuple(params)
-    unknown = [name for name in wrt if name not in graph.input_names]
-    if unknown:
-        raise UsageError(f"--wrt names {', '.join(unknown)}, which the expression does not use "
-                         f"(its inputs: {', '.join(graph.input_names) or 'none'})")
+    check_wrt(graph, wrt)
     per_row = [name for name in wrt if name in columns]
     if per_row and reduce != "none":
-        raise UsageError(f"--wrt {', '.join(per_row)}: a data column has one gradient per row; "
-                         "use --reduce none for per-row gradients")
+        raise UsageError(f"wrt {', '.join(per_row)}: a data column has one gradient per row; "
+                         "use reduce none for per-row gradients").about("wrt", "reduce")
     return tuple(wrt)
 
 
@@ -183,7 +173,7 @@ def finish(plan: Plan, how: str, value: float, sums: dict[str, float], used: int
     """Sums → the reduced result (also how the Dask engine combines its partitions)."""
     if used == 0:
         why = f"all {rows} rows were skipped" if rows else "it has no data rows"
-        raise DataError(f"--data {plan.table.label}: no rows to reduce ({why})")
+        raise DataError(f"data {plan.table.label}: no rows to reduce ({why})").about("data")
     scale = 1.0 / used if how == "mean" else 1.0
     return Reduced(plan.graph, value * scale, dict(plan.params),
                    {name: s * scale for name, s in sums.items()}, how, used, skipped,

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import builtins
 import math
-import sys
-from typing import Any, Mapping
 
 import sympy as sp
 
-from . import limits
-from .errors import short
-from .graph import Graph
-from .ops import REGISTRY
+from gradcalc import limits
+from gradcalc.errors import short
 
 ZERO = sp.Integer(0)
 ONE = sp.Integer(1)
@@ -132,32 +128,8 @@ def tie_share(out, args, index):
     return sp.Piecewise((1 / ties, sp.Eq(args[index], out)), (0, True))
 
 
-def expressions(graph: Graph, inputs: Mapping[str, Any]) -> list:
-    """Every node's value as a sympy expression of the inputs' symbols (forward on symbols)."""
-    from .autodiff import forward
-
-    return forward(graph, inputs, sys.modules[__name__])
-
-
 def symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
-
-
-def local_rules(graph: Graph, i: int) -> list:
-    """Each ∂stage/∂input of node i as a formula in the names of the stages, from the registry.
-
-    `u3 = sigmoid(u2)` gives `[u3*(1 - u3)]`; `u1 = b*c` gives `[c, b]`.
-    """
-    node = graph.nodes[i]
-    if not node.inputs:
-        return []
-    names = [graph.nodes[j] for j in node.inputs]
-    args = tuple(constant(n.text) if n.text in ("pi", "e") else number(n.text) if n.op == "const"
-                 else symbol(n.name) for n in names)
-    op = REGISTRY[node.op]
-    this = sys.modules[__name__]
-    out = symbol(node.name)
-    return [op.partial(this, out, args, k) for k in range(len(args))]
 
 
 def _digits(value) -> float:

@@ -21,8 +21,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .batch import FIRST_FEW, Problem, Problems
-from .errors import DataError, ExitCode, UsageError, printable
+from gradcalc.data.problems import FIRST_FEW, Problem, Problems
+from gradcalc.errors import DataError, ExitCode, UsageError, printable
 
 ARROW_BLOCK = 4 << 20  # bytes of CSV pyarrow parses at a time
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -57,14 +57,14 @@ def open_table(path: str) -> Table:
     if path == "-":
         return _CsvTable("standard input", sys.stdin.buffer, seekable=False)
     if not os.path.isfile(path):
-        raise UsageError(f"--data {path}: no such file")
+        raise UsageError(f"data {path}: no such file").about("data")
     lower = path.lower()
     kind = (_NpyTable if lower.endswith(".npy") else _NpzTable if lower.endswith(".npz")
             else _ParquetTable if lower.endswith((".parquet", ".pq")) else None)
     try:
         return kind(path) if kind else _CsvTable(path, path, seekable=True)
     except (OSError, ValueError, csv.Error) as exc:
-        raise DataError(f"--data {path}: cannot read it ({exc})") from None
+        raise DataError(f"data {path}: cannot read it ({exc})").about("data") from None
 
 
 # ---- cells ---------------------------------------------------------------------------------
@@ -128,12 +128,12 @@ class _CsvTable(Table):
         self._records = csv.reader(self._text)
         header = next((r for r in self._records if r), None)
         if header is None:
-            raise DataError(f"--data {label}: empty file (a CSV file starts with a header row)")
+            raise DataError(f"data {label}: empty file (a CSV file starts with a header row)").about("data")
         total = os.path.getsize(source) if seekable else 0
         super().__init__(label, [name.strip() for name in header], total, "bytes")
 
     def chunks(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Chunk]:
-        if self.seekable and needed and _has_pyarrow():
+        if self.seekable and needed and has_pyarrow():
             self._text.detach()
             yield from self._arrow_chunks(needed, chunk_rows)
         else:
@@ -190,7 +190,7 @@ class _CsvTable(Table):
                     yield self._records_chunk(buffer, row - len(buffer) + 1, needed, where, width)
                     buffer = []
         except csv.Error as exc:
-            raise DataError(f"--data {self.label}: row {row + 1}: {exc}") from None
+            raise DataError(f"data {self.label}: row {row + 1}: {exc}").about("data") from None
         if buffer:
             yield self._records_chunk(buffer, row - len(buffer) + 1, needed, where, width)
 
@@ -201,7 +201,7 @@ class _CsvTable(Table):
         ragged = np.fromiter((len(r) != width for r in records), bool, len(records))
         texts = {name: [r[c] if c < len(r) else "" for r in records]
                  for name, c in zip(needed, where)}
-        columns = {name: _floats(cells) for name, cells in texts.items()}
+        columns = {name: floats_of(cells) for name, cells in texts.items()}
         extra = [Problem(int(rows[k]), f"row {rows[k]}: expected {width} fields, found "
                          f"{len(records[k])}", ExitCode.USAGE)
                  for k in np.flatnonzero(ragged)[:FIRST_FEW]]
@@ -209,7 +209,7 @@ class _CsvTable(Table):
                              ragged if ragged.any() else None)
 
 
-def _floats(cells: list[str]) -> np.ndarray:
+def floats_of(cells: list[str]) -> np.ndarray:
     """Text cells as floats; nan where a cell is not a number (the caller names it)."""
     try:
         return np.array(cells, dtype=np.float64)
@@ -224,7 +224,7 @@ def _float_or_nan(text: str) -> float:
         return float("nan")
 
 
-def _has_pyarrow() -> bool:
+def has_pyarrow() -> bool:
     try:
         import pyarrow.csv  # noqa: F401
     except ImportError:
@@ -258,8 +258,8 @@ class _ParquetTable(Table):
         try:
             import pyarrow.parquet as pq
         except ImportError:
-            raise UsageError(f"--data {path}: reading Parquet needs pyarrow "
-                             "(pip install 'gradcalc[arrow]')") from None
+            raise UsageError(f"data {path}: reading Parquet needs pyarrow "
+                             "(pip install 'gradcalc[arrow]')").about("data") from None
         self.file = pq.ParquetFile(path)
         super().__init__(path, self.file.schema_arrow.names, self.file.metadata.num_rows, "rows")
 
@@ -293,12 +293,12 @@ class _ArraysTable(Table):
     def _check_shapes(self, arrays: dict[str, np.ndarray]) -> None:
         for name, array in arrays.items():
             if array.ndim != 1:
-                raise DataError(f"--data {self.label}: array {name} has shape {array.shape}; "
-                                "each column must be a 1-D array")
+                raise DataError(f"data {self.label}: array {name} has shape {array.shape}; "
+                                "each column must be a 1-D array").about("data")
         lengths = {name: len(array) for name, array in arrays.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
-            raise DataError(f"--data {self.label}: the columns differ in length ({shown})")
+            raise DataError(f"data {self.label}: the columns differ in length ({shown})").about("data")
         if lengths:
             self.total = next(iter(lengths.values()))
         elif self.names:
@@ -317,8 +317,8 @@ class _NpyTable(_ArraysTable):
         self.array = np.load(path, mmap_mode="r", allow_pickle=False)
         names = self.array.dtype.names
         if not names or self.array.ndim != 1:
-            raise DataError(f"--data {path}: a .npy file needs named columns: a 1-D structured "
-                            "array (or use .npz with one array per column)")
+            raise DataError(f"data {path}: a .npy file needs named columns: a 1-D structured "
+                            "array (or use .npz with one array per column)").about("data")
         super().__init__(path, names, len(self.array), "rows")
 
     def column(self, name):

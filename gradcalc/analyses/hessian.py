@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from . import autodiff, floatmath, limits
-from .autodiff import Result
-from .errors import DomainError
-from .graph import Graph
-from .ops import REGISTRY
+from gradcalc.core import autodiff
+from gradcalc.numbers import floats
+from gradcalc import limits
+from gradcalc.core.autodiff import Result
+from gradcalc.errors import DomainError
+from gradcalc.core.graph import Graph
+from gradcalc.core.ops import REGISTRY
+from gradcalc.numbers import FUNCTIONS
 
 
 class Dual:
@@ -102,18 +105,13 @@ def _value(x):
     return x.value if isinstance(x, Dual) else x
 
 
-# The namespace's functions and the registry ops they are.
-_OPS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-        "tanh", "sigmoid", "softplus", "log_sigmoid", "relu", "max", "min", "pow")
-
-
 class DualSystem:
     """The registry's number-system namespace for dual numbers over a base system `m`."""
 
-    def __init__(self, m: Any = floatmath):
+    def __init__(self, m: Any = floats):
         self.m = m
         self.ZERO, self.ONE = self.lift(m.ZERO), self.lift(m.ONE)
-        for name in _OPS:
+        for name in FUNCTIONS:  # each the forward function of the registry op of that name
             setattr(self, name, self._op(name))
 
     def lift(self, value) -> Dual:
@@ -171,7 +169,7 @@ class Hessian:
 
 
 def hessian(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = None,
-            m: Any = floatmath) -> dict[str, dict[str, Any]]:
+            m: Any = floats) -> dict[str, dict[str, Any]]:
     """∂²output/∂x_i∂x_j for every pair of inputs in `wrt`: row i, column j.
 
     One forward and one backward pass of dual numbers per column, so the work is the

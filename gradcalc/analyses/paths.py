@@ -11,9 +11,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from . import limits
-from .autodiff import Result
-from .errors import UsageError
+from gradcalc import limits
+from gradcalc.core.autodiff import Result
+from gradcalc.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,18 @@ class PathSum:
         return len(self.largest) == self.count
 
 
-def path_sum(result: Result, top: int = 10) -> PathSum:
+def path_sum(result: Result, *, top: int = 10) -> PathSum:
     """Count the paths to the one input in result.wrt and keep the `top` largest of them."""
     graph = result.graph
     if len(result.wrt) != 1:
-        raise UsageError(f"paths needs one input: give it with --wrt (one of: "
-                         f"{', '.join(graph.input_names)})")
+        raise UsageError(f"paths needs one input: name it with wrt (one of: "
+                         f"{', '.join(graph.input_names)})").about("wrt")
     x = graph.index[result.wrt[0]]
     reaches = _reaching(graph, x)
     count = _count(graph, reaches)
     listed = min(top, count[x])  # building each costs a pass over the graph: a documented limit
-    limits.check("GRADCALC_MAX_PATHS", listed, f"--top {top:,} would list {listed:,} paths")
+    limits.check("GRADCALC_MAX_PATHS", listed, f"top={top:,} would list {listed:,} paths",
+                 parameter="top")
     largest = _largest(result, reaches, x, top) if count[x] else ()
     return PathSum(graph.output_name, graph.nodes[x].name, result.grads[x], count[x], largest)
 

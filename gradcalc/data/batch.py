@@ -14,60 +14,12 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import columns as m
-from .autodiff import _check_gradients, _derivative_error, _value_error
-from .errors import DataError, DomainError, ExitCode, GradcalcError
-from .graph import Graph
-from .ops import REGISTRY
-
-FIRST_FEW = 5  # bad rows described in full; the rest are counted
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad row: its 1-based row number, the one-line message and the exit code it earns."""
-
-    row: int
-    message: str
-    code: ExitCode
-    stage: str | None = None
-
-    def error(self, prefix: str = "") -> GradcalcError:
-        if self.code == ExitCode.MATH:
-            error = DomainError(prefix + self.message, self.stage)
-        else:
-            error = DataError(prefix + self.message, self.row)
-        error.row = self.row
-        return error
-
-
-@dataclass
-class Problems:
-    """Bad rows seen so far: how many, and the first few in row order."""
-
-    count: int = 0
-    first: list[Problem] = field(default_factory=list)
-
-    def add(self, count: int, described: Iterable[Problem]) -> None:
-        self.count += count
-        self.first = sorted([*self.first, *described], key=lambda p: p.row)[:FIRST_FEW]
-
-    def merge(self, other: "Problems") -> None:
-        self.add(other.count, other.first)
-
-
-@dataclass
-class Kink:
-    """Rows at a non-differentiable point of one stage: how many, the first, and the note."""
-
-    count: int
-    row: int
-    note: str
-
-    def merge(self, other: "Kink") -> "Kink":
-        first = self if self.row <= other.row else other
-        return Kink(self.count + other.count, first.row, first.note)
-
+from gradcalc.core.autodiff import check_gradients, derivative_error, value_error
+from gradcalc.core.graph import Graph
+from gradcalc.core.ops import REGISTRY
+from gradcalc.data.problems import FIRST_FEW, Kink, Problem, Problems
+from gradcalc.errors import DomainError, ExitCode
+from gradcalc.numbers import columns as m
 
 @dataclass
 class Batch:
@@ -95,9 +47,9 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
         with np.errstate(all="ignore"):
             values, bad = _forward(graph, env, len(rows))
             if bad is None and gradient:
-                grads, kinks = _backward_unchecked(graph, values, rows)
+                grads, _, kinks = _backward(graph, values, rows)
                 if grads is None:  # some row went wrong: the checked loop finds which, and how
-                    grads, bad, kinks = _backward(graph, values, rows)
+                    grads, bad, kinks = _backward(graph, values, rows, checked=True)
         if bad is None:
             break
         keep = _report(graph, values, rows, bad, problems)
@@ -160,7 +112,7 @@ def _forward(graph: Graph, env: Mapping, n: int) -> tuple[list, _Bad | None]:
         out = REGISTRY[node.op].forward(m, *args)
         if getattr(out, "ndim", 0) == 0:
             if not math.isfinite(out):  # no row to blame: parameters and constants alone
-                raise _value_error(graph, i, args, None)
+                raise value_error(graph, i, args, None)
         elif not _all_finite(out):
             bad = bad or _Bad(np.full(n, -1), "value")
             bad.mark(~np.isfinite(out), i)
@@ -168,52 +120,29 @@ def _forward(graph: Graph, env: Mapping, n: int) -> tuple[list, _Bad | None]:
     return values, bad
 
 
-def _backward_unchecked(graph: Graph, values: list, rows: np.ndarray
-                        ) -> tuple[list | None, dict[str, Kink]]:
-    """The gradients when no row goes wrong, with fewer passes over the columns than `_backward`;
-    None if some node's gradient is not finite on some row (a bad local derivative makes its
-    input's gradient non-finite too), and then `_backward` sorts the rows out.
+def _backward(graph: Graph, values: list, rows: np.ndarray, checked: bool = False
+              ) -> tuple[list | None, _Bad | None, dict[str, Kink]]:
+    """Reverse accumulation on columns: the gradients, the bad rows and the kinks.
 
-    It skips the checks per local derivative, the `0 + ...` of each gradient's first term
-    (`+ m.ZERO` at the end restores the sign of zero), and products by exactly 1.
+    Unchecked (the common case), it makes fewer passes over the columns: no check per local
+    derivative, no `0 + ...` for each gradient's first term (`run` adds `m.ZERO` at the end,
+    which restores the sign of zero), no products by exactly 1; and it gives up (gradients
+    None) at the first gradient that is not finite on some row — a bad local derivative makes
+    its input's gradient non-finite too. Checked, it marks the first stage that went wrong on
+    each row, so `run` can name it.
     """
     nodes, varying, live = graph.nodes, graph.varying, graph.live
-    grads: list = [None] * len(nodes)  # None: no term yet, a gradient of 0
-    grads[graph.output] = m.ONE
-    kinks: dict[str, Kink] = {}
-    for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        upstream = m.ZERO if grads[i] is None else grads[i]
-        if varying[i] and not _all_finite(upstream):
-            return None, kinks
-        if not node.inputs or not live[i]:
-            continue
-        op = REGISTRY[node.op]
-        args = tuple(values[j] for j in node.inputs)
-        out = values[i]
-        for k, j in enumerate(node.inputs):
-            if not varying[j]:
-                continue
-            p = op.partial(m, out, args, k)
-            term = upstream if p is m.ONE else p if upstream is m.ONE else p * upstream
-            grads[j] = term if grads[j] is None else grads[j] + term
-        if op.kink is not None and op.name in m.KINKS:
-            _note_kink(graph, i, out, args, rows, kinks)
-    return [m.ZERO if g is None else g for g in grads], kinks
-
-
-def _backward(graph: Graph, values: list, rows: np.ndarray
-              ) -> tuple[list, _Bad | None, dict[str, Kink]]:
-    nodes, varying, live = graph.nodes, graph.varying, graph.live
     n = len(rows)
-    grads: list = [m.ZERO] * len(nodes)
+    grads: list = [None] * len(nodes)  # None: no term yet, a gradient of 0
     grads[graph.output] = m.ONE
     bad = None
     kinks: dict[str, Kink] = {}
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
-        upstream = grads[i]
-        if varying[i] and not np.all(np.isfinite(upstream)):
+        upstream = m.ZERO if grads[i] is None else grads[i]
+        if varying[i] and not _all_finite(upstream):
+            if not checked:
+                return None, None, kinks
             if np.ndim(upstream) == 0:
                 raise _gradient_error(graph, i)
             bad = bad or _Bad(np.full(n, -1), "gradient")
@@ -227,18 +156,27 @@ def _backward(graph: Graph, values: list, rows: np.ndarray
             if not varying[j]:
                 continue
             p = op.partial(m, out, args, k)
-            finite = np.isfinite(p)
-            if np.ndim(p) == 0:
-                if not finite:
-                    raise _derivative_error(graph, i, k, args)
-            elif not finite.all():
-                if bad is None or bad.kind != "derivative":
-                    bad = _Bad(np.full(n, -1), "derivative", np.zeros(n, dtype=np.int64))
-                bad.mark(~finite, i, k)
-            grads[j] = grads[j] + p * upstream
+            if checked:
+                bad = _checked_local(graph, i, k, args, p, bad, n)
+            term = upstream if p is m.ONE else p if upstream is m.ONE else p * upstream
+            grads[j] = term if grads[j] is None else grads[j] + term
         if op.kink is not None and op.name in m.KINKS:
             _note_kink(graph, i, out, args, rows, kinks)
-    return grads, bad, kinks
+    return [m.ZERO if g is None else g for g in grads], bad, kinks
+
+
+def _checked_local(graph: Graph, i: int, k: int, args: tuple, p, bad: _Bad | None, n: int
+                   ) -> _Bad | None:
+    """Mark the rows where ∂node i/∂(its k-th input) is not finite (a parameter's: raise)."""
+    finite = np.isfinite(p)
+    if np.ndim(p) == 0:
+        if not finite:
+            raise derivative_error(graph, i, k, args)
+    elif not finite.all():
+        if bad is None or bad.kind != "derivative":
+            bad = _Bad(np.full(n, -1), "derivative", np.zeros(n, dtype=np.int64))
+        bad.mark(~finite, i, k)
+    return bad
 
 
 def _note_kink(graph: Graph, i: int, out, args: tuple, rows: np.ndarray,
@@ -269,9 +207,9 @@ def _why(graph: Graph, values: list, bad: _Bad, k: int) -> str:
     i = int(bad.stage[k])
     args = [at_row(values[j], k) for j in graph.nodes[i].inputs]
     if bad.kind == "value":
-        return str(_value_error(graph, i, args, None))
+        return str(value_error(graph, i, args, None))
     if bad.kind == "derivative":
-        return str(_derivative_error(graph, i, int(bad.arg[k]), args))
+        return str(derivative_error(graph, i, int(bad.arg[k]), args))
     return str(_gradient_error(graph, i))
 
 
@@ -280,7 +218,7 @@ def _gradient_error(graph: Graph, i: int) -> DomainError:
     grads = [0.0] * len(graph.nodes)
     grads[i] = float("inf")
     try:
-        _check_gradients(graph, grads, np.isfinite)
+        check_gradients(graph, grads, np.isfinite)
     except DomainError as exc:
         return exc
     raise AssertionError("node i is varying, so its gradient is checked")

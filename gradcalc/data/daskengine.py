@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .batch import Kink, Problem, Problems, run
-from .dataset import Plan, Reduced, finish, notes
-from .datafile import Table, checked_chunk, _floats
-from .errors import UsageError
+from gradcalc.data.batch import run
+from gradcalc.data.problems import Kink, Problem, Problems
+from gradcalc.data.plan import Plan, Reduced, finish, notes
+from gradcalc.data.files import Table, checked_chunk, floats_of
+from gradcalc.errors import UsageError
 
 
 def _dask():
@@ -24,7 +25,7 @@ def _dask():
         import dask
         import dask.dataframe as dd
     except ImportError:
-        raise UsageError("--engine dask needs Dask: pip install 'gradcalc[dask]'") from None
+        raise UsageError("engine dask needs Dask: pip install 'gradcalc[dask]'").about("engine") from None
     return dask, dd
 
 
@@ -35,14 +36,14 @@ def _is_parquet(path: str) -> bool:
 def read_frame(path: str, columns=None):
     """The file as a lazy Dask dataframe: CSV cells as text (checked per row), Parquet as stored."""
     if path == "-":
-        raise UsageError("--engine dask reads files or URLs, not standard input")
+        raise UsageError("engine dask reads files or URLs, not standard input").about("engine")
     _, dd = _dask()
     try:
         if _is_parquet(path):
             return dd.read_parquet(path, columns=columns)
         return dd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--data {path}: cannot read it with Dask ({exc})") from None
+        raise UsageError(f"data {path}: cannot read it with Dask ({exc})").about("data") from None
 
 
 class DaskTable(Table):
@@ -87,7 +88,7 @@ def partition_sums(frame, plan: Plan) -> PartSums:
 def _numbers(series) -> np.ndarray:
     if series.dtype.kind in "biuf":
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    return _floats(["" if v is None or v != v else str(v) for v in series.tolist()])
+    return floats_of(["" if v is None or v != v else str(v) for v in series.tolist()])
 
 
 def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Reduced, list[str]]:
@@ -107,12 +108,12 @@ def _on_cluster(address: str, tasks) -> list[PartSums]:
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--scheduler needs dask.distributed: "
-                         "pip install 'gradcalc[dask]'") from None
+        raise UsageError("scheduler needs dask.distributed: "
+                         "pip install 'gradcalc[dask]'").about("scheduler") from None
     try:
         client = Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"--scheduler {address}: cannot connect ({exc})") from None
+        raise UsageError(f"scheduler {address}: cannot connect ({exc})").about("scheduler") from None
     with client:
         return client.gather(client.compute(tasks))
 

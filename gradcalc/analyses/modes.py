@@ -1,0 +1,51 @@
+"""eval and trace in the number system asked for: float64, exact (`exact=True`) or N confirmed
+digits (`digits=N`), with second derivatives (`hessian=True`) on request.
+
+Each mode is the same graph, registry and autodiff run on another namespace
+(gradcalc.numbers.symbolic, gradcalc.numbers.precise, or dual numbers over either), and
+names the renderer that shows its numbers.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+from gradcalc.core import autodiff
+from gradcalc.core.graph import Graph
+from gradcalc.core.values import Point
+from gradcalc.errors import UsageError
+
+
+class Evaluation(NamedTuple):
+    renderer: str  # a command of gradcalc.render.RENDERERS: "eval --exact", "trace --digits"...
+    shown: Any  # what that renderer takes: a Result, digits.Decimals or hessian.Hessian
+    warnings: list[str]
+
+
+def evaluate(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
+             exact: bool = False, digits: int | None = None, hessian: bool = False,
+             steps: bool = False) -> Evaluation:
+    """`command` is eval or trace; `exact` and `digits` exclude each other; `steps`: the
+    output shows the backward pass step by step (trace's table), so its digits are confirmed."""
+    if exact and digits is not None:
+        raise UsageError("exact and digits exclude each other: exact values have every digit")
+    if hessian and digits is not None:
+        raise UsageError("hessian works with float64 or exact values, not with digits")
+    if digits is not None:
+        from gradcalc.analyses.digits import evaluate_digits
+
+        shown = "point" if command == "eval" else "steps" if steps else "stages"
+        decimals = evaluate_digits(graph, point, digits=digits, wrt=wrt, shown=shown)
+        return Evaluation(f"{command} --digits", decimals, decimals.warnings)
+    from gradcalc.numbers import floats
+
+    m: Any = floats
+    if exact:
+        from gradcalc.numbers import symbolic as m
+    values = point.read(m)  # every value is checked, used or not
+    result = autodiff.evaluate(graph, values, wrt, m=m)
+    if hessian:
+        from gradcalc.analyses.hessian import Hessian, hessian as second_derivatives
+
+        matrix = second_derivatives(graph, values, result.wrt, m)
+        return Evaluation("eval --hessian", Hessian(result, matrix, exact), result.warnings)
+    return Evaluation(f"{command} --exact" if exact else command, result, result.warnings)

@@ -1,0 +1,195 @@
+"""The group and its error handling: one line on stderr and a documented exit code for every
+failure, the library's messages spoken in the command line's words. `run` is the entry point."""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import sys
+
+import click
+
+from gradcalc import __version__
+from gradcalc.errors import ConstantAssignment, ExitCode, GradcalcError, MissingValues, printable
+
+
+class ExpressionCommand(click.Command):
+    """A command whose expression may start with '-' (`-y*log(yhat) - ...`) and is not an option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _expression_last(self, ctx, args))
+
+
+def _expression_last(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:
+    """Move a leading-minus expression behind `--` so click reads it as the argument.
+
+    Only an argument that is an expression moves (`-y*log(p)`, `-3*x`); anything else that
+    starts with '-' is an option, and click names a mistyped one (`No such option: --formt`).
+    """
+    if "--" in args:
+        return args
+    takes_value, flags = set(), set()
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            names = param.opts + param.secondary_opts
+            (flags if param.is_flag or param.count else takes_value).update(names)
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg in takes_value:
+            skip = True
+            continue
+        if arg in flags or arg.split("=")[0] in takes_value or not _leading_minus_expression(arg):
+            continue
+        return args[:i] + args[i + 1:] + ["--", arg]
+    return args
+
+
+def _leading_minus_expression(arg: str) -> bool:
+    """`-y*log(p)`, `-3*x`, `-(a+b)`, `--x`: a leading minus that is not an option's; options
+    are `-x`-like words or `--word` of two letters or more (`--formt`, `--formt=json`)."""
+    return arg.startswith("-") and arg != "-" and not _OPTION.match(arg)
+
+
+_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?$|-[A-Za-z][A-Za-z0-9_]*$")
+
+
+class GradcalcGroup(click.Group):
+    """Runs a command and turns every failure into one line on stderr and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        argv = sys.argv[1:] if args is None else list(args)
+        debug = "--debug" in argv or bool(os.environ.get("GRADCALC_DEBUG"))
+        try:
+            super().main(args=argv, prog_name=prog_name or "gradcalc", standalone_mode=False, **extra)
+        except GradcalcError as exc:
+            _fail(spoken(exc), exc.exit_code, _caret(exc))
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare `gradcalc`: its help, exit 0
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(ExitCode.OK)
+        except click.Abort:
+            _fail("aborted", ExitCode.INTERRUPTED)
+        except click.ClickException as exc:
+            hint = _help_hint(exc)
+            _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.INTERRUPTED)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(ExitCode.OK)
+        except Exception as exc:  # a bug: say so in one line; the traceback only under --debug
+            if debug:
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcalc — "
+                  "rerun with --debug for the traceback", ExitCode.INTERNAL)
+        sys.exit(ExitCode.OK)
+
+
+def run() -> None:
+    """The `gradcalc` command (and `python -m gradcalc`): `main`, then a quick exit.
+
+    Tearing the interpreter down (freeing every module, a last garbage collection) takes
+    about 10 ms, a sixth of a whole `eval`. When nothing registered work for exit time and
+    the output is flushed, the process ends at once; otherwise it exits as usual.
+    """
+    try:
+        main(prog_name="gradcalc")
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = ExitCode.OK
+    if isinstance(code, int) and not getattr(atexit, "_ncallbacks", lambda: 1)():
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: let Python report it as usual
+            sys.exit(code)
+        os._exit(int(code))
+    sys.exit(code)
+
+
+def _help_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+
+
+def _caret(exc: GradcalcError) -> str | None:
+    """On a terminal, a caret under the quoted input; pipes and logs get the one line only."""
+    column = getattr(exc, "column", None)
+    if column is None or not sys.stderr.isatty():
+        return None
+    from gradcalc.errors import quote_window
+
+    shown, offset = quote_window(exc.text, column)
+    line = f"error: {printable(spoken(exc))}"
+    return " " * (len(line) - len(shown) + offset) + "^"
+
+
+def _fail(message: str, code: int, caret: str | None = None) -> None:
+    click.echo(f"error: {printable(message)}", err=True)
+    if caret:
+        click.echo(caret, err=True)
+    sys.exit(int(code))
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {printable(message)}", err=True)
+
+
+@click.group(cls=GradcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="gradcalc")
+@click.option("--debug", is_flag=True, hidden=True, help="Show the traceback of internal errors.")
+def main(debug: bool) -> None:
+    """Value and gradient of an expression, by a staged graph and backpropagation.
+
+    \b
+    gradcalc eval  EXPR --at ...   value and ∂output/∂input for every input
+    gradcalc trace EXPR --at ...   every stage, forward and backward
+    gradcalc graph EXPR [--at ...] the circuit as DOT, Mermaid or SVG
+    gradcalc paths EXPR --at ... --wrt x   the gradient as a sum over paths
+    gradcalc eval EXPR --data FILE --at ...   mean (or sum) over the rows of FILE
+    gradcalc descend EXPR --data FILE --at w=0 --wrt w   gradient descent
+    gradcalc check EXPR --at ...   backprop against finite differences and sympy
+    gradcalc grad  EXPR            the gradient as formulas
+
+    EXPR is an expression (3*(a+b*c)) or a program of named stages
+    (u = b*c; v = a + u; J = 3*v); '-' reads it from standard input.
+    Exit codes: 0 ok, 1 internal error, 2 usage or parse error, 3 math error,
+    4 a gradient that check found wrong.
+    Nothing you type is run as code; size limits are raised by GRADCALC_MAX_*
+    environment variables (README, section Security).
+    """
+
+
+
+def spoken(exc: GradcalcError) -> str:
+    """The library's message in the command line's words: parameters become options
+    (`wrt names z` → `--wrt names z`, `top=20,000` → `--top 20,000`), and missing values
+    say how to give them."""
+    if isinstance(exc, ConstantAssignment):
+        target = exc.target
+        return (f"'{target} = ...' assigns a constant: to give {target} a value, use "
+                f"--at {target}=...; to compute it, write the expression alone")
+    if isinstance(exc, MissingValues):
+        return _missing(exc)
+    message = str(exc)
+    for parameter in exc.parameters:
+        option = "--" + parameter.replace("_", "-")
+        message = re.sub(rf"(?<![\w-]){parameter}(=| )", f"{option} ", message, count=1)
+    return message
+
+
+def _missing(exc: MissingValues) -> str:
+    names = exc.names
+    example = ",".join(f"{name}=..." for name in names[:3])
+    if exc.label is None:
+        them = "them" if len(names) > 1 else "it"
+        return f"{exc} (give {them} with --at {example})"
+    s = "s" if len(names) > 1 else ""
+    return (f"missing column{s} {', '.join(names)}: not in {exc.label} (its columns: "
+            f"{', '.join(exc.columns) or 'none'}) and not given with --at (--at {example})")

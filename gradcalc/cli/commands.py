@@ -1,0 +1,299 @@
+"""The expression commands: options in, the text and values read once, one library call, one
+renderer out."""
+from __future__ import annotations
+
+import click
+
+from gradcalc.analyses.check import ATOL, RTOL
+from gradcalc.cli.app import ExpressionCommand, main
+from gradcalc.cli.options import (
+    data_options,
+    emit,
+    evaluate,
+    expression_options,
+    gates_option,
+    nonfinite_option,
+    number_options,
+    prepare,
+    report,
+)
+from gradcalc.errors import MismatchError
+from gradcalc.render import AUTO_ROWS, OUTLINED, renderer
+
+EPILOG_EVAL = """\b
+Examples:
+  gradcalc eval "3*(a+b*c)" --at a=5,b=3,c=2
+  gradcalc eval "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --format json
+  gradcalc eval "u = b*c; v = a + u; J = 3*v" --at a=5 --at b=3 --at c=2 --wrt a,b
+  echo "x**2*(3*x+1) - sin(x**2)" | gradcalc eval - --at x=1.5
+  gradcalc eval -f examples/logistic/loss.txt --data examples/logistic/data.csv --at w1=0,w2=0,b=0
+  gradcalc eval "(w*x - y)**2" --data points.csv --at w=2 --reduce none --format json
+  gradcalc eval "(w*x - y)**2" --data big.parquet --at w=2 --engine dask --scheduler tcp://host:8786
+  gradcalc eval "log(x) + sqrt(y)" --at x=0,y=0 --nonfinite ieee --format json
+  gradcalc eval "sin(pi*x)" --at x=1/4 --exact
+  gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
+  gradcalc eval "x**2*y + sin(x*y)" --at x=1.5,y=-2 --hessian
+"""
+
+EPILOG_DESCEND = """\b
+Examples:
+  gradcalc descend -f examples/logistic/loss.txt --data examples/logistic/data.csv \\
+      --at w1=0,w2=0,b=0 --wrt w1,w2,b --lr 0.5 --steps 500
+  gradcalc descend -f examples/network/loss.txt --data examples/network/data.csv --reduce sum \\
+      --at w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347 \\
+      --lr 0.1 --steps 3000 --plot loss.svg
+  gradcalc descend "(w*x - y)**2" --data points.csv --at w=0 --batch-size 32 --seed 1 --history h.csv
+"""
+
+EPILOG_TRACE = """\b
+Examples:
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2
+  gradcalc trace "(x + sigmoid(y)) / (sigmoid(x) + (x+y)**2)" --at x=3,y=-4
+  gradcalc trace -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --format json
+  gradcalc trace "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive
+  gradcalc trace "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --format python > backprop.py
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
+  gradcalc trace -f big.txt --at ... --depth 3
+  gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
+  gradcalc trace "sigmoid(x)" --at x=1000 --digits 30
+"""
+
+EPILOG_CHECK = """\b
+Examples:
+  gradcalc check "3*(a+b*c)" --at a=5,b=3,c=2
+  gradcalc check -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --nodes
+  gradcalc check "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --rtol 1e-9 --format json
+"""
+
+EPILOG_GRAD = """\b
+Examples:
+  gradcalc grad "3*(a+b*c)"
+  gradcalc grad "z = w*x + b; yhat = sigmoid(z); L = -y*log(yhat) - (1-y)*log(1-yhat)" \\
+      --stages --simplify
+  gradcalc grad "sin(pi*x)" --at x=1/4 --format latex
+"""
+
+EPILOG_GRAPH = """\b
+Examples:
+  gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive -o neuron.svg
+  gradcalc graph "3*(a+b*c)" --format mermaid
+  gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
+"""
+
+EPILOG_PATHS = """\b
+Examples:
+  gradcalc paths "x**2*(3*x+1) - sin(x**2)" --at x=1.5
+  gradcalc paths "u = x*y; v = u*u + u; f = v*v + v" --at x=1,y=2 --wrt x --top 3
+"""
+
+
+@main.command("eval", cls=ExpressionCommand, epilog=EPILOG_EVAL)
+@expression_options("eval")
+@gates_option
+@nonfinite_option
+@number_options
+@click.option("--hessian", is_flag=True,
+              help="Also the matrix of second derivatives (forward-over-reverse), for --wrt.")
+@data_options
+@click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
+              help="Run --data in this process, or on Dask (pip install 'gradcalc[dask]').")
+@click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler (--engine dask).")
+@click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="ROWS",
+              help="Rows read and computed at a time (default: from the size of the graph).")
+@click.pass_context
+def eval_command(ctx: click.Context, **options) -> None:
+    """Print the value of EXPR and its gradient with respect to every input.
+
+    With --data FILE: the mean (or sum) over the rows of FILE and its gradient with respect
+    to the --at parameters, or with --reduce none one result per row (CSV or JSON Lines).
+    """
+    if options["data"] is not None:
+        from gradcalc.cli.data import eval_data
+
+        fmt_given = ctx.get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT
+        eval_data(options, fmt_given=fmt_given)
+        return
+    if (options["reduce"], options["on_error"], options["engine"], options["scheduler"],
+            options["chunk_rows"]) != ("mean", "fail", "numpy", None, None):
+        raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
+                               "need --data FILE")
+    if options["exact"] or options["digits"] is not None or options["hessian"]:
+        emit_numbers("eval", options)
+        return
+    emit("eval", options["fmt"], evaluate(prepare(options), options["nonfinite"]))
+
+
+@main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
+@expression_options("trace")
+@gates_option
+@nonfinite_option
+@number_options
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="Show only the stages at most N steps from the output (table, markdown, latex).")
+@click.option("--collapse/--no-collapse", default=None,
+              help=f"Fold repeated rows of long tables [default: when over {AUTO_ROWS} rows].")
+def trace_command(**options) -> None:
+    """Print every stage of EXPR: forward values, local derivatives, backpropagated gradients.
+
+    --format python prints a standard-library Python program of the same backward pass,
+    one d<stage> per stage, that prints the JSON of 'eval --format json' when run.
+    """
+    fmt, shown = options["fmt"], {}
+    if options["depth"] is not None or options["collapse"] is not None:
+        if fmt not in OUTLINED:
+            raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
+        shown = {"depth": options["depth"], "collapse": options["collapse"]}
+    if options["exact"] or options["digits"] is not None:
+        emit_numbers("trace", options, **shown)
+        return
+    emit("trace", fmt, evaluate(prepare(options), options["nonfinite"]), **shown)
+
+
+def emit_numbers(command: str, options: dict, **shown) -> None:
+    """eval and trace with --exact, --digits or --hessian; exact work runs against the clock."""
+    from contextlib import nullcontext
+
+    from gradcalc.analyses.modes import evaluate as evaluate_in
+    from gradcalc.limits import seconds
+
+    exact, digits, hessian = options["exact"], options["digits"], options.get("hessian", False)
+    if options["nonfinite"] != "strict":
+        raise click.UsageError("--nonfinite ieee works with float64 values only")
+    if exact and digits is not None:
+        raise click.UsageError("--exact and --digits exclude each other: exact values have every digit")
+    if hessian and digits is not None:
+        raise click.UsageError("--hessian works with float64 or --exact values, not with --digits")
+    fmt = options["fmt"]
+    if fmt not in ("table", "json", "csv"):
+        raise click.UsageError(f"--format {fmt} shows float64 values; with --exact, --digits or "
+                               "--hessian use table, json or csv")
+    clock = seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
+    with clock:
+        job = prepare(options)
+        evaluation = evaluate_in(command, job.graph, job.point, wrt=job.wrt, exact=exact,
+                                 digits=digits, hessian=hessian, steps=fmt == "table")
+        report(job, evaluation.warnings)
+        emit(evaluation.renderer, fmt, evaluation.shown, **shown)
+
+
+@main.command("graph", cls=ExpressionCommand, epilog=EPILOG_GRAPH)
+@expression_options("graph")
+@gates_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write to FILE; its suffix (.svg, .dot, .gv, .mmd) sets the format unless --format does.")
+@click.pass_context
+def graph_command(ctx: click.Context, **options) -> None:
+    """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
+
+    Without --at the picture shows the structure only.
+    """
+    from gradcalc.render.circuit import format_for_file
+
+    fmt, output = options["fmt"], options["output"]
+    if output and ctx.get_parameter_source("fmt") == click.core.ParameterSource.DEFAULT:
+        fmt = format_for_file(output, fmt)
+    job = prepare(options)
+    result = evaluate(job) if options["at"] else None
+    text = renderer("graph", fmt)(job.graph, result)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@main.command("paths", cls=ExpressionCommand, epilog=EPILOG_PATHS)
+@expression_options("paths")
+@gates_option
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
+              help="Show the N paths with the largest contributions.")
+def paths_command(**options) -> None:
+    """∂output/∂x as the sum over every path from the output back to the input x (--wrt x).
+
+    Each path is its chain of stages and the product of the local derivatives along it.
+    Paths are counted without listing them; only the N largest are shown.
+    """
+    from gradcalc.analyses.paths import path_sum
+
+    emit("paths", options["fmt"], path_sum(evaluate(prepare(options)), top=options["top"]))
+
+
+@main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)
+@expression_options("descend")
+@gates_option
+@data_options
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+              help="Learning rate: each step moves w by -lr * dJ/dw.")
+@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
+              help="Minibatches of N rows from a shuffled order (default: all rows each step).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shuffle.")
+@click.option("--history", type=click.Path(dir_okay=False), metavar="FILE.csv",
+              help="Write step, loss and parameters of every step.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg",
+              help="Write the loss curve as an SVG.")
+def descend_command(**options) -> None:
+    """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
+    at their --at values and move by -lr times the gradient, --steps times."""
+    from gradcalc.cli.data import descend_data
+
+    if options["data"] is None:
+        raise click.UsageError("descend needs --data FILE")
+    if options["reduce"] == "none":
+        raise click.UsageError("descend minimises the mean or the sum: --reduce mean or sum")
+    descend_data(options)
+
+
+@main.command("check", cls=ExpressionCommand, epilog=EPILOG_CHECK)
+@expression_options("check")
+@gates_option
+@click.option("--nodes", is_flag=True,
+              help="Check every stage too: ∂output/∂stage against perturbing the stage's value "
+                   "and re-running the graph downstream of it.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=RTOL, show_default=True,
+              help="Relative tolerance of agreement.")
+@click.option("--atol", type=click.FloatRange(min=0), default=ATOL, show_default=True,
+              help="Absolute tolerance, for gradients near 0.")
+def check_command(**options) -> None:
+    """Check the backpropagated gradient of EXPR: for every input, against a central finite
+    difference (Ridders' extrapolation) and sympy's derivative at the point.
+
+    A gradient agrees when |backprop − oracle| ≤ atol + rtol·|oracle| (plus the finite
+    difference's own error estimate). Exit 0 when all agree, 4 when one does not.
+    """
+    from gradcalc.analyses.check import check, verdict
+
+    job = prepare(options)
+    checked = check(job.graph, job.point, wrt=job.wrt, stages=options["nodes"],
+                    rtol=options["rtol"], atol=options["atol"])
+    report(job, checked.result.warnings + checked.warnings)
+    emit("check", options["fmt"], checked)
+    if not checked.agree:
+        raise MismatchError(verdict(checked))
+
+
+@main.command("grad", cls=ExpressionCommand, epilog=EPILOG_GRAD)
+@expression_options("grad")
+@click.option("--stages", is_flag=True,
+              help="Write the formulas in terms of the named stages too, and add ∂output/∂stage "
+                   "for each (∂L/∂z = yhat - y).")
+@click.option("--simplify", is_flag=True,
+              help="Simplify with sympy, for at most GRADCALC_SIMPLIFY_SECONDS seconds.")
+def grad_command(**options) -> None:
+    """Print the gradient of EXPR as formulas: ∂output/∂input for every input, no values needed.
+
+    The formulas come from the backward pass run on symbols, with the registry's local rules.
+    With --at each is also evaluated exactly at the point.
+    """
+    from gradcalc.analyses.grad import symbolic_gradient
+
+    job = prepare(options)
+    gradient = symbolic_gradient(job.graph, point=job.point if options["at"] else None,
+                                 wrt=job.wrt, stages=options["stages"],
+                                 simplify=options["simplify"])
+    report(job, gradient.warnings)
+    emit("grad", options["fmt"], gradient)

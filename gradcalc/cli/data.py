@@ -1,0 +1,154 @@
+"""`eval --data` and `descend` once click has read their options: plan, run with a progress
+bar (stderr, only on a terminal), print the result, warn about skipped rows."""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+import click
+
+from gradcalc.cli.app import warn
+from gradcalc.cli.options import emit, prepare, report
+
+SPOOL_BYTES = 16 << 20  # per-row output held in memory before it spills to a temporary file
+
+
+@contextmanager
+def progress(label: str, total: float | None, show_loss: bool = False
+             ) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr when it is a terminal; otherwise a callback doing nothing."""
+    if not sys.stderr.isatty():
+        yield lambda *args, **kwargs: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn()]
+    if show_loss:
+        columns.append(TextColumn("loss {task.fields[loss]}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total or None, loss="")
+        yield lambda done, **fields: bar.update(task, completed=done, **fields)
+
+
+def _warn_all(notes: Iterable[str]) -> None:
+    for note in notes:
+        warn(note)
+
+
+def make_plan(options: dict[str, Any], table=None):
+    """The expression, `--at` and the file's columns, read once, as a data plan."""
+    from gradcalc.data.files import open_table
+    from gradcalc.data.plan import plan_data
+
+    if options["data"] == "-" and options["expression"] == "-":
+        raise click.UsageError("standard input can hold the expression or the data (--data -), "
+                               "not both")
+    table = table or open_table(options["data"])
+    job = prepare(options, columns=table.names)
+    plan = plan_data(job.graph, table, job.point, wrt=job.wrt, reduce=options["reduce"],
+                     on_error=options["on_error"], chunk_rows=options.get("chunk_rows"))
+    report(job, plan.warnings)
+    return plan
+
+
+def eval_data(options: dict[str, Any], *, fmt_given: bool) -> None:
+    from gradcalc.render import formats
+
+    fmt, reduce = options["fmt"], options["reduce"]
+    if options["exact"] or options["digits"] is not None or options["hessian"]:
+        raise click.UsageError("--exact, --digits and --hessian apply to single points, not to --data")
+    if options["nonfinite"] != "strict":
+        raise click.UsageError("--nonfinite ieee applies to single points, not to --data")
+    if reduce != "none" and fmt not in formats("data"):
+        raise click.UsageError(f"--data prints --format {', '.join(formats('data'))}, not {fmt}")
+    if options["engine"] == "dask":
+        _eval_dask(options)
+        return
+    if options["scheduler"]:
+        raise click.UsageError("--scheduler needs --engine dask")
+    plan = make_plan(options)
+    from gradcalc.data.plan import Stream, reduce_data
+
+    stream = Stream(plan)
+    with progress(f"reading {plan.table.label}", plan.table.total) as tick:
+        stream.on_chunk = lambda: tick(plan.table.done)
+        if reduce == "none":
+            _write_rows(plan, stream, _row_format(fmt, fmt_given))
+            result = None
+        else:
+            result = reduce_data(plan, reduce, stream)
+    _warn_all(stream.notes())
+    if result is not None:
+        emit("data", fmt, result)
+
+
+def _eval_dask(options: dict[str, Any]) -> None:
+    from gradcalc.data.daskengine import dask_table, reduce_dask
+
+    if options["reduce"] == "none":
+        raise click.UsageError("--reduce none streams rows in this process; use --engine numpy")
+    plan = make_plan(options, table=dask_table(options["data"]))
+    result, notes = reduce_dask(plan, options["reduce"], options["scheduler"])
+    _warn_all(notes)
+    emit("data", options["fmt"], result)
+
+
+def _row_format(fmt: str, given: bool) -> str:
+    if not given:
+        return "csv"
+    if fmt not in ("csv", "json"):
+        raise click.UsageError("--reduce none writes one line per row: --format csv or json "
+                               "(JSON Lines)")
+    return fmt
+
+
+def _write_rows(plan, stream, fmt: str) -> None:
+    """Rows go out as chunks finish; under --on-error fail they wait until no row has failed."""
+    from gradcalc.render.data import ROW_WRITERS
+
+    write = ROW_WRITERS[fmt]
+    output = plan.graph.output_name
+    if plan.on_error == "skip":
+        write(stream, output, plan.wrt, sys.stdout)
+        return
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8") as spool:
+        write(stream, output, plan.wrt, spool)
+        spool.seek(0)
+        shutil.copyfileobj(spool, sys.stdout)
+
+
+def descend_data(options: dict[str, Any]) -> None:
+    from gradcalc.data.descent import descend
+
+    plan = make_plan(options)
+    if not plan.wrt:
+        raise click.UsageError("nothing to descend on: give the parameters' starting values "
+                               "with --at (and name them with --wrt)")
+    steps = options["steps"]
+    with progress("descending", steps, show_loss=True) as tick:
+        result = descend(plan, lr=options["lr"], steps=steps, reduce=options["reduce"],
+                         batch_size=options["batch_size"], seed=options["seed"],
+                         on_step=lambda step, loss: tick(step + 1, loss=f"{loss:.6g}"))
+    _warn_all(result.warnings)
+    if options["history"]:
+        from gradcalc.render.data import history_csv
+
+        _write_file(options["history"], history_csv(result))
+    if options["plot"]:
+        from gradcalc.render.curve import loss_svg
+
+        _write_file(options["plot"], loss_svg(result.losses, f"{result.graph.output_name} per step"))
+    emit("descend", options["fmt"], result)
+
+
+def _write_file(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

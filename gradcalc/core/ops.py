@@ -1,0 +1,247 @@
+"""THE op registry: every operation declared once, with its forward function and local rule.
+
+A rule is written against a number-system namespace `m` (`gradcalc.floats` for floats;
+sympy, mpmath or numpy for the other modes), so one table serves evaluation, printing of
+the rule and exact arithmetic. A partial derivative receives the op's output too:
+sigmoid's rule is `out*(1-out)`, exp's is `out`, sqrt's `0.5/out`.
+
+    forward(m, *args) -> out
+    partial(m, out, args, i) -> ∂out/∂args[i]
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+
+class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs start-up time
+    """Everything gradcalc knows about one operation; nothing else names it.
+
+    The spellings are format templates over the arguments' texts, `{0}`, `{1}`... or `{args}`
+    for all of them joined by ", "; empty means the default (`name(args)`, and in LaTeX
+    `\\operatorname{name}`).
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    partial: Callable[[Any, Any, tuple, int], Any]
+    arity: tuple[int, Optional[int]] = (1, 1)  # (fewest, most) arguments; None: no upper bound
+    symbol: str = ""  # the infix or prefix operator users write; empty for a function call
+    why: Optional[Callable[..., str]] = None  # why forward failed at these arguments
+    kink: Optional[Callable[..., Optional[str]]] = None  # note at a non-differentiable point
+    calls: tuple[str, ...] = ()  # function names users call it by: ("log", "ln")
+    written: str = ""  # the definition in a trace: "{0} + {1}", "log({0}, {1})"
+    latex: str = ""  # the definition in LaTeX: r"\\frac{{{0}}}{{{1}}}"
+    label: str = ""  # the circle of a circuit gate: "+", "σ" (default: the name)
+    longhand: tuple[str, str] = ("", "")  # (argument names, elementary circuit) for --gates primitive
+    fused_from: tuple[tuple[str, tuple], ...] = ()  # (longhand pattern, arguments) for --gates fused
+    commutative: bool = False  # f(a, b) = f(b, a): patterns match either order; `+1` labels
+
+    def accepts(self, count: int) -> bool:
+        low, high = self.arity
+        return count >= low and (high is None or count <= high)
+
+    def write(self, args: Sequence[str]) -> str:
+        """The op applied to arguments already written out, as the user would write it."""
+        return (self.written or f"{self.name}({{args}})").format(*args, args=", ".join(args))
+
+    def write_latex(self, args: Sequence[str]) -> str:
+        template = self.latex or rf"\operatorname{{{_latex_text(self.name)}}}\left({{args}}\right)"
+        return template.format(*args, args=", ".join(args))
+
+    @property
+    def gate_label(self) -> str:
+        return self.label or self.name
+
+
+def _latex_text(name: str) -> str:
+    return name.replace("_", r"\_")
+
+
+def _function(command: str) -> str:
+    """The LaTeX of a function with a command of its own: `\\exp\\left(x\\right)`."""
+    return command + r"\left({args}\right)"
+
+
+def each(*rules: Callable) -> Callable:
+    """Turn one rule per argument, each `(m, out, *args)`, into a `partial(m, out, args, i)`.
+
+    The rules stay reachable as `partial.rules`, so a hot loop can call them directly.
+    """
+    partial = lambda m, out, args, i: rules[i](m, out, *args)  # noqa: E731
+    partial.rules = rules
+    return partial
+
+
+def _log_why(x) -> str:
+    return "log of 0" if x == 0 else "log of a negative number"
+
+
+def _pow_why(base, exponent) -> str:
+    if base == 0 and exponent < 0:
+        return "0 raised to a negative power"
+    if base < 0 and exponent != int(exponent):
+        return "negative base with a non-integer exponent"
+    return "overflow"
+
+
+def _at_zero(name: str, subgradient: str = "0"):
+    def kink(out, args):
+        if args[0] == 0:
+            return f"{name} is not differentiable at 0; using the subgradient {subgradient}"
+        return None
+
+    return kink
+
+
+def _tie(name: str):
+    def kink(out, args):
+        ties = sum(1 for a in args if a == out)
+        if ties > 1:
+            return f"{name} has a {ties}-way tie; the gradient is split evenly between them"
+        return None
+
+    return kink
+
+
+def _outside_unit(name: str):
+    return lambda x: f"{name} of a number outside [-1, 1]"
+
+
+_OVERFLOW = lambda *args: "overflow"  # noqa: E731
+
+REGISTRY: dict[str, Op] = {}
+
+
+def _declare(*ops: Op) -> None:
+    for op in ops:
+        REGISTRY[op.name] = op
+
+
+_UNARY_FUSED = ("x",)
+_LOG_LOSS = ("y", "z")
+
+_declare(
+    # The leaves: values come from the point, not from a rule.
+    Op("input", forward=None, partial=None, arity=(0, 0)),
+    Op("const", forward=None, partial=None, arity=(0, 0)),
+    # `v = a` in a program: a stage of its own that passes its input through.
+    Op("copy", lambda m, a: a, each(lambda m, out, a: m.ONE), written="{0}", latex="{0}",
+       label="="),
+    Op("add", lambda m, a, b: a + b,
+       each(lambda m, out, a, b: m.ONE, lambda m, out, a, b: m.ONE), (2, 2), "+",
+       written="{0} + {1}", latex="{0} + {1}", label="+", commutative=True),
+    Op("sub", lambda m, a, b: a - b,
+       each(lambda m, out, a, b: m.ONE, lambda m, out, a, b: -m.ONE), (2, 2), "-",
+       written="{0} - {1}", latex="{0} - {1}", label="-"),
+    Op("mul", lambda m, a, b: a * b,
+       each(lambda m, out, a, b: b, lambda m, out, a, b: a), (2, 2), "*",
+       written="{0}*{1}", latex=r"{0} \cdot {1}", label="*", commutative=True),
+    Op("div", lambda m, a, b: a / b,
+       each(lambda m, out, a, b: m.ONE / b, lambda m, out, a, b: -out / b), (2, 2), "/",
+       why=lambda a, b: "division by zero" if b == 0 else "overflow",
+       written="{0}/{1}", latex=r"\frac{{{0}}}{{{1}}}", label="/"),
+    Op("pow", lambda m, a, b: m.pow(a, b),
+       each(lambda m, out, a, b: b * m.pow(a, b - 1), lambda m, out, a, b: m.xlogy(out, a)),
+       (2, 2), "**", why=_pow_why, written="{0}**{1}", latex="{{{0}}}^{{{1}}}", label="^"),
+    Op("neg", lambda m, a: -a, each(lambda m, out, a: -m.ONE), (1, 1), "-",
+       written="-{0}", latex="-{0}", label="*-1"),
+    Op("exp", lambda m, x: m.exp(x), each(lambda m, out, x: out), why=_OVERFLOW,
+       calls=("exp",), latex=_function(r"\exp")),
+    Op("log", lambda m, x: m.log(x), each(lambda m, out, x: m.ONE / x), why=_log_why,
+       calls=("log", "ln"), latex=_function(r"\log")),
+    Op("logb", lambda m, x, b: m.log(x) / m.log(b),
+       each(lambda m, out, x, b: m.ONE / (x * m.log(b)),
+             lambda m, out, x, b: -out / (b * m.log(b))),
+       (2, 2), why=lambda x, b: _log_why(x) if x <= 0 else "log to a base that is not positive and not 1",
+       calls=("log",), written="log({0}, {1})", latex=r"\log_{{{1}}}\left({0}\right)",
+       longhand=("x b", "log(x)/log(b)")),
+    Op("sqrt", lambda m, x: m.sqrt(x), each(lambda m, out, x: 1 / (2 * out)),
+       why=lambda x: "sqrt of a negative number", calls=("sqrt",), latex=r"\sqrt{{{0}}}"),
+    Op("abs", lambda m, x: m.abs(x), each(lambda m, out, x: m.sign(x)), kink=_at_zero("abs"),
+       calls=("abs",), latex=r"\left|{0}\right|"),
+    Op("sin", lambda m, x: m.sin(x), each(lambda m, out, x: m.cos(x)), calls=("sin",),
+       latex=_function(r"\sin")),
+    Op("cos", lambda m, x: m.cos(x), each(lambda m, out, x: -m.sin(x)), calls=("cos",),
+       latex=_function(r"\cos")),
+    Op("tan", lambda m, x: m.tan(x), each(lambda m, out, x: 1 + out * out), calls=("tan",),
+       latex=_function(r"\tan"), longhand=("x", "sin(x)/cos(x)")),
+    Op("asin", lambda m, x: m.asin(x), each(lambda m, out, x: 1 / m.sqrt(1 - x * x)),
+       why=_outside_unit("asin"), calls=("asin",), latex=_function(r"\arcsin")),
+    Op("acos", lambda m, x: m.acos(x), each(lambda m, out, x: -1 / m.sqrt(1 - x * x)),
+       why=_outside_unit("acos"), calls=("acos",), latex=_function(r"\arccos")),
+    Op("atan", lambda m, x: m.atan(x), each(lambda m, out, x: 1 / (1 + x * x)),
+       calls=("atan",), latex=_function(r"\arctan")),
+    Op("sinh", lambda m, x: m.sinh(x), each(lambda m, out, x: m.cosh(x)), why=_OVERFLOW,
+       calls=("sinh",), latex=_function(r"\sinh"), longhand=("x", "(exp(x)-exp(-x))/2")),
+    Op("cosh", lambda m, x: m.cosh(x), each(lambda m, out, x: m.sinh(x)), why=_OVERFLOW,
+       calls=("cosh",), latex=_function(r"\cosh"), longhand=("x", "(exp(x)+exp(-x))/2")),
+    Op("tanh", lambda m, x: m.tanh(x), each(lambda m, out, x: 1 - out * out),
+       calls=("tanh",), latex=_function(r"\tanh"),
+       longhand=("x", "(exp(x)-exp(-x))/(exp(x)+exp(-x))"),
+       fused_from=(("(exp(x)-exp(-x))/(exp(x)+exp(-x))", _UNARY_FUSED),)),
+    Op("sigmoid", lambda m, x: m.sigmoid(x), each(lambda m, out, x: out * (1 - out)),
+       calls=("sigmoid",), latex=_function(r"\sigma"), label="σ",
+       longhand=("x", "1/(1+exp(-x))"), fused_from=(("1/(1+exp(-x))", _UNARY_FUSED),)),
+    Op("softplus", lambda m, x: m.softplus(x), each(lambda m, out, x: m.sigmoid(x)),
+       calls=("softplus",), longhand=("x", "log(1+exp(x))"),
+       fused_from=(("log(1+exp(x))", _UNARY_FUSED),)),
+    # Fused, numerically stable gates: made by `--gates fused`, not called by users. Patterns
+    # see earlier fusions: `log(sigmoid(x))` also matches `log(1/(1+exp(-x)))`.
+    Op("log_sigmoid", lambda m, x: m.log_sigmoid(x), each(lambda m, out, x: m.sigmoid(-x)),
+       latex=_function(r"\log\sigma"), label="log σ", longhand=("x", "-log(1+exp(-x))"),
+       fused_from=(("log(sigmoid(x))", _UNARY_FUSED),
+                   ("log(1-sigmoid(x))", (("neg", "x"),)))),  # ("neg", v): a new -v gate
+    # -y*log(σ(z)) - (1-y)*log(1-σ(z)) as a sum of non-negative terms (for y in [0, 1]):
+    # softplus(z) - y*z is the same number but loses its digits to cancellation when small
+    Op("logloss", lambda m, y, z: y * m.softplus(-z) + (1 - y) * m.softplus(z),
+       each(lambda m, out, y, z: -z, lambda m, out, y, z: m.sigmoid(z) - y), (2, 2),
+       longhand=("y z", "log(1+exp(z)) - y*z"),
+       fused_from=(("-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
+                   ("-(y*log(sigmoid(z))) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
+                   ("-(y*log(sigmoid(z)) + (1-y)*log(1-sigmoid(z)))", _LOG_LOSS))),
+    Op("relu", lambda m, x: m.relu(x), each(lambda m, out, x: m.step(x)), kink=_at_zero("relu"),
+       calls=("relu",)),
+    Op("max", lambda m, *xs: m.max(*xs), lambda m, out, args, i: m.tie_share(out, args, i),
+       (1, None), kink=_tie("max"), calls=("max",), latex=_function(r"\max")),
+    Op("min", lambda m, *xs: m.min(*xs), lambda m, out, args, i: m.tie_share(out, args, i),
+       (1, None), kink=_tie("min"), calls=("min",), latex=_function(r"\min")),
+)
+
+# Infix operators as the parser spells them, mapped to their ops (`^` is `**`; unary minus,
+# which the parser reads apart from binary minus, is `neg`).
+BINARY: dict[str, str] = {op.symbol: op.name for op in REGISTRY.values()
+                          if op.symbol and op.arity == (2, 2)}
+BINARY["^"] = "pow"
+
+CONSTANTS = ("pi", "e")
+
+
+def _calls() -> dict[str, tuple[Op, ...]]:
+    """Each function name users may call, with the ops it lowers to (by argument count)."""
+    table: dict[str, tuple[Op, ...]] = {}
+    for op in REGISTRY.values():
+        for name in op.calls:
+            table[name] = (*table.get(name, ()), op)
+    return table
+
+
+CALLS = _calls()
+# What users call, mapped to the op it lowers to with one argument: `ln` is `log`.
+FUNCTIONS: dict[str, str] = {name: ops[0].name for name, ops in CALLS.items()}
+
+
+def function_op(name: str, argc: int) -> Op | None:
+    """The op a call `name(...)` with `argc` arguments lowers to, or None if none fits."""
+    return next((op for op in CALLS[name] if op.accepts(argc)), None)
+
+
+def arity_text(name: str) -> str:
+    """How many arguments a function takes, in words: `1 or 2 arguments`."""
+    counts, most = [], 0
+    for op in CALLS[name]:
+        low, high = op.arity
+        counts.append(f"at least {low}" if high is None else
+                      str(low) if low == high else f"{low} to {high}")
+        most = max(most, high or low)
+    plural = "s" if most > 1 or len(counts) > 1 else ""
+    return f"{' or '.join(counts)} argument{plural}"
