@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 
 from gradcalc import DomainError, evaluate, lower
 from gradcalc.numbers import floats
-from gradcalc.core.gates import FUSED, MODES, PRIMITIVE, rewrite
+from gradcalc.core.gates import MODES, fused_patterns, primitive_forms, rewrite
+
+PRIMITIVE = primitive_forms()
+FUSED = fused_patterns()
 from gradcalc.core.ops import REGISTRY
 
 NEURON = {"w0": 2, "w1": -3, "w2": -3, "x0": -1, "x1": -2}

@@ -23,17 +23,19 @@ from gradcalc.errors import UsageError
 
 MODES = ("written", "fused", "primitive")
 
-# Each compound op written with elementary gates: (its argument names in order, the circuit).
-PRIMITIVE: dict[str, tuple[str, str]] = {op.name: op.longhand for op in REGISTRY.values()
-                                         if op.longhand[1]}
-
-# Longhand pattern → the one gate that computes it, in the registry's order: (op, *arguments),
-# an argument ("neg", v) being a new -v gate. Patterns see earlier fusions.
-FUSED: tuple[tuple[str, tuple], ...] = tuple(
-    (pattern, (op.name, *arguments)) for op in REGISTRY.values()
-    for pattern, arguments in op.fused_from)
-
 _LEAVES = ("input", "const")
+
+
+def primitive_forms() -> dict[str, tuple[str, str]]:
+    """Each compound op written with elementary gates: (its argument names in order, the circuit)."""
+    return {op.name: op.longhand for op in REGISTRY.values() if op.longhand[1]}
+
+
+def fused_patterns() -> tuple[tuple[str, tuple], ...]:
+    """Longhand pattern → the one gate that computes it, in the registry's order: (op,
+    *arguments), an argument ("neg", v) being a new -v gate. Patterns see earlier fusions."""
+    return tuple((pattern, (op.name, *arguments)) for op in REGISTRY.values()
+                 for pattern, arguments in op.fused_from)
 
 
 def lower_gates(source: str | Program, given: Iterable[str] = (), gates: str = "written") -> Graph:
@@ -107,10 +109,14 @@ class _Emitter:
 
 # ---- primitive: splice each compound op's circuit in place of its node ----
 
-@lru_cache(maxsize=None)
 def _circuit(op: str) -> tuple[Graph, tuple[int, ...]]:
     """The op's elementary circuit and the node index of each of its arguments."""
-    names, text = PRIMITIVE[op]
+    return _lowered_circuit(REGISTRY[op].longhand)
+
+
+@lru_cache(maxsize=None)
+def _lowered_circuit(longhand: tuple[str, str]) -> tuple[Graph, tuple[int, ...]]:
+    names, text = longhand
     circuit = lower(text)
     return circuit, tuple(circuit.index[name] for name in names.split())
 
@@ -121,7 +127,7 @@ def _decompose(graph: Graph) -> Graph:
         if node.op == "const":
             continue
         args = tuple(out.of(j) for j in node.inputs)
-        if node.op not in PRIMITIVE:
+        if not REGISTRY[node.op].longhand[1]:
             out.keep(i, node.op, args)
             continue
         circuit, params = _circuit(node.op)
@@ -138,12 +144,16 @@ def _decompose(graph: Graph) -> Graph:
 
 # ---- fused: match longhand patterns, then emit what no pattern absorbed ----
 
-@lru_cache(maxsize=None)
 def _patterns() -> tuple:
+    return _prepared(fused_patterns())
+
+
+@lru_cache(maxsize=None)
+def _prepared(patterns: tuple) -> tuple:
     """Each pattern as (graph, variants, replacement); a variant fixes the order of every
     commutative gate's arguments, so matching needs no backtracking."""
     prepared = []
-    for text, replacement in FUSED:
+    for text, replacement in patterns:
         pattern = lower(text)
         commutative = [k for k, node in enumerate(pattern.nodes)
                        if REGISTRY[node.op].commutative and node.inputs[0] != node.inputs[1]]

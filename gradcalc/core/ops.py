@@ -28,6 +28,7 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     symbol: str = ""  # the infix or prefix operator users write; empty for a function call
     why: Optional[Callable[..., str]] = None  # why forward failed at these arguments
     kink: Optional[Callable[..., Optional[str]]] = None  # note at a non-differentiable point
+    kink_at: Optional[Callable[..., Any]] = None  # where it is met: per row on columns too
     calls: tuple[str, ...] = ()  # function names users call it by: ("log", "ln")
     written: str = ""  # the definition in a trace: "{0} + {1}", "log({0}, {1})"
     latex: str = ""  # the definition in LaTeX: r"\\frac{{{0}}}{{{1}}}"
@@ -93,6 +94,14 @@ def _at_zero(name: str, subgradient: str = "0"):
     return kink
 
 
+def _zero_argument(out, args):
+    return args[0] == 0
+
+
+def _tied(out, args):
+    return sum(a == out for a in args) > 1
+
+
 def _tie(name: str):
     def kink(out, args):
         ties = sum(1 for a in args if a == out)
@@ -110,11 +119,36 @@ def _outside_unit(name: str):
 _OVERFLOW = lambda *args: "overflow"  # noqa: E731
 
 REGISTRY: dict[str, Op] = {}
+CALLS: dict[str, tuple[Op, ...]] = {}  # a function name users call → the ops it lowers to, by arity
+FUNCTIONS: dict[str, str] = {}  # a function name users call → the op it lowers to with one argument
+BINARY: dict[str, str] = {"^": "pow"}  # infix operators as the parser spells them → their ops
+
+
+def register(op: Op) -> Op:
+    """Declare an op: from here on, every command and format knows it."""
+    REGISTRY[op.name] = op
+    for name in op.calls:
+        CALLS[name] = (*CALLS.get(name, ()), op)
+        FUNCTIONS.setdefault(name, op.name)
+    if op.symbol and op.arity == (2, 2):  # unary minus is read apart by the parser: `neg`
+        BINARY[op.symbol] = op.name
+    return op
+
+
+def withdraw(name: str) -> None:
+    """Undo `register` (for ops declared for a while, such as a test's)."""
+    op = REGISTRY.pop(name)
+    for call in op.calls:
+        CALLS[call] = tuple(o for o in CALLS[call] if o.name != name)
+        if not CALLS[call]:
+            del CALLS[call], FUNCTIONS[call]
+    if BINARY.get(op.symbol) == name:
+        del BINARY[op.symbol]
 
 
 def _declare(*ops: Op) -> None:
     for op in ops:
-        REGISTRY[op.name] = op
+        register(op)
 
 
 _UNARY_FUSED = ("x",)
@@ -157,7 +191,7 @@ _declare(
        longhand=("x b", "log(x)/log(b)")),
     Op("sqrt", lambda m, x: m.sqrt(x), each(lambda m, out, x: 1 / (2 * out)),
        why=lambda x: "sqrt of a negative number", calls=("sqrt",), latex=r"\sqrt{{{0}}}"),
-    Op("abs", lambda m, x: m.abs(x), each(lambda m, out, x: m.sign(x)), kink=_at_zero("abs"),
+    Op("abs", lambda m, x: m.abs(x), each(lambda m, out, x: m.sign(x)), kink=_at_zero("abs"), kink_at=_zero_argument,
        calls=("abs",), latex=r"\left|{0}\right|"),
     Op("sin", lambda m, x: m.sin(x), each(lambda m, out, x: m.cos(x)), calls=("sin",),
        latex=_function(r"\sin")),
@@ -199,35 +233,15 @@ _declare(
        fused_from=(("-y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
                    ("-(y*log(sigmoid(z))) - (1-y)*log(1-sigmoid(z))", _LOG_LOSS),
                    ("-(y*log(sigmoid(z)) + (1-y)*log(1-sigmoid(z)))", _LOG_LOSS))),
-    Op("relu", lambda m, x: m.relu(x), each(lambda m, out, x: m.step(x)), kink=_at_zero("relu"),
+    Op("relu", lambda m, x: m.relu(x), each(lambda m, out, x: m.step(x)), kink=_at_zero("relu"), kink_at=_zero_argument,
        calls=("relu",)),
     Op("max", lambda m, *xs: m.max(*xs), lambda m, out, args, i: m.tie_share(out, args, i),
-       (1, None), kink=_tie("max"), calls=("max",), latex=_function(r"\max")),
+       (1, None), kink=_tie("max"), kink_at=_tied, calls=("max",), latex=_function(r"\max")),
     Op("min", lambda m, *xs: m.min(*xs), lambda m, out, args, i: m.tie_share(out, args, i),
-       (1, None), kink=_tie("min"), calls=("min",), latex=_function(r"\min")),
+       (1, None), kink=_tie("min"), kink_at=_tied, calls=("min",), latex=_function(r"\min")),
 )
 
-# Infix operators as the parser spells them, mapped to their ops (`^` is `**`; unary minus,
-# which the parser reads apart from binary minus, is `neg`).
-BINARY: dict[str, str] = {op.symbol: op.name for op in REGISTRY.values()
-                          if op.symbol and op.arity == (2, 2)}
-BINARY["^"] = "pow"
-
 CONSTANTS = ("pi", "e")
-
-
-def _calls() -> dict[str, tuple[Op, ...]]:
-    """Each function name users may call, with the ops it lowers to (by argument count)."""
-    table: dict[str, tuple[Op, ...]] = {}
-    for op in REGISTRY.values():
-        for name in op.calls:
-            table[name] = (*table.get(name, ()), op)
-    return table
-
-
-CALLS = _calls()
-# What users call, mapped to the op it lowers to with one argument: `ln` is `log`.
-FUNCTIONS: dict[str, str] = {name: ops[0].name for name, ops in CALLS.items()}
 
 
 def function_op(name: str, argc: int) -> Op | None:

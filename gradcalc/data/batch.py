@@ -160,7 +160,7 @@ def _backward(graph: Graph, values: list, rows: np.ndarray, checked: bool = Fals
                 bad = _checked_local(graph, i, k, args, p, bad, n)
             term = upstream if p is m.ONE else p if upstream is m.ONE else p * upstream
             grads[j] = term if grads[j] is None else grads[j] + term
-        if op.kink is not None and op.name in m.KINKS:
+        if op.kink_at is not None:
             _note_kink(graph, i, out, args, rows, kinks)
     return [m.ZERO if g is None else g for g in grads], bad, kinks
 
@@ -182,11 +182,12 @@ def _checked_local(graph: Graph, i: int, k: int, args: tuple, p, bad: _Bad | Non
 def _note_kink(graph: Graph, i: int, out, args: tuple, rows: np.ndarray,
                kinks: dict[str, Kink]) -> None:
     """Count the rows at the stage's kink; the registry words the note for the first one."""
-    flags = np.broadcast_to(m.KINKS[graph.nodes[i].op](out, args), rows.shape)
+    op = REGISTRY[graph.nodes[i].op]
+    flags = np.broadcast_to(op.kink_at(out, args), rows.shape)
     hits = np.flatnonzero(flags)
     if len(hits):
         k = int(hits[0])
-        note = REGISTRY[graph.nodes[i].op].kink(at_row(out, k), tuple(at_row(a, k) for a in args))
+        note = op.kink(at_row(out, k), tuple(at_row(a, k) for a in args))
         stage = graph.nodes[i].name
         text = f"stage {stage} = {graph.definition(i)}: {note}"
         kinks[stage] = Kink(len(hits), int(rows[k]), text)

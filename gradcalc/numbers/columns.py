@@ -85,15 +85,3 @@ def tie_share(out, args: tuple, index: int):
     """∂max/∂arg per row: 1 for the winner, split evenly between tied winners, 0 elsewhere."""
     ties = sum(np.equal(a, out).astype(np.float64) for a in args)
     return np.where(np.equal(args[index], out), 1.0 / ties, 0.0)
-
-
-def _at_zero(out, args):
-    return np.equal(args[0], 0)
-
-
-def _tied(out, args):
-    return sum(np.equal(a, out).astype(np.int64) for a in args) > 1
-
-
-# Where each op with a kink (ops.py `kink=`) meets it, row by row; the registry words the note.
-KINKS = {"abs": _at_zero, "relu": _at_zero, "max": _tied, "min": _tied}
