@@ -13,8 +13,18 @@ import sys
 from typing import Callable, NamedTuple
 
 from bench.install import Interpreter
-from bench.measure import (ProcessRun, Target, Timing, format_seconds, interleaved, markdown_table,
-                           megabytes, ratio, run_process, summarise)
+from bench.measure import (
+    ProcessRun,
+    Target,
+    Timing,
+    format_seconds,
+    interleaved,
+    markdown_table,
+    megabytes,
+    ratio,
+    run_process,
+    summarise,
+)
 
 EXPRESSION, AT = "3*(a+b*c)", "a=5,b=3,c=2"
 EXPECTED = [33.0, 3.0, 6.0, 9.0]  # value, then ∂/∂a, ∂/∂b, ∂/∂c

@@ -19,12 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from conftest import run_cli  # noqa: E402
+from fuzzing import at_values, check_contract, commands, expressions, formats, nonfinite, timed  # noqa: E402
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-from conftest import run_cli  # noqa: E402
-from fuzzing import (at_values, check_contract, commands, expressions, formats,  # noqa: E402
-                     nonfinite, timed)
 
 BATCH = 2_000  # examples per hypothesis run; each run has its own seed
 

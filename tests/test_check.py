@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from numerics_oracles import LOSS, LOSS_AT, WORKED, at_option
 
 from gradcalc.analyses.check import ridders
 from gradcalc.core.ops import REGISTRY, each
-from numerics_oracles import LOSS, LOSS_AT, WORKED, at_option
 
 
 def check(cli, text: str, at: str, *options: str):

@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
 from gradcalc.data import files
 
 LOGISTIC = "z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)"
@@ -262,8 +262,8 @@ def test_every_rule_on_columns_matches_the_scalar_rule():
     """One registry, two number systems: column-wise results equal the float results row by row."""
     from test_ops import ORACLE
 
-    from gradcalc.numbers import columns, floats
     from gradcalc.core.ops import REGISTRY
+    from gradcalc.numbers import columns, floats
 
     for name, (_, points) in ORACLE.items():
         op = REGISTRY[name]

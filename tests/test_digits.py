@@ -6,9 +6,9 @@ import mpmath
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from numerics_oracles import WORKED, S, at_option, exact_point, expressions, points, staged
 
 from gradcalc.numbers.precise import significant
-from numerics_oracles import staged, S, WORKED, at_option, exact_point, expressions, points
 
 
 def digits(cli, command: str, text: str, at: str, n: int, *options: str):

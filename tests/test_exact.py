@@ -4,9 +4,16 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 from hypothesis import given, settings
-
-from numerics_oracles import (S, staged, WORKED, at_option, exact_point, expressions, points,
-                              rational_expressions)
+from numerics_oracles import (
+    WORKED,
+    S,
+    at_option,
+    exact_point,
+    expressions,
+    points,
+    rational_expressions,
+    staged,
+)
 
 
 def exact(cli, command: str, text: str, at: str, *options: str) -> dict:

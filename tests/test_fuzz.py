@@ -5,10 +5,18 @@ contract). `python3 scripts/fuzz.py --minutes 10` runs the same with many more e
 """
 from __future__ import annotations
 
+from fuzzing import (
+    at_values,
+    check_contract,
+    commands,
+    expressions,
+    formats,
+    garbage,
+    nonfinite,
+    timed,
+    token_soup,
+)
 from hypothesis import HealthCheck, given, settings
-
-from fuzzing import (at_values, check_contract, commands, expressions, formats, garbage, nonfinite,
-                     timed, token_soup)
 
 quick = settings(max_examples=120, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

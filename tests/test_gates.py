@@ -11,12 +11,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gradcalc import DomainError, evaluate, lower
-from gradcalc.numbers import floats
 from gradcalc.core.gates import MODES, fused_patterns, primitive_forms, rewrite
+from gradcalc.core.ops import REGISTRY
+from gradcalc.numbers import floats
 
 PRIMITIVE = primitive_forms()
 FUSED = fused_patterns()
-from gradcalc.core.ops import REGISTRY
 
 NEURON = {"w0": 2, "w1": -3, "w2": -3, "x0": -1, "x1": -2}
 NEURON_GRADIENT = {"w0": -0.19661193324148185, "w1": -0.3932238664829637, "w2": 0.19661193324148185,

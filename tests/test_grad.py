@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 from hypothesis import given, settings
+from numerics_oracles import LOSS, LOSS_AT, S, at_option, expressions, sigma
 
 from gradcalc.analyses.grad import symbolic_gradient
-from numerics_oracles import LOSS, LOSS_AT, S, at_option, expressions, sigma
 
 
 def test_the_first_worked_example(cli):

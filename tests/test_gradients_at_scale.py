@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gradcalc import evaluate
-from gradcalc.core.gates import lower_gates
 from gradcalc.core.autodiff import evaluate as evaluate_graph
-from gradcalc.errors import DomainError
+from gradcalc.core.gates import lower_gates
 from gradcalc.core.ops import BINARY, FUNCTIONS
+from gradcalc.errors import DomainError
 
 mpmath.mp.dps = 50
 INPUTS = ("x0", "x1", "x2", "x3")

@@ -7,11 +7,11 @@ import math
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from numerics_oracles import LOSS, LOSS_AT, LOSS_FORM, S, at_option, exact_point, expressions
 
 from gradcalc import lower
 from gradcalc.analyses.hessian import hessian
 from gradcalc.core.ops import REGISTRY, each
-from numerics_oracles import LOSS, LOSS_AT, LOSS_FORM, S, at_option, exact_point, expressions
 
 POINT = {"x": "0.7", "y": "-1.3", "z": "0.4"}
 

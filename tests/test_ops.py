@@ -7,8 +7,8 @@ import math
 import pytest
 import sympy as sp
 
-from gradcalc.numbers import floats
 from gradcalc.core.ops import FUNCTIONS, REGISTRY
+from gradcalc.numbers import floats
 
 x, y = sp.symbols("x y", real=True)
 
@@ -77,8 +77,9 @@ def test_local_rule_matches_central_differences(name):
         out = op.forward(floats, *point)
         for i in range(len(point)):
             h = 1e-6 * max(1.0, abs(point[i]))
-            up = list(point); up[i] += h
-            down = list(point); down[i] -= h
+            up, down = list(point), list(point)
+            up[i] += h
+            down[i] -= h
             estimate = (op.forward(floats, *up) - op.forward(floats, *down)) / (2 * h)
             assert op.partial(floats, out, point, i) == pytest.approx(estimate, rel=1e-6, abs=1e-8)
 

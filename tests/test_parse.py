@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from gradcalc.errors import ParseError
 from gradcalc.core.parse import parse
+from gradcalc.errors import ParseError
 
 
 def postfix_items(text: str) -> tuple:

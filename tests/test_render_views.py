@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pydot
 import pytest
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
 from gradcalc.render.svg import CHAR
 
 # The seeds' worked examples (their numbers are checked against the seeds in test_cli.py).

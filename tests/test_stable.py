@@ -7,8 +7,8 @@ import math
 import mpmath
 import pytest
 
-from gradcalc.numbers import floats
 from gradcalc.core.ops import REGISTRY
+from gradcalc.numbers import floats
 
 FAR = [-1e6, -1000.0, -30.0, 30.0, 1000.0, 1e6]
 

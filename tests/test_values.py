@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcalc.core.autodiff import forward
-from gradcalc.errors import UsageError
-from gradcalc.core.graph import lower
 from gradcalc.cli.options import parse_at
+from gradcalc.core.autodiff import forward
+from gradcalc.core.graph import lower
 from gradcalc.core.values import Point, constant
+from gradcalc.errors import UsageError
 
 
 def by_the_parser(text: str) -> float:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from gradcalc.core import autodiff
-from gradcalc.numbers import floats
 from gradcalc import limits
+from gradcalc.core import autodiff
 from gradcalc.core.autodiff import Result
-from gradcalc.errors import DomainError
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
-from gradcalc.numbers import FUNCTIONS
+from gradcalc.errors import DomainError
+from gradcalc.numbers import FUNCTIONS, floats
 
 
 class Dual:

@@ -44,7 +44,8 @@ def evaluate(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | N
     values = point.read(m)  # every value is checked, used or not
     result = autodiff.evaluate(graph, values, wrt, m=m)
     if hessian:
-        from gradcalc.analyses.hessian import Hessian, hessian as second_derivatives
+        from gradcalc.analyses.hessian import Hessian
+        from gradcalc.analyses.hessian import hessian as second_derivatives
 
         matrix = second_derivatives(graph, values, result.wrt, m)
         return Evaluation("eval --hessian", Hessian(result, matrix, exact), result.warnings)

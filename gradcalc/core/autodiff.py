@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from gradcalc.numbers import floats
-from gradcalc.errors import DomainError, MissingValues, UsageError
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import collector_paused
+from gradcalc.errors import DomainError, MissingValues, UsageError
+from gradcalc.numbers import floats
 
 _FAILURES = (ArithmeticError, ValueError)  # ZeroDivisionError and OverflowError are ArithmeticErrors
 _LEAVES = ("input", "const")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import product
-
 from typing import Iterable
 
 from gradcalc.core.graph import Graph, Node, lower

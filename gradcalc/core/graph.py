@@ -11,9 +11,9 @@ from functools import cached_property
 from typing import Iterable, NamedTuple
 
 from gradcalc import limits
-from gradcalc.errors import ConstantAssignment, ParseError
 from gradcalc.core.ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
 from gradcalc.core.parse import Program, collector_paused, error_at, parse
+from gradcalc.errors import ConstantAssignment, ParseError
 
 _LEAVES = ("input", "const")
 

@@ -19,8 +19,8 @@ from itertools import accumulate, compress
 from typing import NamedTuple
 
 from gradcalc import limits
-from gradcalc.errors import ParseError, short
 from gradcalc.core.ops import BINARY, FUNCTIONS
+from gradcalc.errors import ParseError, short
 
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII only: \d takes other scripts
 # One token per match: a number, a name, a two-character operator, or any other single

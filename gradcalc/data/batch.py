@@ -9,8 +9,8 @@ and the chunk's remaining rows are computed again.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from gradcalc.core.ops import REGISTRY
 from gradcalc.data.problems import FIRST_FEW, Kink, Problem, Problems
 from gradcalc.errors import DomainError, ExitCode
 from gradcalc.numbers import columns as m
+
 
 @dataclass
 class Batch:

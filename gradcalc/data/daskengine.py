@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from gradcalc.data.batch import run
-from gradcalc.data.problems import Kink, Problem, Problems
-from gradcalc.data.plan import Plan, Reduced, finish, notes
 from gradcalc.data.files import Table, checked_chunk, floats_of
+from gradcalc.data.plan import Plan, Reduced, finish, notes
+from gradcalc.data.problems import Kink, Problem, Problems
 from gradcalc.errors import UsageError
 
 

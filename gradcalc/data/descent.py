@@ -11,11 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from gradcalc.data.batch import run
-from gradcalc.data.problems import Problems
-from gradcalc.data.plan import Plan, Stream
-from gradcalc.errors import DataError, DomainError
 from gradcalc.core.graph import Graph
+from gradcalc.data.batch import run
+from gradcalc.data.plan import Plan, Stream
+from gradcalc.data.problems import Problems
+from gradcalc.errors import DataError, DomainError
 
 
 @dataclass

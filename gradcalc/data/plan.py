@@ -10,7 +10,7 @@ number, so chunk sums add up to the whole file's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import builtins
 import math
 import random
-import sys
 
 import mpmath
 from mpmath.libmp import from_man_exp, mpf_add, mpf_mul, mpf_sub, round_nearest
 
 from gradcalc import limits
-
 
 _random = random.Random(0)
 

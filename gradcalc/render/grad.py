@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from gradcalc.errors import printable
 from gradcalc.analyses.grad import Formula, SymbolicGradient
+from gradcalc.errors import printable
 from gradcalc.render.modes import exact_float, exact_human, exact_text
 
 

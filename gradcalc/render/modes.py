@@ -19,7 +19,6 @@ from gradcalc.errors import printable
 from gradcalc.render import csv, json, table
 from gradcalc.render.numerals import SIGNIFICANT, human, machine, text
 
-
 # --- exact --------------------------------------------------------------------------------
 
 def exact_text(value: Any) -> str:

@@ -7,8 +7,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gradcalc.errors import printable
 from gradcalc.analyses.paths import Path, PathSum
+from gradcalc.errors import printable
 from gradcalc.render.numerals import human, machine
 
 

@@ -16,10 +16,10 @@ import math
 import re
 from functools import lru_cache
 
-from gradcalc.numbers import floats
 from gradcalc.core.autodiff import Result
-from gradcalc.errors import UsageError, printable
 from gradcalc.core.ops import REGISTRY
+from gradcalc.errors import UsageError, printable
+from gradcalc.numbers import floats
 
 ADD, MUL, UNARY, POW, ATOM = range(1, 6)  # Python's precedence levels, loosest first
 
