@@ -100,10 +100,10 @@ def _problem(rows: int):
 def _engine(rows: int):
     """gradcalc's data engine on in-memory columns, as `eval --data` runs it once the file is
     read: chunk by chunk (its own chunk size), cells checked, mean loss and gradient reduced."""
-    from gradcalc.data.files import _ArraysTable
+    from gradcalc.data.files import ArraysTable
     from gradcalc.data.plan import plan_data, reduce_data
 
-    class InMemory(_ArraysTable):
+    class InMemory(ArraysTable):
         def __init__(self, columns: dict):
             self.columns = columns
             super().__init__("memory", list(columns), rows, "rows")

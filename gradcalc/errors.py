@@ -6,6 +6,7 @@ errors to codes in exactly one place and never shows a traceback for bad input.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypeVar
 
 
 class ExitCode(IntEnum):
@@ -17,6 +18,9 @@ class ExitCode(IntEnum):
     MATH = 3  # a value or derivative is undefined or not finite at the point
     MISMATCH = 4  # `check` found a gradient that disagrees with its oracle
     INTERRUPTED = 130  # Ctrl-C or an abort: 128 + SIGINT, as shells report it
+
+
+_Error = TypeVar("_Error", bound="GradcalcError")
 
 
 class GradcalcError(Exception):
@@ -31,7 +35,7 @@ class GradcalcError(Exception):
     exit_code = ExitCode.USAGE
     parameters: tuple[str, ...] = ()
 
-    def about(self, *parameters: str) -> "GradcalcError":
+    def about(self: _Error, *parameters: str) -> _Error:
         """This error, marked as mentioning these parameters by name."""
         self.parameters = parameters
         return self
@@ -84,6 +88,7 @@ class DomainError(GradcalcError):
     """A stage's value or local derivative is undefined or not finite at the point."""
 
     exit_code = ExitCode.MATH
+    row: int | None  # in data mode, the 1-based row it happened in (set with the error's record)
 
     def __init__(self, message: str, stage: str | None = None):
         self.stage = stage

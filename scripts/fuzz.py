@@ -19,8 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import run_cli  # noqa: E402
-from fuzzing import at_values, check_contract, commands, expressions, formats, nonfinite, timed  # noqa: E402
+from helpers import (  # noqa: E402
+    at_values,
+    check_contract,
+    commands,
+    formats,
+    hostile_texts,
+    nonfinite,
+    run_cli,  # noqa: E402
+    timed,
+)
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -39,7 +47,7 @@ def fuzz(minutes: float, first_seed: int) -> tuple[int, list[str]]:
         @seed(batch)
         @settings(max_examples=BATCH, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
-        @given(st.one_of(commands, st.sampled_from(["graph", "paths"])), expressions, at_values,
+        @given(st.one_of(commands, st.sampled_from(["graph", "paths"])), hostile_texts, at_values,
                formats, nonfinite, gates, drawings)
         def case(command, expression, at, fmt, mode, gate, drawing):
             nonlocal tried

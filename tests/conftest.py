@@ -1,28 +1,8 @@
-"""Shared helpers: run the CLI in-process and read its three outputs."""
+"""The `cli` fixture: run the command line in-process (tests/helpers.py)."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 import pytest
-from click.testing import CliRunner
-
-from gradcalc.cli.app import main
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self):
-        return json.loads(self.stdout)
-
-
-def run_cli(*args: str, stdin: str | None = None) -> Run:
-    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
-    return Run(result.exit_code, result.stdout, result.stderr)
+from helpers import run_cli
 
 
 @pytest.fixture

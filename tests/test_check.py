@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from numerics_oracles import LOSS, LOSS_AT, WORKED, at_option
+from helpers import LOSS, LOSS_AT, WORKED, at_option
 
 from gradcalc.analyses.check import ridders
 from gradcalc.core.ops import REGISTRY, each

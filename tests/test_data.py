@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -260,7 +260,7 @@ def test_columns_provide_every_name_of_floatmath():
 
 def test_every_rule_on_columns_matches_the_scalar_rule():
     """One registry, two number systems: column-wise results equal the float results row by row."""
-    from test_ops import ORACLE
+    from helpers import ORACLE
 
     from gradcalc.core.ops import REGISTRY
     from gradcalc.numbers import columns, floats

@@ -5,8 +5,8 @@ from __future__ import annotations
 import mpmath
 import pytest
 import sympy as sp
+from helpers import WORKED, S, at_option, exact_point, expressions, points, staged
 from hypothesis import given, settings
-from numerics_oracles import WORKED, S, at_option, exact_point, expressions, points, staged
 
 from gradcalc.numbers.precise import significant
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from hypothesis import given, settings
-from numerics_oracles import (
+from helpers import (
     WORKED,
     S,
     at_option,
@@ -14,6 +13,7 @@ from numerics_oracles import (
     rational_expressions,
     staged,
 )
+from hypothesis import given, settings
 
 
 def exact(cli, command: str, text: str, at: str, *options: str) -> dict:

@@ -5,13 +5,13 @@ contract). `python3 scripts/fuzz.py --minutes 10` runs the same with many more e
 """
 from __future__ import annotations
 
-from fuzzing import (
+from helpers import (
     at_values,
     check_contract,
     commands,
-    expressions,
     formats,
     garbage,
+    hostile_texts,
     nonfinite,
     timed,
     token_soup,
@@ -38,7 +38,7 @@ def test_token_sequences_from_the_grammar_get_a_result_or_one_clean_error(cli, c
 
 
 @settings(quick, max_examples=40)
-@given(text=expressions)
+@given(text=hostile_texts)
 def test_standard_input_is_read_by_the_same_rules(cli, text):
     stdin = text.encode("utf-8", "surrogatepass")  # stray surrogates become invalid UTF-8 bytes
     run, elapsed = timed(cli, "eval", "-", "--at", "x=1,y=2", "--format", "json", stdin=stdin)

@@ -3,8 +3,8 @@ written here."""
 from __future__ import annotations
 
 import sympy as sp
+from helpers import LOSS, LOSS_AT, S, at_option, expressions, sigma
 from hypothesis import given, settings
-from numerics_oracles import LOSS, LOSS_AT, S, at_option, expressions, sigma
 
 from gradcalc.analyses.grad import symbolic_gradient
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import sympy as sp
+from helpers import LOSS, LOSS_AT, LOSS_FORM, S, at_option, exact_point, expressions
 from hypothesis import given, settings
-from numerics_oracles import LOSS, LOSS_AT, LOSS_FORM, S, at_option, exact_point, expressions
 
 from gradcalc import lower
 from gradcalc.analyses.hessian import hessian

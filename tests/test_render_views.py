@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pydot
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

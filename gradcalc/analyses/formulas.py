@@ -35,6 +35,7 @@ def local_rules(graph: Graph, i: int) -> list:
                  else symbolic.number(n.text) if n.op == "const"
                  else symbolic.symbol(n.name) for n in names)
     op = REGISTRY[node.op]
+    assert op.partial is not None  # a node with inputs is not a leaf
     out = symbolic.symbol(node.name)
     return [op.partial(symbolic, out, args, k) for k in range(len(args))]
 
@@ -48,7 +49,8 @@ class Terms(int):
         return Terms(min(self.cap, int(self) + int(other) + 1))
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _join
-    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _join
+    # int's stubs type pow by its exponent (`x**0` is the literal 1) and a modulus, which sizes lack
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = _join  # type: ignore[assignment]
 
     def __neg__(self) -> "Terms":
         return Terms(min(self.cap, int(self) + 1))
@@ -95,14 +97,17 @@ def written_size(graph: Graph, kept: Iterable[int] = ()) -> int:
     value = [Terms(1)] * len(nodes)
     for i, node in enumerate(nodes):
         if node.inputs and i not in keep:
-            args = [value[j] if j not in node.inputs[:k] else Terms(1)
-                    for k, j in enumerate(node.inputs)]
-            value[i] = REGISTRY[node.op].forward(sizes, *args)
+            args = tuple(value[j] if j not in node.inputs[:k] else Terms(1)
+                         for k, j in enumerate(node.inputs))
+            fn = REGISTRY[node.op].forward
+            assert fn is not None  # only the leaves have none
+            value[i] = fn(sizes, *args)
     grad = [0] * len(nodes)
     grad[graph.output] = 1
     for i in range(len(nodes) - 1, -1, -1):
         if grad[i] and nodes[i].inputs:
             op, args = REGISTRY[nodes[i].op], tuple(value[j] for j in nodes[i].inputs)
+            assert op.partial is not None  # a node with inputs is not a leaf
             for j, k in {j: k for k, j in enumerate(nodes[i].inputs)}.items():  # u*u: once
                 local = op.partial(sizes, value[i], args, k)
                 grad[j] = min(Terms.cap, grad[j] + grad[i] + int(local) + 1)

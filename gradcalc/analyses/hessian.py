@@ -10,7 +10,7 @@ tangent of input x_j set to 1 gives, in the tangents of the gradient, column j o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from gradcalc import limits
 from gradcalc.core import autodiff
@@ -107,6 +107,8 @@ def _value(x):
 class DualSystem:
     """The registry's number-system namespace for dual numbers over a base system `m`."""
 
+    log: Callable[[Dual], Dual]  # set in __init__, like every other name of FUNCTIONS
+
     def __init__(self, m: Any = floats):
         self.m = m
         self.ZERO, self.ONE = self.lift(m.ZERO), self.lift(m.ONE)
@@ -132,6 +134,7 @@ class DualSystem:
     def apply(self, name: str, *args: Dual) -> Dual:
         """The op's forward rule on the values; its local derivatives carry the tangents."""
         op, m = REGISTRY[name], self.m
+        assert op.forward is not None and op.partial is not None  # not a leaf
         values = tuple(a.value for a in args)
         out = op.forward(m, *values)
         tangent = m.ZERO

@@ -10,7 +10,7 @@ import sys
 import click
 
 from gradcalc import __version__
-from gradcalc.errors import ConstantAssignment, ExitCode, GradcalcError, MissingValues, printable
+from gradcalc.errors import ConstantAssignment, ExitCode, GradcalcError, MissingValues, ParseError, printable
 
 
 class ExpressionCommand(click.Command):
@@ -28,7 +28,8 @@ def _expression_last(command: click.Command, ctx: click.Context, args: list[str]
     """
     if "--" in args:
         return args
-    takes_value, flags = set(), set()
+    takes_value: set[str] = set()
+    flags: set[str] = set()
     for param in command.get_params(ctx):
         if isinstance(param, click.Option):
             names = param.opts + param.secondary_opts
@@ -120,12 +121,11 @@ def _help_hint(exc: click.ClickException) -> str:
 
 def _caret(exc: GradcalcError) -> str | None:
     """On a terminal, a caret under the quoted input; pipes and logs get the one line only."""
-    column = getattr(exc, "column", None)
-    if column is None or not sys.stderr.isatty():
-        return None
+    if not isinstance(exc, ParseError) or exc.column is None or not sys.stderr.isatty():
+        return None  # (a parse error is the only one with a column)
     from gradcalc.errors import quote_window
 
-    shown, offset = quote_window(exc.text, column)
+    shown, offset = quote_window(exc.text, exc.column)
     line = f"error: {printable(spoken(exc))}"
     return " " * (len(line) - len(shown) + offset) + "^"
 

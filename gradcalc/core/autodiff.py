@@ -153,8 +153,10 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
         if op in _LEAVES:
             continue
         args = [values[j] for j in node.inputs]
+        fn = REGISTRY[op].forward
+        assert fn is not None  # only the leaves have none
         try:
-            out = REGISTRY[op].forward(m, *args)
+            out = fn(m, *args)
         except _FAILURES as exc:
             raise value_error(graph, i, args, exc) from None
         if not isfinite(out):
@@ -199,6 +201,7 @@ def _node_backward(graph: Graph, i: int, values: list, grads: list, m: Any,
     nodes = graph.nodes
     node = nodes[i]
     op = REGISTRY[node.op]
+    assert op.partial is not None  # a node with inputs is not a leaf
     args = tuple(values[j] for j in node.inputs)
     out, upstream = values[i], grads[i]
     needed = graph.live[i]

@@ -81,15 +81,16 @@ class _Emitter:
 
     def of(self, i: int) -> int:
         """The new index of old node i; constants are emitted when first used."""
-        if self.image[i] is None:
+        index = self.image[i]
+        if index is None:
             node = self.old.nodes[i]
             if node.op != "const":
                 raise AssertionError(f"stage {node.name} was fused away but is still used")
-            self.image[i] = self.gate("const", (), node.text)
-        return self.image[i]
+            index = self.image[i] = self.gate("const", (), node.text)
+        return index
 
     def graph(self) -> Graph:
-        named = tuple(self.image[i] for i in self.old.named if self.image[i] is not None)
+        named = tuple(index for i in self.old.named if (index := self.image[i]) is not None)
         return Graph(tuple(self.nodes), len(self.nodes) - 1, self.old.output_name, self.old.source,
                      named)
 

@@ -8,7 +8,7 @@ consumers. Each assignment of a program is a stage of its own, named as the user
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple, cast
 
 from gradcalc import limits
 from gradcalc.core.ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
@@ -31,6 +31,13 @@ class Graph:
     Immutable. What is derived from the nodes is computed on first use and kept: the
     properties below, and in `memo` what other modules derive once per graph (autodiff's plan).
     """
+
+    nodes: tuple[Node, ...]
+    output: int
+    output_name: str
+    source: str
+    named: tuple[int, ...]
+    memo: dict[str, Any]
 
     def __init__(self, nodes: tuple[Node, ...], output: int, output_name: str, source: str = "",
                  named: tuple[int, ...] = ()):
@@ -177,6 +184,7 @@ class _Builder:
         push, pop = stack.append, stack.pop
         memo, scope, ops = self.memo, self.scope, self.ops
         add_op, add_args, add_text, add_name = ops.append, self.args.append, self.texts.append, self.names.append
+        args: tuple[int, ...]
         for kind, text, pos, argc in rpn:
             if kind == "name":
                 index = scope.get(text)
@@ -268,8 +276,8 @@ class _Builder:
         names = list(self.names)
         last = len(names) - 1
         if output_name is None:
-            names[last] = _fresh("f", used)
-            used.add(names[last])
+            fresh = names[last] = _fresh("f", used)
+            used.add(fresh)
         counter = 0
         for i, op in enumerate(self.ops):
             if names[i] is not None:
@@ -281,7 +289,7 @@ class _Builder:
             while f"u{counter}" in used:
                 counter += 1
             names[i] = f"u{counter}"
-        return names
+        return cast("list[str]", names)  # every name is filled in now
 
     def _error(self, message: str, pos: int) -> ParseError:
         return error_at(message, self.program.text, pos)

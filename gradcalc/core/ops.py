@@ -22,8 +22,8 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     """
 
     name: str
-    forward: Callable[..., Any]
-    partial: Callable[[Any, Any, tuple, int], Any]
+    forward: Optional[Callable[..., Any]]  # None for the leaves, "input" and "const"
+    partial: Optional[Callable[[Any, Any, tuple, int], Any]]
     arity: tuple[int, Optional[int]] = (1, 1)  # (fewest, most) arguments; None: no upper bound
     symbol: str = ""  # the infix or prefix operator users write; empty for a function call
     why: Optional[Callable[..., str]] = None  # why forward failed at these arguments
@@ -69,7 +69,7 @@ def each(*rules: Callable) -> Callable:
     The rules stay reachable as `partial.rules`, so a hot loop can call them directly.
     """
     partial = lambda m, out, args, i: rules[i](m, out, *args)  # noqa: E731
-    partial.rules = rules
+    setattr(partial, "rules", rules)
     return partial
 
 

@@ -58,9 +58,12 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
         rows = rows[keep]
     n = len(rows)
     index = graph.index
-    return Batch(rows, _full(values[graph.output], n),
-                 {name: _full(grads[index[name]] + m.ZERO, n) for name in wrt} if gradient else {},
-                 problems, kinks if gradient else {})
+    value = _full(values[graph.output], n)
+    if not gradient:
+        return Batch(rows, value, {}, problems, {})
+    assert grads is not None  # the checked pass always gives them
+    return Batch(rows, value, {name: _full(grads[index[name]] + m.ZERO, n) for name in wrt},
+                 problems, kinks)
 
 
 def _full(value, n: int) -> np.ndarray:
@@ -110,7 +113,9 @@ def _forward(graph: Graph, env: Mapping, n: int) -> tuple[list, _Bad | None]:
                                    else m.number(node.text))
             continue
         args = [values[j] for j in node.inputs]
-        out = REGISTRY[node.op].forward(m, *args)
+        fn = REGISTRY[node.op].forward
+        assert fn is not None  # only the leaves have none
+        out = fn(m, *args)
         if getattr(out, "ndim", 0) == 0:
             if not math.isfinite(out):  # no row to blame: parameters and constants alone
                 raise value_error(graph, i, args, None)
@@ -151,6 +156,7 @@ def _backward(graph: Graph, values: list, rows: np.ndarray, checked: bool = Fals
         if not node.inputs or not live[i]:
             continue
         op = REGISTRY[node.op]
+        assert op.partial is not None  # a node with inputs is not a leaf
         args = tuple(values[j] for j in node.inputs)
         out = values[i]
         for k, j in enumerate(node.inputs):
@@ -184,6 +190,7 @@ def _note_kink(graph: Graph, i: int, out, args: tuple, rows: np.ndarray,
                kinks: dict[str, Kink]) -> None:
     """Count the rows at the stage's kink; the registry words the note for the first one."""
     op = REGISTRY[graph.nodes[i].op]
+    assert op.kink_at is not None and op.kink is not None  # only called for an op with a kink
     flags = np.broadcast_to(op.kink_at(out, args), rows.shape)
     hits = np.flatnonzero(flags)
     if len(hits):
@@ -211,6 +218,7 @@ def _why(graph: Graph, values: list, bad: _Bad, k: int) -> str:
     if bad.kind == "value":
         return str(value_error(graph, i, args, None))
     if bad.kind == "derivative":
+        assert bad.arg is not None  # a derivative's bad rows always say which input
         return str(derivative_error(graph, i, int(bad.arg[k]), args))
     return str(_gradient_error(graph, i))
 

@@ -94,6 +94,7 @@ def _numbers(series) -> np.ndarray:
 def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Reduced, list[str]]:
     """Every partition's sums, computed by Dask and added up; the reduced result and warnings."""
     dask, _ = _dask()
+    assert plan.table is not None  # the plan as made; `lean` below is the tasks' copy
     frame = read_frame(plan.table.label, list(plan.columns) or None)
     lean = replace(plan, table=None, warnings=[])  # what the tasks carry: no open files
     tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
@@ -121,7 +122,8 @@ def _on_cluster(address: str, tasks) -> list[PartSums]:
 def _combine(plan: Plan, how: str, parts) -> tuple[Reduced, list[str]]:
     offset, used, value = 0, 0, 0.0
     sums = dict.fromkeys(plan.wrt, 0.0)
-    problems, kinks = Problems(), {}
+    problems = Problems()
+    kinks: dict[str, Kink] = {}
     for part in parts:
         problems.add(part.problems.count, [_shifted(p, offset) for p in part.problems.first])
         for stage, kink in part.kinks.items():

@@ -48,12 +48,14 @@ def load(plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray, Stream]:
     data = {name: np.concatenate([p[name] for p in parts]) if parts else np.zeros(0)
             for name in plan.columns}
     if not len(rows):
+        assert plan.table is not None  # the plan as made, not a Dask task's copy
         raise DataError(f"data {plan.table.label}: no rows to descend on").about("data")
     return data, rows, stream
 
 
 def _cells_only(stream: Stream):
     plan = stream.plan
+    assert plan.table is not None  # the plan as made, not a Dask task's copy
     for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
         if chunk.problems.count and plan.on_error == "fail":
             raise chunk.problems.first[0].error()

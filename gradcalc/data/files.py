@@ -274,7 +274,7 @@ class _ParquetTable(Table):
 
 # ---- numpy files ---------------------------------------------------------------------------
 
-class _ArraysTable(Table):
+class ArraysTable(Table):
     """Named 1-D arrays of one length, sliced into chunks."""
 
     def column(self, name: str) -> np.ndarray:
@@ -286,8 +286,11 @@ class _ArraysTable(Table):
         for lo, hi in _split(self.total, chunk_rows):
             part = {name: _as_floats(a[lo:hi]) for name, a in arrays.items()}
             self.done = hi
-            yield checked_chunk(_row_numbers(lo + 1, hi - lo), part,
-                                lambda name, k, lo=lo: arrays[name][lo + k].item())
+
+            def text_of(name: str, k: int, lo: int = lo) -> object:
+                return arrays[name][lo + k].item()
+
+            yield checked_chunk(_row_numbers(lo + 1, hi - lo), part, text_of)
 
 
     def _check_shapes(self, arrays: dict[str, np.ndarray]) -> None:
@@ -312,7 +315,7 @@ def _as_floats(values: np.ndarray) -> np.ndarray:
         return np.array([_float_or_nan(str(v)) for v in values], dtype=np.float64)
 
 
-class _NpyTable(_ArraysTable):
+class _NpyTable(ArraysTable):
     def __init__(self, path: str):
         self.array = np.load(path, mmap_mode="r", allow_pickle=False)
         names = self.array.dtype.names
@@ -325,7 +328,7 @@ class _NpyTable(_ArraysTable):
         return self.array[name]
 
 
-class _NpzTable(_ArraysTable):
+class _NpzTable(ArraysTable):
     def __init__(self, path: str):
         self.archive = np.load(path, allow_pickle=False)  # an array loads when first used
         super().__init__(path, self.archive.files, 0, "rows")

@@ -10,7 +10,7 @@ number, so chunk sums add up to the whole file's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class Plan:
     """Everything fixed before the first row is read."""
 
     graph: Graph
-    table: Table
+    table: Table | None  # None only in the copy a Dask task carries (no open files)
     params: dict[str, float]  # inputs given by --at: scalars that broadcast over the rows
     columns: tuple[str, ...]  # inputs read from the file, row by row
     wrt: tuple[str, ...]
@@ -98,10 +98,11 @@ class Stream:
         self.used = 0  # rows that entered the result
         self.problems = Problems()
         self.kinks: dict[str, Kink] = {}
-        self.on_chunk = None  # called after each chunk (the progress bar)
+        self.on_chunk: Callable[[], None] | None = None  # called after each chunk (the progress bar)
 
     def __iter__(self) -> Iterator[Batch]:
         plan = self.plan
+        assert plan.table is not None  # only a Dask task's copy has none, and it never streams
         for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
             rows, data = chunk.rows, chunk.columns
             if chunk.bad is not None:
@@ -171,6 +172,7 @@ def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> 
 def finish(plan: Plan, how: str, value: float, sums: dict[str, float], used: int,
            skipped: int, rows: int) -> Reduced:
     """Sums → the reduced result (also how the Dask engine combines its partitions)."""
+    assert plan.table is not None  # the plan as made, not a Dask task's copy
     if used == 0:
         why = f"all {rows} rows were skipped" if rows else "it has no data rows"
         raise DataError(f"data {plan.table.label}: no rows to reduce ({why})").about("data")

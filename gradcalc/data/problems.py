@@ -22,6 +22,7 @@ class Problem:
     stage: str | None = None
 
     def error(self, prefix: str = "") -> GradcalcError:
+        error: DomainError | DataError
         if self.code == ExitCode.MATH:
             error = DomainError(prefix + self.message, self.stage)
         else:

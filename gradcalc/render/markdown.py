@@ -6,13 +6,15 @@ backpropagated gradient.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
 from gradcalc.render import outline
 from gradcalc.render.numerals import human
 
 
-def local_derivatives(result: Result, i: int) -> list[tuple[str, object, object]]:
+def local_derivatives(result: Result, i: int) -> list[tuple[str, Any, object]]:
     """(input name, symbolic rule, value) for each non-constant input of stage i."""
     from gradcalc.analyses.formulas import local_rules
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Group
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -48,6 +48,7 @@ def paths_table(report: PathSum) -> Group:
         title = (f"{_count_text(report.count)} paths from {output} back to {wrt}; "
                  f"the {len(report.largest)} with the largest |product| (--top)")
     table = Table(title=title, title_justify="left")
+    justify: JustifyMethod
     for column, justify in (("#", "right"), ("path", "left"), ("local derivatives", "left"),
                             ("product", "right")):
         table.add_column(column, justify=justify)

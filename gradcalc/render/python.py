@@ -15,6 +15,7 @@ import keyword
 import math
 import re
 from functools import lru_cache
+from typing import Any, Callable
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.ops import REGISTRY
@@ -87,7 +88,7 @@ class SourceMath:
     ZERO = Code("0.0")
     ONE = Code("1.0")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.helpers: list[str] = []
 
     def number(self, text: str) -> Code:
@@ -100,7 +101,7 @@ class SourceMath:
         return Code(f"{_code(base).at_least(ATOM)} ** {_code(exponent).at_least(UNARY)}", POW)
 
     def __getattr__(self, name: str):
-        function = getattr(floats, name)
+        function: Callable[..., Any] = getattr(floats, name)
         if getattr(function, "__module__", None) == floats.__name__:
             self._need(name)
             call = name
@@ -134,8 +135,10 @@ def _definitions() -> dict[str, str]:
             names = [t.id for t in targets if isinstance(t, ast.Name)]
         else:
             continue
+        segment = ast.get_source_segment(source, statement)
+        assert segment is not None  # parsed from this very source, so it has positions
         for name in names:
-            found[name] = ast.get_source_segment(source, statement)
+            found[name] = segment
     return found
 
 
@@ -191,7 +194,9 @@ def trace_python(result: Result) -> str:
             code.append(m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text))
         else:
             code.append(Code(variable[i]))
-            value = REGISTRY[node.op].forward(m, *(code[j] for j in node.inputs))
+            fn = REGISTRY[node.op].forward
+            assert fn is not None  # only the leaves have none
+            value = fn(m, *(code[j] for j in node.inputs))
             forward.append(f"{variable[i]} = {_code(value).text}")
     backward.append(f"{gradient[graph.output]} = 1.0")
     assigned = {graph.output}
@@ -200,11 +205,13 @@ def trace_python(result: Result) -> str:
         if not node.inputs or not graph.live[i]:
             continue
         args = tuple(code[j] for j in node.inputs)
+        partial = REGISTRY[node.op].partial
+        assert partial is not None  # a node with inputs is not a leaf
         backward.append(f"# backprop {variable[i]} = {printable(graph.definition(i))}")
         for k, j in enumerate(node.inputs):
             if not graph.varying[j]:
                 continue
-            local = _code(REGISTRY[node.op].partial(m, code[i], args, k))
+            local = _code(partial(m, code[i], args, k))
             step = f"{local.at_least(ATOM)} * {gradient[i]}"
             if j in assigned:
                 backward.append(f"{gradient[j]} += {step}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from rich.console import Group
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -49,6 +49,7 @@ def forward_table(result: Result, depth: int | None = None, collapse: bool | Non
     graph = result.graph
     out = printable(graph.output_name)
     table = Table(title="forward pass (topological order)", title_justify="left")
+    justify: JustifyMethod
     for column, justify in (("stage", "left"), ("op", "left"), ("definition", "left"),
                             ("value", "right"), ("local ∂stage/∂input", "left"),
                             (f"∂{out}/∂stage", "right")):
@@ -81,6 +82,7 @@ def backward_table(result: Result, depth: int | None = None, collapse: bool | No
     rows, keys, names = [], [], []
     table = Table(title="backward pass (reverse order): d<input> += local × upstream",
                   title_justify="left")
+    justify: JustifyMethod
     for column, justify in (("step", "right"), ("edge", "left"), ("local", "right"),
                             ("upstream", "right"), ("contribution", "right"),
                             ("accumulated", "left")):

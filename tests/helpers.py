@@ -1,0 +1,244 @@
+"""What the tests share, in one place: running the CLI in-process, the independent oracles
+of the numerics tests, and the hostile inputs of the fuzz tests with the contract they check.
+
+Oracles: the seeds' worked examples written directly as sympy expressions (never by parsing
+gradcalc's text with sympy), and random expression trees built as text and sympy form side
+by side. The fuzz contract, for any input whatever: exit code 0, 2 or 3; never a traceback
+or an internal error; on error an empty stdout and an `error: ...` line on stderr; a
+bounded time.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import sympy as sp
+from click.testing import CliRunner
+from hypothesis import strategies as st
+
+from gradcalc.cli import main
+from gradcalc.core.ops import FUNCTIONS
+
+# ---- the CLI, in-process ----------------------------------------------------------------
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, stdin: str | None = None) -> Run:
+    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+# ---- oracles of the numerics tests ------------------------------------------------------
+
+S = {name: sp.Symbol(name, real=True)
+     for name in ("a", "b", "c", "x", "y", "z", "w0", "w1", "w2", "x0", "x1", "x2")}
+
+
+def sigma(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+a, b, c, x, y = (S[n] for n in "abcxy")
+NEURON_AT = {"w0": "2", "w1": "-3", "w2": "-3", "x0": "-1", "x1": "-2"}
+NEURON = sigma(S["w0"] * S["x0"] + S["w1"] * S["x1"] + S["w2"])
+LOSS = "z = w1*x1 + w2*x2 + b; yhat = sigmoid(z); L = -y*log(yhat) - (1-y)*log(1-yhat)"
+LOSS_AT = {"x1": "1.5", "x2": "2.5", "w1": "-4", "w2": "3", "b": "-1", "y": "1"}
+_z = S["w1"] * S["x1"] + S["w2"] * S["x2"] + b
+LOSS_FORM = -y * sp.log(sigma(_z)) - (1 - y) * sp.log(1 - sigma(_z))
+
+# The worked examples of ../shared/golden/seed-examples.json: text, point, sympy form.
+WORKED = [
+    ("3*(a+b*c)", {"a": "5", "b": "3", "c": "2"}, 3 * (a + b * c)),
+    ("u = b*c; v = a + u; J = 3*v", {"a": "5", "b": "3", "c": "2"}, 3 * (a + b * c)),
+    ("1/(1+exp(-(w0*x0+w1*x1+w2)))", NEURON_AT, NEURON),
+    ("sigmoid(w0*x0+w1*x1+w2)", NEURON_AT, NEURON),
+    ("(x + sigmoid(y)) / (sigmoid(x) + (x+y)**2)", {"x": "3", "y": "-4"},
+     (x + sigma(y)) / (sigma(x) + (x + y) ** 2)),
+    (LOSS, LOSS_AT, LOSS_FORM),
+    ("x**2*(3*x+1) - sin(x**2)", {"x": "1.5"}, x ** 2 * (3 * x + 1) - sp.sin(x ** 2)),
+    ("(exp(x) + x)**2", {"x": "1"}, (sp.exp(x) + x) ** 2),
+    ("max(x, y) * 2 + x*y", {"x": "3", "y": "-4"}, sp.Max(x, y) * 2 + x * y),
+]
+
+
+def staged(text: str, at: dict):
+    """The graph of `text` and the point `at`, read as the command line reads `--at`."""
+    from gradcalc.cli.options import parse_at
+    from gradcalc.core.graph import lower
+    from gradcalc.core.values import Point
+
+    point = Point(parse_at([at_option(at)]))
+    return lower(text, given=point.names), point
+
+
+def at_option(at: dict) -> str:
+    return ",".join(f"{name}={value}" for name, value in at.items())
+
+
+def exact_point(at: dict) -> dict:
+    return {S[name]: sp.Rational(value) for name, value in at.items()}
+
+
+# Random trees: each builder writes text and sympy form side by side, in safe domains.
+NAMES = ("x", "y", "z")
+RATIONAL = {
+    "add": (lambda p, q: f"({p} + {q})", lambda p, q: p + q),
+    "sub": (lambda p, q: f"({p} - {q})", lambda p, q: p - q),
+    "mul": (lambda p, q: f"({p}*{q})", lambda p, q: p * q),
+    "div": (lambda p, q: f"({p}/(2 + ({q})^2))", lambda p, q: p / (2 + q ** 2)),
+}
+SMOOTH = {
+    "exp": (lambda p: f"exp(tanh({p}))", lambda p: sp.exp(sp.tanh(p))),
+    "log": (lambda p: f"log(1 + ({p})**2)", lambda p: sp.log(1 + p ** 2)),
+    "sqrt": (lambda p: f"sqrt(3 + sin({p}))", lambda p: sp.sqrt(3 + sp.sin(p))),
+    "sigmoid": (lambda p: f"sigmoid({p})", sigma),
+    "softplus": (lambda p: f"softplus({p})", lambda p: sp.log(1 + sp.exp(p))),
+    "cos": (lambda p: f"cos({p})", sp.cos),
+    "atan": (lambda p: f"atan({p})", sp.atan),
+    "neg": (lambda p: f"(-{p})", lambda p: -p),
+    "cube": (lambda p: f"({p})^3", lambda p: p ** 3),
+}
+
+
+@st.composite
+def expressions(draw, unary=SMOOTH, size=8):
+    """A random tree whose nodes may reuse earlier subtrees, so subexpressions are shared."""
+    pool = [(name, S[name]) for name in NAMES] + [("1.5", sp.Rational(3, 2))]
+    for _ in range(draw(st.integers(1, size))):
+        if unary and draw(st.booleans()):
+            text, form = unary[draw(st.sampled_from(sorted(unary)))]
+            p = draw(st.sampled_from(pool))
+            pool.append((text(p[0]), form(p[1])))
+        else:
+            text, form = RATIONAL[draw(st.sampled_from(sorted(RATIONAL)))]
+            p, q = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
+            pool.append((text(p[0], q[0]), form(p[1], q[1])))
+    return pool[-1]
+
+
+rational_expressions = expressions(unary={k: SMOOTH[k] for k in ("neg", "cube")})
+
+# Points as decimal texts, so exact and many-digit modes read them exactly.
+points = st.fixed_dictionaries({name: st.integers(-200, 200).map(lambda k: str(k / 100))
+                                for name in NAMES})
+
+
+# Each op's own oracle: its forward function written independently as a sympy form.
+
+# op → (independent sympy form, points to check at)
+ORACLE = {
+    "copy": (x, [(1.3,)]),
+    "add": (x + y, [(1.5, -2.0)]),
+    "sub": (x - y, [(1.5, -2.0)]),
+    "mul": (x * y, [(1.5, -2.0)]),
+    "div": (x / y, [(1.5, -2.0)]),
+    "pow": (x ** y, [(1.5, 2.5), (2.0, -1.5)]),
+    "neg": (-x, [(0.7,)]),
+    "exp": (sp.exp(x), [(0.3,), (-2.0,)]),
+    "log": (sp.log(x), [(0.3,), (5.0,)]),
+    "logb": (sp.log(x) / sp.log(y), [(8.0, 2.0), (0.5, 10.0)]),
+    "sqrt": (sp.sqrt(x), [(2.0,)]),
+    "abs": (sp.Abs(x), [(-1.5,), (2.0,)]),
+    "sin": (sp.sin(x), [(0.4,)]),
+    "cos": (sp.cos(x), [(0.4,)]),
+    "tan": (sp.tan(x), [(0.4,)]),
+    "asin": (sp.asin(x), [(0.4,)]),
+    "acos": (sp.acos(x), [(-0.4,)]),
+    "atan": (sp.atan(x), [(2.4,)]),
+    "sinh": (sp.sinh(x), [(0.9,)]),
+    "cosh": (sp.cosh(x), [(-0.9,)]),
+    "tanh": (sp.tanh(x), [(0.9,)]),
+    "sigmoid": (1 / (1 + sp.exp(-x)), [(1.0,), (-3.0,), (30.0,)]),
+    "softplus": (sp.log(1 + sp.exp(x)), [(1.0,), (-3.0,)]),
+    "log_sigmoid": (sp.log(1 / (1 + sp.exp(-x))), [(1.0,), (-3.0,)]),
+    "logloss": (-x * sp.log(1 / (1 + sp.exp(-y))) - (1 - x) * sp.log(1 - 1 / (1 + sp.exp(-y))),
+                [(1.0, 0.7), (0.0, -2.0), (0.3, 1.5)]),
+    "relu": (sp.Max(x, 0), [(1.0,), (-3.0,)]),
+    "max": (sp.Max(x, y), [(1.0, 2.0), (3.0, -1.0)]),
+    "min": (sp.Min(x, y), [(1.0, 2.0), (3.0, -1.0)]),
+}
+
+
+# ---- hostile inputs and the fuzz contract -------------------------------------------------
+
+# The grammar's alphabet, the characters it refuses, and look-alikes from outside ASCII.
+GRAMMAR_CHARS = "0123456789.eE+-*/^(),;=\n\t abcxyz_"
+REFUSED_CHARS = "#%!@'\"[]{}:<>&|~`\\$?"
+STRANGE_CHARS = "ｘа٣１\x00\x1b\x7f\u200b\ufeff\u2212é\udcff𝑥"
+
+NUMBERS = ["0", "1", "2", "0.5", ".5", "5.", "1e3", "1e-3", "1e400", "1e-400", "1e308",
+           "9" * 30, "1e100000000", "0x10", "1_000", "2e", "00"]
+TOKEN_NAMES = ["x", "y", "a", "b", "bc", "E", "I", "N", "S", "pi", "e", "lambda", "beta", "gamma",
+         "_x", "__import__", "__class__", "if", "for", "not", "eval", "open", "input", "os"]
+OPERATORS = ["+", "-", "*", "/", "^", "**", "(", ")", ",", ";", "=", "\n", "==", "//", "%",
+             "!", "@", ".", "[", "]", "'", ":", " "]
+TOKENS = NUMBERS + TOKEN_NAMES + OPERATORS + [f"{name}(" for name in FUNCTIONS]
+
+# Values for the names the generated inputs use most; odd ones leave no name without a value.
+AT = "x=0.5,y=-2,a=3,b=0,c=1e-3,z=7,bc=2,E=1,I=2,N=3,S=4,beta=1,gamma=2,_x=1"
+
+characters = st.text(st.sampled_from(GRAMMAR_CHARS + REFUSED_CHARS + STRANGE_CHARS), max_size=40)
+garbage = st.one_of(characters, st.text(max_size=30))  # the second: any Unicode at all
+token_soup = st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)
+spaced_soup = st.lists(st.sampled_from(TOKENS), max_size=25).map(" ".join)
+hostile_texts = st.one_of(garbage, token_soup, spaced_soup)
+at_values = st.one_of(
+    st.just(AT),
+    st.builds(lambda name, value: f"{AT},{name}={value}", st.sampled_from(["w", "x", "q"]),
+              st.one_of(token_soup, characters)),
+    token_soup,
+)
+commands = st.sampled_from(["eval", "trace"])
+formats = st.sampled_from(["json", "table", "csv"])
+nonfinite = st.sampled_from(["strict", "ieee"])
+
+TIME_BOUND = 2.0  # seconds for one small input, in-process
+
+
+def timed(run_cli, *args: str, **options) -> tuple:
+    """The run and the CPU seconds it took; a slow run is timed again, and the faster counts.
+
+    CPU time, because wall time counts other processes' load; twice, because a one-off pause
+    (the cycle collector sweeping the fuzzer's own memory) is not the input's fault.
+    """
+    times = []
+    while len(times) < 2 and min(times, default=TIME_BOUND) >= TIME_BOUND:
+        start = time.process_time()
+        run = run_cli(*args, **options)
+        times.append(time.process_time() - start)
+    return run, min(times)
+
+
+def check_contract(run, elapsed: float, fmt: str = "table", mode: str = "strict") -> None:
+    """Assert what every input must get: a result or one clean error, quickly."""
+    assert run.code in (0, 2, 3), (run.code, run.stderr)
+    for text in (run.stdout, run.stderr):
+        assert "Traceback" not in text and "internal error" not in text, run.stderr
+    if run.code:
+        assert run.stdout == "", run.stdout
+        lines = run.stderr.splitlines()
+        assert lines and lines[-1].startswith("error: "), run.stderr
+        assert all(line.startswith(("error: ", "warning: ")) for line in lines), run.stderr
+    else:
+        assert run.stdout.strip()
+        if fmt == "json" and mode == "strict" and not run.stdout.startswith("Usage:"):  # `-h`
+            assert_all_finite(json.loads(run.stdout))
+    assert elapsed < TIME_BOUND, elapsed
+
+
+def assert_all_finite(document: dict) -> None:
+    """Strict mode prints no inf or nan (JSON would spell them as strings)."""
+    numbers = [document["value"], *document["at"].values(), *document["gradient"].values()]
+    for node in document.get("nodes", ()):
+        numbers += [node["value"], node["grad"], *(p for p in node["local"] if p is not None)]
+    assert all(isinstance(x, float) and math.isfinite(x) for x in numbers), numbers
