@@ -29,14 +29,14 @@ LIMITS: dict[str, Limit] = {
     for limit in (
         Limit("GRADCALC_MAX_INPUT", 4_000_000, "characters in an expression, program or value"),
         Limit("GRADCALC_MAX_NODES", 2_000_000, "nodes in a graph"),
-        Limit("GRADCALC_MAX_DIGITS", 10_000, "digits of an exact number (--exact) or --digits N"),
-        Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `gradcalc paths --top`"),
+        Limit("GRADCALC_MAX_DIGITS", 10_000, "digits of an exact number or of a many-digit evaluation"),
+        Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `paths`"),
         Limit("GRADCALC_MAX_HESSIAN", 10_000_000,
-              "work of a Hessian (--hessian): nodes times inputs"),
+              "work of a Hessian: nodes times inputs"),
         Limit("GRADCALC_MAX_TERMS", 100_000, "terms of the formulas printed by `gradcalc grad`"),
-        Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification (--simplify)"),
+        Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification"),
         Limit("GRADCALC_SYMBOLIC_SECONDS", 30,
-              "seconds of exact or symbolic work (--exact, grad, the symbolic column of check)"),
+              "seconds of exact or symbolic work (exact values, formulas, check's symbolic column)"),
     )
 }
 

@@ -63,7 +63,8 @@ def symbolic_gradient(source: str | Graph, *, point: Point | None = None,
 
         report = SymbolicGradient(graph, [formula(graph.index[name]) for name in formal.wrt],
                                   [formula(i) for i in reversed(kept)],
-                                  None if exact is None else exact.at, warnings=list(exact.warnings if exact else []))
+                                  None if exact is None else exact.at,
+                                  warnings=list(exact.warnings if exact else []))
         size = _printed_size(report)
         limits.check("GRADCALC_MAX_TERMS", size, f"the formulas would print {size:,} terms")
     if simplify:

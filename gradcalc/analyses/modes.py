@@ -21,7 +21,7 @@ class Evaluation(NamedTuple):
     warnings: list[str]
 
 
-def evaluate(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
+def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
              exact: bool = False, digits: int | None = None, hessian: bool = False,
              steps: bool = False) -> Evaluation:
     """`command` is eval or trace; `exact` and `digits` exclude each other; `steps`: the

@@ -7,9 +7,9 @@ import click
 from gradcalc.analyses.check import ATOL, RTOL
 from gradcalc.cli.app import ExpressionCommand, main
 from gradcalc.cli.options import (
+    at_point,
     data_options,
     emit,
-    evaluate,
     expression_options,
     gates_option,
     nonfinite_option,
@@ -121,7 +121,7 @@ def eval_command(ctx: click.Context, **options) -> None:
     if options["exact"] or options["digits"] is not None or options["hessian"]:
         emit_numbers("eval", options)
         return
-    emit("eval", options["fmt"], evaluate(prepare(options), options["nonfinite"]))
+    emit("eval", options["fmt"], at_point(prepare(options), options["nonfinite"]))
 
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
@@ -147,14 +147,14 @@ def trace_command(**options) -> None:
     if options["exact"] or options["digits"] is not None:
         emit_numbers("trace", options, **shown)
         return
-    emit("trace", fmt, evaluate(prepare(options), options["nonfinite"]), **shown)
+    emit("trace", fmt, at_point(prepare(options), options["nonfinite"]), **shown)
 
 
 def emit_numbers(command: str, options: dict, **shown) -> None:
     """eval and trace with --exact, --digits or --hessian; exact work runs against the clock."""
     from contextlib import nullcontext
 
-    from gradcalc.analyses.modes import evaluate as evaluate_in
+    from gradcalc.analyses.modes import compute
     from gradcalc.limits import seconds
 
     exact, digits, hessian = options["exact"], options["digits"], options.get("hessian", False)
@@ -171,8 +171,8 @@ def emit_numbers(command: str, options: dict, **shown) -> None:
     clock = seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
     with clock:
         job = prepare(options)
-        evaluation = evaluate_in(command, job.graph, job.point, wrt=job.wrt, exact=exact,
-                                 digits=digits, hessian=hessian, steps=fmt == "table")
+        evaluation = compute(command, job.graph, job.point, wrt=job.wrt, exact=exact,
+                            digits=digits, hessian=hessian, steps=fmt == "table")
         report(job, evaluation.warnings)
         emit(evaluation.renderer, fmt, evaluation.shown, **shown)
 
@@ -194,7 +194,7 @@ def graph_command(ctx: click.Context, **options) -> None:
     if output and ctx.get_parameter_source("fmt") == click.core.ParameterSource.DEFAULT:
         fmt = format_for_file(output, fmt)
     job = prepare(options)
-    result = evaluate(job) if options["at"] else None
+    result = at_point(job) if options["at"] else None
     text = renderer("graph", fmt)(job.graph, result)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -219,7 +219,7 @@ def paths_command(**options) -> None:
     """
     from gradcalc.analyses.paths import path_sum
 
-    emit("paths", options["fmt"], path_sum(evaluate(prepare(options)), top=options["top"]))
+    emit("paths", options["fmt"], path_sum(at_point(prepare(options)), top=options["top"]))
 
 
 @main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)

@@ -107,7 +107,7 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     return Job(graph, point, names(options["wrt"]))
 
 
-def evaluate(job: Job, nonfinite: str = "strict") -> Result:
+def at_point(job: Job, nonfinite: str = "strict") -> Result:
     """Value and gradient at the point, in float64; warnings go to stderr."""
     from gradcalc.core import autodiff
 

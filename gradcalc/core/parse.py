@@ -133,14 +133,6 @@ def parse(text: str) -> Program:
     return Program(text, tuple(statements))
 
 
-def parse_expression(text: str) -> tuple:
-    """Parse a single expression (no assignments): its postfix items."""
-    program = parse(text)
-    if len(program.statements) > 1 or program.statements[0].target is not None:
-        raise ParseError("expected a single expression, not a program")
-    return program.statements[0].rpn
-
-
 def signed_number(text: str) -> str | None:
     """`text` if it is one plain literal such as `-1.5e3` (range-checked), else None.
 

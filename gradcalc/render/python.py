@@ -177,8 +177,9 @@ def identifiers(names: list[str], taken: set[str]) -> list[str]:
 def trace_python(result: Result) -> str:
     graph = result.graph
     if not all(math.isfinite(v) for v in result.values + result.grads):
-        raise UsageError("--format python needs finite values at every stage: the program "
-                         "computes with Python's math, which raises where --nonfinite ieee goes on")
+        raise UsageError("format python needs finite values at every stage: the program "
+                         "computes with Python's math, which raises where IEEE arithmetic goes "
+                         "on").about("format")
     nodes = graph.nodes
     taken: set[str] = set()
     variable = identifiers([n.name for n in nodes], taken)
