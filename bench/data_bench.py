@@ -100,6 +100,7 @@ def _problem(rows: int):
 def _engine(rows: int):
     """gradcalc's data engine on in-memory columns, as `eval --data` runs it once the file is
     read: chunk by chunk (its own chunk size), cells checked, mean loss and gradient reduced."""
+    from gradcalc.core.values import Point
     from gradcalc.data.files import ArraysTable
     from gradcalc.data.plan import plan_data, reduce_data
 
@@ -112,8 +113,7 @@ def _engine(rows: int):
             return self.columns[name]
 
     X, y = _problem(rows)
-    at = ",".join(f"{k}={v!r}" for k, v in AT.items())
-    plan = plan_data(LOSS, InMemory({"x1": X[0], "x2": X[1], "y": y}), [at])
+    plan = plan_data(LOSS, InMemory({"x1": X[0], "x2": X[1], "y": y}), Point({k: repr(v) for k, v in AT.items()}))
 
     def engine():
         reduced = reduce_data(plan, "mean")

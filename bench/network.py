@@ -64,8 +64,10 @@ print(json.dumps({"loss": first.item(), "gradient": gradient, "one": one, "loop"
 
 GRADCALC_SCRIPT = """
 import json, sys, time
-from gradcalc.dataset import plan_data, reduce_data
-from gradcalc.descent import descend
+from gradcalc.cli.options import parse_at
+from gradcalc.core.values import Point
+from gradcalc.data.descent import descend
+from gradcalc.data.plan import plan_data, reduce_data
 try:  # the CSV reader, imported before the clock starts, as torch is
     import pyarrow.compute, pyarrow.csv
 except ImportError:
@@ -73,12 +75,12 @@ except ImportError:
 steps, lr, at, loss_file, data = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 source = open(loss_file, encoding="utf-8").read()
 began = time.perf_counter()
-plan = plan_data(source, data, [at], None, "sum")
+plan = plan_data(source, data, Point(parse_at([at])), reduce="sum")
 first = reduce_data(plan, "sum")
 one = time.perf_counter() - began
-plan = plan_data(source, data, [at], None, "sum")  # a table is read once
+plan = plan_data(source, data, Point(parse_at([at])), reduce="sum")  # a table is read once
 began = time.perf_counter()
-result = descend(plan, lr, steps, "sum")
+result = descend(plan, lr=lr, steps=steps, reduce="sum")
 loop = time.perf_counter() - began
 print(json.dumps({"loss": first.value, "gradient": first.gradient, "one": one, "loop": loop,
                   "final": result.at, "final_loss": result.loss}))

@@ -111,7 +111,7 @@ def _settle(high: Result, low_quantity: tuple, high_quantity: tuple, low_dps: in
                           "doubles, as at a discontinuity)", stage)
     if key[0] == "step":
         raise DomainError(f"{label}: could not confirm its digits (a running sum that cancels "
-                          "to about 0); --format json shows every stage without the steps", stage)
+                          "to about 0); the json format shows every stage without the steps", stage)
     bound = mpmath.nstr(builtins.max(mpmath.fabs(a), mpmath.fabs(b)), 1)
     if key[0] == "value":
         high.values[key[1]] = ZERO

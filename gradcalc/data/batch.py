@@ -39,7 +39,7 @@ def at_row(value, k: int):
 
 
 def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float],
-        rows: np.ndarray, wrt: Sequence[str], gradient: bool = True) -> Batch:
+        rows: np.ndarray, wrt: Sequence[str], *, gradient: bool = True) -> Batch:
     """Value and gradient for every row of a chunk; bad rows are reported and left out."""
     params = {name: np.float64(v) for name, v in params.items()}
     problems = Problems()

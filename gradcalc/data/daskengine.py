@@ -136,7 +136,7 @@ def _combine(plan: Plan, how: str, parts) -> tuple[Reduced, list[str]]:
         offset += part.rows
     if problems.count and plan.on_error == "fail":
         raise problems.first[0].error()
-    return (finish(plan, how, value, sums, used, problems.count, offset),
+    return (finish(plan, how, value, sums, used=used, skipped=problems.count, rows=offset),
             notes(kinks, problems, offset, used))
 
 

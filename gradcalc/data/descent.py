@@ -76,7 +76,7 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
     losses, history, dropped = [], [], Problems()
     for step in range(steps):
         pick = next(batches)
-        loss, grads = _loss(plan, data, rows, params, pick, reduce, step, dropped)
+        loss, grads = _loss(plan, data, rows, params, pick, reduce=reduce, step=step, dropped=dropped)
         losses.append(loss)
         history.append((step, loss, {name: params[name] for name in plan.wrt}))
         for name in plan.wrt:
@@ -84,10 +84,12 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
         _check_finite(params, step, lr)
         if on_step:
             on_step(step, loss)
-    loss, grads = _loss(plan, data, rows, params, slice(None), reduce, steps, dropped)
+    loss, grads = _loss(plan, data, rows, params, slice(None), reduce=reduce, step=steps,
+                        dropped=dropped)
     history.append((steps, loss, {name: params[name] for name in plan.wrt}))
     initial = history[0][1] if batch_size is None and steps else \
-        _loss(plan, data, rows, {**params, **start}, slice(None), reduce, 0, Problems())[0]
+        _loss(plan, data, rows, {**params, **start}, slice(None), reduce=reduce, step=0,
+              dropped=Problems())[0]
     warnings = stream.notes()
     if dropped.count:
         warnings.append(f"skipped {dropped.count} row-steps with math errors (first: "
@@ -109,7 +111,7 @@ def _batches(n: int, batch_size: int | None, seed: int):
             yield order[lo:lo + batch_size]
 
 
-def _loss(plan: Plan, data, rows, params, pick, reduce: str, step: int, dropped: Problems
+def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropped: Problems
           ) -> tuple[float, dict[str, float]]:
     batch = run(plan.graph, {name: c[pick] for name, c in data.items()}, params, rows[pick],
                 plan.wrt)

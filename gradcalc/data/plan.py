@@ -108,7 +108,7 @@ class Stream:
             if chunk.bad is not None:
                 keep = ~chunk.bad
                 rows, data = rows[keep], {name: c[keep] for name, c in data.items()}
-            batch = run(plan.graph, data, plan.params, rows, plan.wrt, self.gradient)
+            batch = run(plan.graph, data, plan.params, rows, plan.wrt, gradient=self.gradient)
             problems = Problems(chunk.problems.count, list(chunk.problems.first))
             problems.merge(batch.problems)
             if problems.count and plan.on_error == "fail":
@@ -166,10 +166,11 @@ def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> 
         value += float(np.sum(batch.value))
         for name in plan.wrt:
             sums[name] += float(np.sum(batch.grads[name]))
-    return finish(plan, how, value, sums, stream.used, stream.problems.count, stream.rows)
+    return finish(plan, how, value, sums, used=stream.used, skipped=stream.problems.count,
+                  rows=stream.rows)
 
 
-def finish(plan: Plan, how: str, value: float, sums: dict[str, float], used: int,
+def finish(plan: Plan, how: str, value: float, sums: dict[str, float], *, used: int,
            skipped: int, rows: int) -> Reduced:
     """Sums → the reduced result (also how the Dask engine combines its partitions)."""
     assert plan.table is not None  # the plan as made, not a Dask task's copy
