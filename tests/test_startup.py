@@ -49,4 +49,4 @@ def test_usage_errors_load_neither_rich_nor_sympy(args):
 
 def test_a_usage_error_loads_no_evaluation_code():
     modules = modules_loaded("eval", "x", "--bogus")
-    assert not {"gradcalc.autodiff", "gradcalc.api", "gradcalc.render.table"} & modules
+    assert not {"gradcalc.core.autodiff", "gradcalc.api", "gradcalc.render.table"} & modules
