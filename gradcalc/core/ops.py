@@ -1,8 +1,9 @@
 """THE op registry: every operation declared once, with its forward function and local rule.
 
-A rule is written against a number-system namespace `m` (`gradcalc.floats` for floats;
-sympy, mpmath or numpy for the other modes), so one table serves evaluation, printing of
-the rule and exact arithmetic. A partial derivative receives the op's output too:
+A rule is written against a number-system namespace `m` (`gradcalc.numbers.floats` for
+floats; sympy, mpmath or numpy for the other modes; the names every system provides are
+declared in `gradcalc.numbers`), so one table serves evaluation, printing of the rule and
+exact arithmetic. A partial derivative receives the op's output too:
 sigmoid's rule is `out*(1-out)`, exp's is `out`, sqrt's `0.5/out`.
 
     forward(m, *args) -> out
@@ -140,7 +141,9 @@ def withdraw(name: str) -> None:
     op = REGISTRY.pop(name)
     for call in op.calls:
         CALLS[call] = tuple(o for o in CALLS[call] if o.name != name)
-        if not CALLS[call]:
+        if CALLS[call]:
+            FUNCTIONS[call] = CALLS[call][0].name
+        else:
             del CALLS[call], FUNCTIONS[call]
     if BINARY.get(op.symbol) == name:
         del BINARY[op.symbol]

@@ -90,7 +90,7 @@ def _function(f, rational_at=0):
     return lambda x: _settled(f(x), exact=x == rational_at)
 
 
-# The namespace the registry runs on (the same names as gradcalc.floats).
+# The namespace the registry runs on (the protocol of gradcalc.numbers).
 ZERO, ONE = _exact(0), _exact(1)
 exp, sin, cos, tan, atan = map(_function, (mpmath.exp, mpmath.sin, mpmath.cos, mpmath.tan,
                                           mpmath.atan))
