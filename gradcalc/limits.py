@@ -46,13 +46,19 @@ def limit(name: str) -> int:
     setting = os.environ.get(name, "").strip()
     if not setting:
         return LIMITS[name].default
-    try:
-        value = int(setting.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"environment variable {name}={setting!r}: expected a positive integer")
+    digits = setting.replace("_", "")
+    value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 20 else 0
+    ceiling = SECONDS_CEILING if name.endswith("_SECONDS") else COUNT_CEILING
+    if not 1 <= value <= ceiling:
+        raise UsageError(f"environment variable {name}={setting!r}: expected a positive integer "
+                         f"of at most {ceiling:,}, in ASCII digits")
     return value
+
+
+# The largest values a limit may be raised to: what the clock (a C time_t) and Python's own
+# integer-printing limit (a C int) accept, far beyond any real need.
+SECONDS_CEILING = 10 ** 8
+COUNT_CEILING = 10 ** 9
 
 
 def check(name: str, amount: float, what: str = "", parameter: str = "") -> None:

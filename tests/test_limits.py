@@ -36,6 +36,24 @@ def test_a_bad_setting_is_a_usage_error_naming_the_variable(cli, monkeypatch, se
     assert run.code == 2 and "GRADCALC_MAX_INPUT" in run.stderr and "positive integer" in run.stderr
 
 
+@pytest.mark.parametrize("name, setting", [("GRADCALC_SYMBOLIC_SECONDS", "99999999999999999999"),
+                                           ("GRADCALC_MAX_DIGITS", "10_000_000_000"),
+                                           ("GRADCALC_MAX_NODES", "\u0661\u0662")])  # Arabic-Indic 12
+def test_settings_beyond_what_the_machine_takes_or_not_in_ascii_are_refused(cli, monkeypatch, name, setting):
+    monkeypatch.setenv(name, setting)
+    run = cli("eval", "x", "--at", "x=1", "--exact")
+    assert run.code == 2 and run.stdout == ""
+    assert f"environment variable {name}=" in run.stderr and "positive integer of at most" in run.stderr
+
+
+def test_the_largest_accepted_settings_work(cli, monkeypatch):
+    from gradcalc.limits import COUNT_CEILING, SECONDS_CEILING
+
+    monkeypatch.setenv("GRADCALC_SYMBOLIC_SECONDS", str(SECONDS_CEILING))
+    monkeypatch.setenv("GRADCALC_MAX_DIGITS", str(COUNT_CEILING))
+    assert cli("eval", "2^x", "--at", "x=10", "--exact", "--format", "json").json()["value"] == 1024.0
+
+
 def test_the_error_names_the_limit_and_how_to_raise_it():
     with pytest.raises(LimitError) as caught:
         check("GRADCALC_MAX_PATHS", 10**9, "the graph has 1,000,000,000 paths")

@@ -189,6 +189,7 @@ def hessian(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = Non
             result = autodiff.evaluate(graph, point, names, m=system)
         except DomainError as exc:
             raise DomainError(f"second derivatives: {exc}", exc.stage) from None
+        gradient = result.gradient
         for row in names:
-            matrix[row][column] = result.gradient[row].tangent
+            matrix[row][column] = gradient[row].tangent
     return matrix

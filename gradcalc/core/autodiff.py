@@ -71,7 +71,8 @@ def check_inputs(graph: Graph, names: Mapping[str, Any] | set) -> None:
 
 def check_wrt(graph: Graph, wrt: Sequence[str]) -> None:
     """Refuse gradients asked for names that are not inputs of the graph."""
-    unknown = [name for name in wrt if name not in graph.input_names]
+    inputs = set(graph.input_names)
+    unknown = [name for name in wrt if name not in inputs]
     if unknown:
         raise UsageError(f"wrt names {', '.join(unknown)}, which the expression does not use "
                          f"(its inputs: {', '.join(graph.input_names) or 'none'})").about("wrt")
