@@ -161,3 +161,20 @@ def test_transcendental_expressions_agree_with_sympy_to_50_digits(expression, at
     for name, grad in result.gradient.items():
         want = sp.diff(form, S[name]).xreplace(point)
         assert abs((grad - want).evalf(50)) <= 1e-40 * max(1, abs(want.evalf(20))), (text, name)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("1/(log(x)-2*log(sqrt(x)))", "division by zero"),
+    ("log(sin(x)^2+cos(x)^2-1)", "log of 0"),
+    ("x/(sqrt(x)^2 - x) + 1", "division by zero"),
+])
+def test_a_zero_sympy_cannot_simplify_is_still_zero(cli, text, reason):
+    exact = cli("eval", text, "--at", "x=3", "--exact", "--format", "json")
+    assert exact.code == 3 and exact.stdout == "" and reason in exact.stderr
+    digits = cli("eval", text, "--at", "x=3", "--digits", "30", "--format", "json")
+    assert digits.code == 3  # the other oracle of exactness agrees that the point is refused
+
+
+def test_a_tiny_number_that_is_not_zero_stays_exact(cli):
+    out = cli("eval", "exp(-20000*x) + x - 1", "--at", "x=1", "--exact", "--format", "json").json()
+    assert out["exact"]["value"] == "exp(-20000)"

@@ -148,7 +148,7 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
             values[i] = m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text)
     if notes is None and m is floats and _forward_floats(_plan(graph), values, m):
         return values
-    isfinite = m.isfinite
+    isfinite, settled = m.isfinite, m.settled
     for i, node in enumerate(graph.nodes):
         op = node.op
         if op in _LEAVES:
@@ -157,7 +157,7 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
         fn = REGISTRY[op].forward
         assert fn is not None  # only the leaves have none
         try:
-            out = fn(m, *args)
+            out = settled(fn(m, *args))
         except _FAILURES as exc:
             raise value_error(graph, i, args, exc) from None
         if not isfinite(out):

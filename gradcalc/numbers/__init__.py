@@ -27,6 +27,8 @@ READERS = (
     "number",  # number(literal text) -> the system's number ("0.1" is 1/10 in sympy)
     "constant",  # constant("pi" or "e")
     "isfinite",  # isfinite(x) -> a truth value (per row for columns)
+    "settled",  # settled(x) -> x as a stage's value is kept: exact 0 for a number that is 0
+    #            but not written so (sympy); x itself in every system that rounds
 )
 # Elementary functions: each is the forward function of the registry op of the same name,
 # whose local rule is its derivative (what dual numbers use to carry tangents).
@@ -55,6 +57,7 @@ class NumberSystem(Protocol):
     number: Callable[..., Any]
     constant: Callable[..., Any]
     isfinite: Callable[..., Any]
+    settled: Callable[..., Any]
     exp: Callable[..., Any]
     log: Callable[..., Any]
     sqrt: Callable[..., Any]

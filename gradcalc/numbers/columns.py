@@ -32,6 +32,10 @@ def constant(name: str) -> float:
     return {"pi": np.pi, "e": np.e}[name]
 
 
+def settled(x):
+    return x
+
+
 def pow(base, exponent):  # noqa: A001
     """Real power: a negative base with a non-integer exponent is nan (a bad row), never complex."""
     return np.power(np.asarray(base, dtype=np.float64), exponent)

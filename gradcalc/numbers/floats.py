@@ -45,6 +45,11 @@ def constant(name: str) -> float:
     return {"pi": math.pi, "e": math.e}[name]
 
 
+def settled(x: float) -> float:
+    """A stage's value as kept: a float is what it is."""
+    return x
+
+
 def pow(base: float, exponent: float) -> float:  # noqa: A001
     """Real power: refuses what Python would turn into a complex number."""
     if base < 0 and not exponent.is_integer():

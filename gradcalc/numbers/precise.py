@@ -108,6 +108,11 @@ def constant(name: str) -> Noisy:
     return _exact(+{"pi": mpmath.mp.pi, "e": mpmath.mp.e}[name])
 
 
+def settled(x):
+    """A rounded number is what it is: digits are confirmed by comparing runs instead."""
+    return x
+
+
 def log(x):
     if x < 0:
         raise ValueError("log of a negative number")

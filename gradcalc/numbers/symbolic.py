@@ -14,6 +14,7 @@ import builtins
 import math
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 
 from gradcalc import limits
 from gradcalc.errors import short
@@ -57,6 +58,23 @@ def isfinite(value) -> bool:
 
 
 _NOT_FINITE = (sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I)
+
+
+def settled(value):
+    """The value, or exact 0 when it is a number that sympy cannot simplify and that cannot be
+    told apart from 0 at ZERO_TEST_DIGITS digits (`log(3) - 2*log(sqrt(3))`,
+    `sin(1)**2 + cos(1)**2 - 1`). So a divisor, a log's or a root's argument that is 0 is
+    refused as 0 (exit 3), instead of being divided by and printed as a huge number."""
+    if not value.is_number or value.is_Rational or value.is_NumberSymbol:
+        return value
+    try:
+        value.evalf(15, strict=True, maxn=ZERO_TEST_DIGITS)
+    except PrecisionExhausted:  # no digit of it is known at that precision: 0 to within it
+        return ZERO
+    return value
+
+
+ZERO_TEST_DIGITS = 1000
 
 
 def log(x):
