@@ -36,7 +36,8 @@ LIMITS: dict[str, Limit] = {
         Limit("GRADCALC_MAX_TERMS", 100_000, "terms of the formulas printed by `gradcalc grad`"),
         Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification"),
         Limit("GRADCALC_SYMBOLIC_SECONDS", 30,
-              "seconds of exact or symbolic work (exact values, formulas, check's symbolic column)"),
+              "seconds of exact, many-digit or symbolic work (exact values, digits, formulas, "
+              "check's symbolic column)"),
     )
 }
 

@@ -138,3 +138,26 @@ def test_simplification_stops_after_its_seconds_and_prints_unsimplified(cli, mon
     run = cli("grad", "(sigmoid(x*y+z)*tanh(x-y)/(1+exp(sin(z*x))))^3*log(1+x^2+y^2)", "--simplify")
     assert run.code == 0 and "∂f/∂x = " in run.stdout
     assert "limit GRADCALC_SIMPLIFY_SECONDS reached" in run.stderr
+
+
+def test_many_digits_stop_at_the_clock(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_SYMBOLIC_SECONDS", "1")
+    terms = "+".join(f"sin({k}*x)" for k in range(1, 301))
+    run = cli("eval", terms, "--at", "x=0.5", "--digits", "10000", "--format", "json")
+    assert run.code == 2 and run.stdout == ""
+    assert "limit GRADCALC_SYMBOLIC_SECONDS reached: the evaluation to 10,000 digits took longer" in run.stderr
+
+
+def test_the_local_rules_of_a_wide_max_count_the_ties_once(monkeypatch):
+    """Built once per max, not once per argument: per argument it was quadratic (57 s for 200)."""
+    import sympy as sp
+
+    from gradcalc import lower
+    from gradcalc.analyses.formulas import local_rules
+
+    made = []
+    piecewise = sp.Piecewise
+    monkeypatch.setattr(sp, "Piecewise", lambda *pieces: made.append(1) or piecewise(*pieces))
+    graph = lower("max(" + ", ".join(f"x{k}" for k in range(40)) + ")")
+    assert len(local_rules(graph, graph.output)) == 40
+    assert len(made) == 40 + 40  # one term of the count per argument, one rule per argument

@@ -50,15 +50,16 @@ def evaluate_digits(graph: Graph, point: Point, *, digits: int,
     limits.check("GRADCALC_MAX_DIGITS", digits, f"digits={digits:,}", parameter="digits")
     first = digits + GUARD
     last = builtins.max(4 * first, digits + EXTRA)
-    runs = [_run(graph, point, wrt, shown, first, seed=1)]
-    while True:
-        dps = builtins.min(2 * runs[-1][0], last)
-        runs.append(_run(graph, point, wrt, shown, dps, seed=len(runs) + 1))
-        (low_dps, _, low), (_, high, numbers) = runs[-2], runs[-1]
-        unsettled = [(a, b) for a, b in zip(low, numbers) if not _agree(a[1], b[1], digits)]
-        if not unsettled or dps >= last:
-            break
-    warnings = [_settle(high, a, b, low_dps, dps) for a, b in unsettled]
+    with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", f"the evaluation to {digits:,} digits"):
+        runs = [_run(graph, point, wrt, shown, first, seed=1)]
+        while True:
+            dps = builtins.min(2 * runs[-1][0], last)
+            runs.append(_run(graph, point, wrt, shown, dps, seed=len(runs) + 1))
+            (low_dps, _, low), (_, high, numbers) = runs[-2], runs[-1]
+            unsettled = [(a, b) for a, b in zip(low, numbers) if not _agree(a[1], b[1], digits)]
+            if not unsettled or dps >= last:
+                break
+        warnings = [_settle(high, a, b, low_dps, dps) for a, b in unsettled]
     return Decimals(high, digits, dps, high.warnings + warnings)
 
 

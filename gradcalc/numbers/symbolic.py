@@ -142,8 +142,17 @@ def step(x):
 
 
 def tie_share(out, args, index):
-    ties = sp.Add(*[sp.Piecewise((1, sp.Eq(a, out)), (0, True)) for a in args])
-    return sp.Piecewise((1 / ties, sp.Eq(args[index], out)), (0, True))
+    """∂max/∂arg as a formula: 1/(number of arguments equal to the max) for a winner, else 0.
+
+    The count is built once per call of max, not once per argument (that would be
+    quadratic in the number of arguments, and sympy's sums are slow to build)."""
+    if _ties[0] is not args or _ties[1] is not out:
+        count = sp.Add(*[sp.Piecewise((1, sp.Eq(a, out)), (0, True)) for a in args])
+        _ties[:] = [args, out, count]
+    return sp.Piecewise((1 / _ties[2], sp.Eq(args[index], out)), (0, True))
+
+
+_ties: list = [None, None, ZERO]  # the last arguments seen by tie_share, their max and the count
 
 
 def symbol(name: str) -> sp.Symbol:
