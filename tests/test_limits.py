@@ -104,6 +104,19 @@ def test_paths_lists_no_more_paths_than_the_limit_and_raising_it_helps(cli, monk
     assert len(cli(*args[:-3], "60", "--format", "json").json()["shown"]) == 60
 
 
+def test_listing_paths_through_a_long_chain_is_bounded_by_its_work(cli, monkeypatch, tmp_path):
+    chain = tmp_path / "chain.txt"  # 3,000 stages and 2**2999 paths
+    chain.write_text("; ".join(["u0 = x"] + [f"u{k} = u{k - 1}*x + u{k - 1}" for k in range(1, 3000)]))
+    args = ("paths", "-f", str(chain), "--at", "x=0.001", "--wrt", "x", "--format", "json", "--top")
+    run = cli(*args, "1000")
+    assert run.code == 2 and run.stdout == ""
+    assert ("limit GRADCALC_MAX_PATH_WORK reached: --top 1,000 would list 1,000 paths through up to "
+            "6,000 stages") in run.stderr
+    assert len(cli(*args, "100").json()["shown"]) == 100
+    monkeypatch.setenv("GRADCALC_MAX_PATH_WORK", "100")
+    assert cli(*args, "1").code == 2
+
+
 def test_exact_powers_stop_at_the_digit_limit_and_raising_it_helps(cli, monkeypatch):
     run = cli("eval", "9^9^9^9", "--exact")
     assert run.code == 2 and "limit GRADCALC_MAX_DIGITS reached" in run.stderr

@@ -112,3 +112,9 @@ def test_cli_usage_errors(cli, args, fragment):
 def test_an_input_the_output_ignores_has_no_paths(cli):
     doc = cli("paths", "u = x*2; f = y + 1", "--at", "x=1,y=2", "--wrt", "x", "--format", "json").json()
     assert doc["paths"] == 0 and doc["shown"] == [] and doc["gradient"] == 0.0
+
+
+def test_a_constant_has_no_input_to_follow(cli):
+    run = cli("paths", "3", "--format", "json")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == "error: paths needs an input to follow, and the expression has none (it is a constant)\n"

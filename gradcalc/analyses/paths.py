@@ -46,6 +46,9 @@ def path_sum(result: Result, *, top: int = 10) -> PathSum:
     """Count the paths to the one input in result.wrt and keep the `top` largest of them."""
     graph = result.graph
     if len(result.wrt) != 1:
+        if not graph.input_names:
+            raise UsageError("paths needs an input to follow, and the expression has none "
+                             "(it is a constant)")
         raise UsageError(f"paths needs one input: name it with wrt (one of: "
                          f"{', '.join(graph.input_names)})").about("wrt")
     x = graph.index[result.wrt[0]]
@@ -53,6 +56,10 @@ def path_sum(result: Result, *, top: int = 10) -> PathSum:
     count = _count(graph, reaches)
     listed = min(top, count[x])  # building each costs a pass over the graph: a documented limit
     limits.check("GRADCALC_MAX_PATHS", listed, f"top={top:,} would list {listed:,} paths",
+                 parameter="top")
+    stages = sum(reaches)  # the longest path can pass every stage that depends on x
+    limits.check("GRADCALC_MAX_PATH_WORK", listed * stages,
+                 f"top={top:,} would list {listed:,} paths through up to {stages:,} stages",
                  parameter="top")
     largest = _largest(result, reaches, x, top) if count[x] else ()
     return PathSum(graph.output_name, graph.nodes[x].name, result.grads[x], count[x], largest)
