@@ -275,3 +275,14 @@ def test_every_rule_on_columns_matches_the_scalar_rule():
             for i in range(len(point)):
                 got = np.broadcast_to(op.partial(columns, out, args, i), out.shape)[k]
                 assert got == pytest.approx(op.partial(floats, want, point, i), rel=1e-12), name
+
+
+def test_the_unused_columns_warning_stays_one_short_line(cli, tmp_path):
+    names = [f"c{k}" for k in range(1000)]
+    data = tmp_path / "wide.csv"
+    data.write_text("x," + ",".join(names) + "\n1," + ",".join("0" for _ in names) + "\n")
+    run = cli("eval", "2*x", "--data", str(data), "--format", "json")
+    assert run.code == 0 and run.json()["value"] == 2.0
+    warning = [line for line in run.stderr.splitlines() if "does not use" in line]
+    assert warning == [f"warning: columns of {data} that the expression does not use: "
+                       "c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 990 more"]

@@ -52,19 +52,19 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     table = data if isinstance(data, Table) else open_table(data)
     graph = source if isinstance(source, Graph) else lower(source, given={*point.names, *table.names})
     inputs = graph.input_names
-    given = set(point.names)
-    columns = tuple(name for name in inputs if name not in given and name in table.names)
-    missing = [name for name in inputs if name not in given and name not in table.names]
+    given, in_file, used = set(point.names), set(table.names), set(inputs)  # sets: 10^5 names
+    columns = tuple(name for name in inputs if name not in given and name in in_file)
+    missing = [name for name in inputs if name not in given and name not in in_file]
     if missing:
         raise MissingValues(missing, table.label, tuple(table.names))
     values = point.read()  # every value is checked, used or not
     params = {name: values[name] for name in inputs if name in given}
     warnings = [f"{name} has a value and is also a column of {table.label}; using the value"
-                for name in params if name in table.names]
-    unused = [name for name in table.names if name not in inputs]
+                for name in params if name in in_file]
+    unused = [name for name in table.names if name not in used]
     if unused:
-        warnings.append(f"columns of {table.label} that the expression does not use: "
-                        f"{', '.join(unused)}")
+        shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
+        warnings.append(f"columns of {table.label} that the expression does not use: {shown}")
     return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
                 on_error, chunk_rows or auto_chunk_rows(graph), warnings)
 
