@@ -1,0 +1,175 @@
+"""The parser's messages end with the fix.
+
+Each message is pinned whole: what is wrong, where, and what to type instead.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gradcalc.core.ops import FUNCTIONS, Op, each, register, withdraw
+from gradcalc.core.parse import parse
+from gradcalc.errors import ParseError
+
+
+def message(text: str) -> str:
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    return str(caught.value)
+
+
+def refused(cli, *args: str, stdin: str | None = None) -> str:
+    """The one error line of a command that must fail with exit 2 and print nothing."""
+    run = cli(*args, stdin=stdin)
+    assert (run.code, run.stdout) == (2, "")
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    return lines[0]
+
+
+# ---- a statement that ends inside an open parenthesis ---------------------------------------
+
+LOSS_FILE = "z = w1*x1 + b\nyhat = sigmoid(z\nL = -y*log(yhat)\n"
+
+
+def test_an_unclosed_parenthesis_in_a_file_is_named_on_its_own_line(cli, tmp_path):
+    path = tmp_path / "loss.txt"
+    path.write_text(LOSS_FILE, encoding="utf-8")
+    line = refused(cli, "eval", "-f", str(path), "--at", "w1=1,x1=2,b=0,y=1")
+    assert line == ("error: line 2: unclosed '(' opened at column 15: add the missing ')' "
+                    "at column 17: yhat = sigmoid(z")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the next statement starts while the '(' is open
+    ("u = sin(x\nv = u + 1", "line 1: unclosed '(' opened at column 8: add the missing ')' "
+                             "at column 10: u = sin(x"),
+    # ... even when a later ')' balances the count
+    ("y = sin(x\nz = (a+b))", "line 1: unclosed '(' opened at column 8: add the missing ')' "
+                              "at column 10: y = sin(x"),
+    # the '(' is on an earlier line than where its statement ends
+    ("y = sin(x +\n 2\nz = 3", "line 2: unclosed '(' opened at line 1, column 8: add the missing "
+                               "')' at column 3:  2"),
+    # the text ends after a newline inside the '(': the next lines are not its continuation
+    ("u = sin(x\nu + 1", "line 1: add the missing ')' for the '(' at column 8: u = sin(x"),
+    ("f = (a +\n b", "line 1: add the missing ')' for the '(' at column 5: f = (a +"),
+    ("y = sin(x\n", "line 1: add the missing ')' for the '(' at column 8: y = sin(x"),
+    # a ';' inside parentheses ends the statement there
+    ("y = sin(x; z = 2", "';' inside parentheses: the '(' opened at column 8 is not closed; "
+                         "add ')' before the ';' at column 10: y = sin(x; z = 2"),
+    # on one line, the '(' itself
+    ("(a+b", "add the missing ')' for the '(' at column 1: (a+b"),
+    ("sin (x", "add the missing ')' for the '(' at column 5: sin (x"),
+])
+def test_a_statement_ending_inside_a_parenthesis_is_blamed_on_the_parenthesis(text, expected):
+    assert message(text) == expected
+
+
+def test_an_earlier_statement_is_still_reported_first():
+    assert message("u = a +* b\nv = sin(x\nw = 1").startswith("line 1: unexpected '*'")
+
+
+def test_newlines_inside_closed_parentheses_still_continue_the_statement():
+    program = parse("f = (a +\n b)\ng = max(f,\n a)")
+    assert [s.target for s in program.statements] == ["f", "g"]
+
+
+# ---- functions ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("sin x", "missing operator between 'sin' and 'x': a function needs parentheses: sin(x) "
+              "at column 5: sin x"),
+    ("2*exp 3", "missing operator between 'exp' and '3': a function needs parentheses: exp(3) "
+                "at column 7: 2*exp 3"),
+    ("a b", "missing operator between 'a' and 'b': write a*b for a product at column 3: a b"),
+    ("(a+b) c", "missing operator between ')' and 'c': put '*' between them for a product "
+                "at column 7: (a+b) c"),
+    ("2 3", "missing operator between numbers '2' and '3': write 2*3 for a product at column 3: 2 3"),
+    ("1.2.3", "missing operator between numbers '1.2' and '.3': remove the second '.' "
+              "at column 4: 1.2.3"),
+    ("log10(x)", "unknown function 'log10': write log(x, 10) at column 1: log10(x)"),
+    ("log10(x + 1)", "unknown function 'log10': write log(x + 1, 10) at column 1: log10(x + 1)"),
+    ("pow(a,b)", "unknown function 'pow': write a**b at column 1: pow(a,b)"),
+    ("pow(a+1, 2)", "unknown function 'pow': write (a+1)**2 at column 1: pow(a+1, 2)"),
+    ("pow(a)", "unknown function 'pow': write x**y at column 1: pow(a)"),
+    ("arctan(y/x)", "unknown function 'arctan': write atan(y/x) at column 1: arctan(y/x)"),
+    ("arcsin(x)", "unknown function 'arcsin': write asin(x) at column 1: arcsin(x)"),
+    ("maximum(a, b, c)", "unknown function 'maximum': write max(a, b, c) at column 1: maximum(a, b, c)"),
+    ("sine(x)", "unknown function 'sine': did you mean sin(x)? at column 1: sine(x)"),
+    ("Sigmoid(z)", "unknown function 'Sigmoid': did you mean sigmoid(z)? at column 1: Sigmoid(z)"),
+    ("1 + sqroot(max(a, b))", "unknown function 'sqroot': did you mean sqrt(max(a, b))? "
+                              "at column 5: 1 + sqroot(max(a, b))"),
+])
+def test_function_mistakes_say_what_to_write(text, expected):
+    assert message(text) == expected
+
+
+def test_a_variable_before_a_parenthesis_is_offered_the_product_and_the_functions():
+    text = message("x(y+1)")
+    known = ", ".join(sorted(FUNCTIONS))
+    assert text == f"unknown function 'x': the functions are {known}; for a product write x*(y+1) at column 1: x(y+1)"
+
+
+def test_the_suggestions_come_from_the_registry():
+    register(Op("cube", lambda m, x: x * x * x, each(lambda m, out, x: 3 * x * x), calls=("cube",)))
+    try:
+        assert message("cub(x)") == "unknown function 'cub': did you mean cube(x)? at column 1: cub(x)"
+        assert message("cube x").endswith("a function needs parentheses: cube(x) at column 6: cube x")
+    finally:
+        withdraw("cube")
+    assert message("cub(x)").startswith("unknown function 'cub': the functions are abs,")
+
+
+def test_a_name_that_reads_as_a_call_is_a_variable_when_given_a_value(cli):
+    run = cli("eval", "sinx*cost", "--at", "sinx=3,cost=2", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    assert run.json()["value"] == 6.0 and run.json()["gradient"] == {"sinx": 2.0, "cost": 3.0}
+
+
+# ---- characters pasted from PDFs: refused, with the ASCII to type -----------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("x − y", "character U+2212 (MINUS SIGN) is not allowed: for '−' type '-' at column 3: x − y"),
+    ("a×b", "character U+00D7 (MULTIPLICATION SIGN) is not allowed: for '×' type '*' at column 2: a×b"),
+    ("a·b", "character U+00B7 (MIDDLE DOT) is not allowed: for '·' type '*' at column 2: a·b"),
+    ("a÷b", "character U+00F7 (DIVISION SIGN) is not allowed: for '÷' type '/' at column 2: a÷b"),
+    ("x²", "character U+00B2 (SUPERSCRIPT TWO) is not allowed: for '²' type '^2' at column 2: x²"),
+    ("x³+1", "character U+00B3 (SUPERSCRIPT THREE) is not allowed: for '³' type '^3' at column 2: x³+1"),
+    ("x⁻¹", "character U+207B (SUPERSCRIPT MINUS) is not allowed: for '⁻¹' type '^-1' at column 2: x⁻¹"),
+    ("ｓｉｎ(x)", "character U+FF53 (FULLWIDTH LATIN SMALL LETTER S) is not allowed: "
+                "for 'ｓｉｎ' type 'sin' at column 1: ｓｉｎ(x)"),
+    ("x*１０", "character U+FF11 (FULLWIDTH DIGIT ONE) is not allowed: for '１０' type '10' "
+              "at column 3: x*１０"),
+    ("x*٣", "character U+0663 (ARABIC-INDIC DIGIT THREE) is not allowed: for '٣' type '3' "
+            "at column 3: x*٣"),
+    ("a\u00a0+ b", "character U+00A0 (NO-BREAK SPACE) is not allowed: for '\\xa0' type a space "
+                   "at column 2: a\\xa0+ b"),
+    ("2π", "character U+03C0 (GREEK SMALL LETTER PI) is not allowed: for 'π' type 'pi' at column 2: 2π"),
+    ("λ*x", "character U+03BB (GREEK SMALL LETTER LAMDA) is not allowed: for 'λ' type 'lambda' "
+            "at column 1: λ*x"),
+    ("x\u200b", "character U+200B (ZERO WIDTH SPACE) is not allowed: it is invisible; delete it "
+                "at column 2: x\\u200b"),
+    ("а+1", "character U+0430 (CYRILLIC SMALL LETTER A) is not allowed: use ASCII letters, digits "
+            "and operators at column 1: а+1"),
+    ("|x - y| + 1", "'|' is not an operator here: for an absolute value write abs(x - y) "
+                    "at column 1: |x - y| + 1"),
+    ("a | b", "'|' is not an operator here: for an absolute value write abs(...) at column 3: a | b"),
+])
+def test_look_alike_characters_are_refused_with_the_ascii_to_type(text, expected):
+    assert message(text) == expected
+
+
+def test_look_alikes_are_never_read_as_ascii(cli):
+    for text in ("2 − 1", "2×3", "x²", "ｘ"):
+        assert refused(cli, "eval", text, "--at", "x=1").startswith("error: character U+")
+
+
+def test_the_hints_cost_nothing_on_valid_input():
+    """The modules the hints need are imported on the error path only."""
+    probe = ("import sys; from gradcalc.core.graph import lower; "
+             "lower('u = sin(x)*(y+1)\\nJ = max(u, 2)'); "
+             "print(sorted({'difflib', 'unicodedata'} & set(sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
