@@ -1,4 +1,4 @@
-"""The parser's messages end with the fix.
+"""The parser's messages end with the fix, and a program's unused stages are reported.
 
 Each message is pinned whole: what is wrong, where, and what to type instead.
 """
@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from gradcalc.core.graph import lower
 from gradcalc.core.ops import FUNCTIONS, Op, each, register, withdraw
 from gradcalc.core.parse import parse
 from gradcalc.errors import ParseError
@@ -173,3 +174,60 @@ def test_the_hints_cost_nothing_on_valid_input():
              "print(sorted({'difflib', 'unicodedata'} & set(sys.modules)))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+# ---- stages the output does not use -----------------------------------------------------------
+
+@pytest.mark.parametrize("program, at, warning", [
+    ("u = b*c; v = u+1; w = 7", "b=3,c=2",
+     "the output w (the last statement) does not use stages u, v: use them in w, or remove them"),
+    ("f = x*y; g = x+y", "x=2,y=3",
+     "the output g (the last statement) does not use stage f: use it in g, or remove it"),
+    ("c = x; c = 2*y", "x=2,y=3",
+     "the output c' (the last statement) does not use stage c: use it in c', or remove it"),
+    ("k = 2; f = 3*x", "x=2",
+     "the output f (the last statement) does not use stage k: use it in f, or remove it"),
+])
+def test_stages_the_output_ignores_are_one_warning(cli, program, at, warning):
+    run = cli("eval", program, "--at", at, "--format", "json")
+    assert run.code == 0 and run.stderr == f"warning: {warning}\n"
+
+
+def test_the_ignored_stages_do_not_change_the_result(cli):
+    run = cli("eval", "f = x*y; g = x+y", "--at", "x=2,y=3", "--format", "json")
+    assert run.json()["value"] == 5.0 and run.json()["gradient"] == {"x": 1.0, "y": 1.0}
+
+
+def test_many_ignored_stages_are_one_line():
+    program = "; ".join(f"s{i} = x*{i}" for i in range(1, 15)) + "; f = x"
+    (note,) = lower(program).notes
+    assert note == ("the output f (the last statement) does not use stages s1, s2, s3, s4, s5, s6, "
+                    "s7, s8, s9, s10 and 4 more: use them in f, or remove them")
+
+
+def test_unused_values_and_ignored_stages_are_separate_warnings(cli):
+    run = cli("eval", "f = x*y; g = 2*x", "--at", "x=1,y=2,z=3", "--format", "json")
+    assert run.code == 0
+    assert run.stderr == ("warning: --at gives z, which the expression does not use\n"
+                          "warning: the output g (the last statement) does not use stage f: "
+                          "use it in g, or remove it\n")
+
+
+@pytest.mark.parametrize("program", [
+    "u = b*c; v = a + u; J = 3*v",  # a chain
+    "u = b*c; f = b*c",  # the same subexpression: f is u's value
+    "c = x; c = c + c + 1",  # reassigned, using the earlier value
+    "k = 2; f = k*x",  # a constant that is used
+    "3*(a+b*c)",  # no stages named at all
+])
+def test_programs_whose_output_uses_every_stage_have_no_warning(program):
+    assert lower(program).unused_stages == () and lower(program).notes == ()
+
+
+@pytest.mark.parametrize("gates", ["written", "fused", "primitive"])
+def test_ignored_stages_are_found_in_every_gate_mode(cli, gates):
+    run = cli("trace", "z = w*x; s = 1/(1+exp(-z)); t = tanh(z); f = 2*s", "--at", "x=1,w=2",
+              "--gates", gates, "--format", "json")
+    assert run.code == 0
+    assert run.stderr == ("warning: the output f (the last statement) does not use stage t: "
+                          "use it in f, or remove it\n")
