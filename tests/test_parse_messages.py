@@ -123,10 +123,23 @@ def test_the_suggestions_come_from_the_registry():
     assert message("cub(x)").startswith("unknown function 'cub': the functions are abs,")
 
 
+def test_a_name_that_reads_as_a_call_is_a_hint_when_its_value_is_missing(cli):
+    line = refused(cli, "eval", "sinx + y", "--at", "y=1")
+    assert line == ("error: missing value for sinx; 'sinx' is one name: for the function write "
+                    "sin(x) (give it with --at sinx=...)")
+    assert refused(cli, "eval", "sin + y", "--at", "y=1") == (
+        "error: missing value for sin; sin is a function: write sin(...) (give it with --at sin=...)")
+
+
 def test_a_name_that_reads_as_a_call_is_a_variable_when_given_a_value(cli):
     run = cli("eval", "sinx*cost", "--at", "sinx=3,cost=2", "--format", "json")
     assert (run.code, run.stderr) == (0, "")
     assert run.json()["value"] == 6.0 and run.json()["gradient"] == {"sinx": 2.0, "cost": 3.0}
+
+
+def test_a_plain_missing_value_gets_no_hint(cli):
+    assert refused(cli, "eval", "logits*x", "--at", "x=1") == (
+        "error: missing value for logits (give it with --at logits=...)")
 
 
 # ---- characters pasted from PDFs: refused, with the ASCII to type -----------------------------
