@@ -142,6 +142,20 @@ def test_a_plain_missing_value_gets_no_hint(cli):
         "error: missing value for logits (give it with --at logits=...)")
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("0x10", "hexadecimal, binary and octal literals are not supported: write 16 at column 1: 0x10"),
+    ("0b101", "hexadecimal, binary and octal literals are not supported: write 5 at column 1: 0b101"),
+    ("1_000_000", "'_' digit separators are not supported: write 1000000 at column 2: 1_000_000"),
+    ("+a", "unary '+' is not supported: remove it at column 1: +a"),
+    ("a)", "unbalanced ')': no '(' to close; remove it or add the '(' it closes at column 2: a)"),
+    ("u = ; f = u", "nothing assigned to 'u': write an expression after '=' at column 4: u = ; f = u"),
+    ("log()", "log() needs an argument: log(x) at column 5: log()"),
+    ("a # c", "comments ('#') are not supported: remove the comment at column 3: a # c"),
+])
+def test_other_refusals_end_with_the_fix(text, expected):
+    assert message(text) == expected
+
+
 # ---- characters pasted from PDFs: refused, with the ASCII to type -----------------------------
 
 @pytest.mark.parametrize("text, expected", [

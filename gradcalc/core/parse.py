@@ -42,7 +42,7 @@ _KEYWORDS = frozenset(
 )
 
 _REFUSED = {
-    "#": "comments ('#') are not supported",
+    "#": "comments ('#') are not supported: remove the comment",
     "%": "'%' is not an operator here",
     "!": "'!' is not an operator here (factorial is not supported)",
     "@": "'@' (matrix multiplication) is not supported",
@@ -251,7 +251,8 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
         name = _token(tokens, positions, start)
         _check_name(name, text)
         if end - start == 2:
-            raise error_at(f"nothing assigned to '{name.text}'", text, positions[end])
+            raise error_at(f"nothing assigned to '{name.text}': write an expression after '='", text,
+                           positions[end])
         return Statement(name.text, name.pos, _expression(tokens, positions, start + 2, text))
     return Statement(None, positions[start], _expression(tokens, positions, start, text))
 
@@ -291,7 +292,7 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
                     i = following
                     following = _next(tokens, i)
                     if tokens[following] == ")":
-                        raise error_at(f"{tok}() needs an argument", text, positions[following])
+                        raise error_at(f"{tok}() needs an argument: {tok}(x)", text, positions[following])
                 else:
                     emit(("name", tok, positions[i], 0))
                     expect_operand = False
@@ -360,7 +361,7 @@ def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
         out.append(ops.pop())
     if not ops:
-        raise error_at("unbalanced ')': no '(' to close", text, pos)
+        raise error_at("unbalanced ')': no '(' to close; remove it or add the '(' it closes", text, pos)
     entry = ops.pop()
     if entry[0] == "call":
         out.append(("call", entry[1], entry[2], entry[3]))
@@ -417,11 +418,22 @@ def _juxtaposed(prev: Token, tok: Token) -> str:
     return "put '*' between them for a product"
 
 
+def _in_decimal(literal: str) -> str:
+    """`write 16` for 0x10, when the literal is a valid one in Python's notation."""
+    try:
+        return f"write {int(literal, 0)}" if len(literal) <= _SHOWN_ARGUMENT else "write it in decimal"
+    except ValueError:
+        return "write the number in decimal"
+
+
 def _check_number_suffix(number: Token, name: Token, text: str) -> None:
     if number.text == "0" and name.text[0] in "xXbBoO" and len(name.text) > 1:
-        raise error_at("hexadecimal, binary and octal literals are not supported", text, number.pos)
+        fix = _in_decimal(number.text + name.text)
+        raise error_at(f"hexadecimal, binary and octal literals are not supported: {fix}", text, number.pos)
     if name.text[0] == "_":
-        raise error_at("'_' digit separators are not supported", text, name.pos)
+        digits = number.text + name.text.replace("_", "")
+        fix = f"write {digits}" if digits.isdigit() else "remove the '_'"
+        raise error_at(f"'_' digit separators are not supported: {fix}", text, name.pos)
     if name.text in ("e", "E"):
         raise error_at(f"ambiguous '{number.text}{name.text}': write {number.text}*{name.text} "
                      f"for a product or a full exponent such as {number.text}{name.text}0",
@@ -545,7 +557,7 @@ def _expected_operand(tok: Token, text: str) -> ParseError:
     if tok.kind == "end":
         return error_at("unexpected end of input: expected a number, a name or '('", text, tok.pos)
     if tok.text == "+":
-        return error_at("unary '+' is not supported", text, tok.pos)
+        return error_at("unary '+' is not supported: remove it", text, tok.pos)
     if tok.text == ")":
         return error_at("unexpected ')': expected a number, a name or '('", text, tok.pos)
     return error_at(f"unexpected '{_visible(tok.text)}': expected a number, a name or '('", text, tok.pos)
