@@ -202,11 +202,9 @@ def _statement_ends(tokens: list[str], positions: list[int], text: str):
                 opened.pop()
         elif not opened:
             yield i
-        elif token == ";":
+        elif token == ";" or _assignment_follows(tokens, i):
             raise _unclosed(tokens, positions, opened[-1], text, ending=i)
-        elif _assignment_follows(tokens, i):
-            raise _unclosed(tokens, positions, opened[-1], text, ending=i)
-    if opened and "\n" in text[positions[opened[-1]]:]:
+    if opened and text.find("\n", positions[opened[-1]]) >= 0:
         raise _unclosed(tokens, positions, opened[-1], text)
     yield len(tokens) - 1
 
@@ -491,7 +489,8 @@ def _unknown_function(tokens: list[str], positions: list[int], i: int, paren: in
         fix = f"did you mean {near}({', '.join(shown)})?"
     else:
         known = ", ".join(sorted(FUNCTIONS))
-        product = f"; for a product write {name}*({shown[0]})" if len(shown) == 1 else ""
+        short_call = len(shown) == 1 and len(name) <= _SHOWN_ARGUMENT
+        product = f"; for a product write {name}*({shown[0]})" if short_call else ""
         fix = f"the functions are {known}{product}"
     return error_at(f"unknown function '{short(name)}': {fix}", text, positions[i])
 
@@ -627,13 +626,13 @@ def _ascii_fix(text: str, pos: int) -> str:
     ch = text[pos]
     if unicodedata.category(ch) == "Cf":  # zero-width spaces, byte-order marks, joiners
         return "it is invisible; delete it"
-    greek = unicodedata.name(unicodedata.normalize("NFKC", ch)[:1], "").split()  # µ is μ
+    greek = unicodedata.name(unicodedata.normalize("NFKC", ch)[:1] or ch, "").split()  # µ is μ
     if greek[:1] == ["GREEK"] and len(greek) == 4 and greek[2] == "LETTER":
         spelled = _GREEK_SPELLING.get(greek[3].lower(), greek[3].lower())
         return f"for '{ch}' type '{spelled if greek[1] == 'SMALL' else spelled.capitalize()}'"
     superscript = _superscript(ch)
-    end, typed = pos, []
-    while end < len(text) and not text[end].isascii() and _superscript(text[end]) == superscript:
+    end, typed, stop = pos, [], min(len(text), pos + _SHOWN_ARGUMENT)
+    while end < stop and not text[end].isascii() and _superscript(text[end]) == superscript:
         form = _ascii_form(text[end])
         if form is None:
             break
