@@ -203,6 +203,16 @@ def test_the_hints_cost_nothing_on_valid_input():
     assert run.stdout.strip() == "[]"
 
 
+def test_hints_stay_short_on_huge_input():
+    pasted = message("ｘ" * 100_000)
+    assert pasted.startswith("character U+FF58 (FULLWIDTH LATIN SMALL LETTER X) is not allowed: "
+                             f"for '{'ｘ' * 40}' type '{'x' * 40}' at column 1: ")
+    assert len(pasted) < 300
+    called = message("q" * 100_000 + "(x)")
+    assert called.startswith("unknown function 'qqqqqqqqqqqqqqqqqqqqqqqq… (100,000 characters)': "
+                             "the functions are ") and len(called) < 300
+
+
 # ---- stages the output does not use -----------------------------------------------------------
 
 @pytest.mark.parametrize("program, at, warning", [
@@ -258,13 +268,3 @@ def test_ignored_stages_are_found_in_every_gate_mode(cli, gates):
     assert run.code == 0
     assert run.stderr == ("warning: the output f (the last statement) does not use stage t: "
                           "use it in f, or remove it\n")
-
-
-def test_hints_stay_short_on_huge_input():
-    pasted = message("ｘ" * 100_000)
-    assert pasted.startswith("character U+FF58 (FULLWIDTH LATIN SMALL LETTER X) is not allowed: "
-                             f"for '{'ｘ' * 40}' type '{'x' * 40}' at column 1: ")
-    assert len(pasted) < 300
-    called = message("q" * 100_000 + "(x)")
-    assert called.startswith("unknown function 'qqqqqqqqqqqqqqqqqqqqqqqq… (100,000 characters)': "
-                             "the functions are ") and len(called) < 300
