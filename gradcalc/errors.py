@@ -47,14 +47,16 @@ class UsageError(GradcalcError):
 
 class MissingValues(UsageError):
     """Inputs of the expression that got no value; `columns` is set in data mode, where a
-    value may also come from a column of the file (`label` and its column names)."""
+    value may also come from a column of the file (`label` and its column names). `hint`
+    says what a name may have meant instead (`sinx`: sin(x))."""
 
-    def __init__(self, names: list[str], label: str | None = None, columns: tuple[str, ...] = ()):
-        self.names, self.label, self.columns = list(names), label, tuple(columns)
+    def __init__(self, names: list[str], label: str | None = None, columns: tuple[str, ...] = (),
+                 hint: str = ""):
+        self.names, self.label, self.columns, self.hint = list(names), label, tuple(columns), hint
         s = "s" if len(self.names) > 1 else ""
         shown = ", ".join(self.names)
         if label is None:
-            super().__init__(f"missing value{s} for {shown}")
+            super().__init__(f"missing value{s} for {shown}" + (f"; {hint}" if hint else ""))
         else:
             super().__init__(f"missing column{s} {shown}: not in {label} (its columns: "
                              f"{', '.join(self.columns) or 'none'}) and given no value")

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
-from gradcalc.core.parse import collector_paused
+from gradcalc.core.parse import call_hint, collector_paused
 from gradcalc.errors import DomainError, MissingValues, UsageError
 from gradcalc.numbers import floats
 
@@ -66,7 +66,7 @@ def check_inputs(graph: Graph, names: Mapping[str, Any] | set) -> None:
     """Refuse a point that lacks inputs, naming every missing one in one message."""
     missing = [name for name in graph.input_names if name not in names]
     if missing:
-        raise MissingValues(missing)
+        raise MissingValues(missing, hint="; ".join(filter(None, map(call_hint, missing))))
 
 
 def check_wrt(graph: Graph, wrt: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ from gradcalc.core.parse import Program, collector_paused, error_at, parse
 from gradcalc.errors import ConstantAssignment, ParseError
 
 _LEAVES = ("input", "const")
+_LISTED = 10  # names listed in a warning; the rest are counted
 
 
 class Node(NamedTuple):  # tuples, not dataclasses: quick to make, and a class costs start-up
@@ -97,6 +98,27 @@ class Graph:
                 for j in self.nodes[i].inputs:
                     flags[j] = True
         return tuple(flags)
+
+    @cached_property
+    def unused_stages(self) -> tuple[str, ...]:
+        """The stages the user assigned that the output does not depend on, in order: only the
+        last statement is the output, so a program that ends with `g = x+y` after `f = x*y`
+        computes f for nothing, which is rarely what was meant."""
+        live = self.live
+        return tuple(self.nodes[i].name for i in self.named if not live[i])
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the user should hear about the program itself, as warnings: the stages its
+        output ignores, in one line however many there are."""
+        unused = self.unused_stages
+        if not unused:
+            return ()
+        shown = ", ".join(unused[:_LISTED]) + (f" and {len(unused) - _LISTED:,} more" if len(unused) > _LISTED else "")
+        stages, them = ("stages", "them") if len(unused) > 1 else ("stage", "it")
+        output = self.nodes[self.output].name
+        return (f"the output {output} (the last statement) does not use {stages} {shown}: "
+                f"use {them} in {output}, or remove {them}",)
 
     @cached_property
     def consumers(self) -> tuple[tuple[int, ...], ...]:

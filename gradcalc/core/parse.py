@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from gradcalc import limits
 from gradcalc.core.ops import BINARY, FUNCTIONS
-from gradcalc.errors import ParseError, short
+from gradcalc.errors import ParseError, printable, short
 
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII only: \d takes other scripts
 # One token per match: a number, a name, a two-character operator, or any other single
@@ -42,7 +42,7 @@ _KEYWORDS = frozenset(
 )
 
 _REFUSED = {
-    "#": "comments ('#') are not supported",
+    "#": "comments ('#') are not supported: remove the comment",
     "%": "'%' is not an operator here",
     "!": "'!' is not an operator here (factorial is not supported)",
     "@": "'@' (matrix multiplication) is not supported",
@@ -185,19 +185,59 @@ def _token(tokens: list[str], positions: list[int], i: int) -> Token:
 
 def _statement_ends(tokens: list[str], positions: list[int], text: str):
     """Indices of the `;` and newline tokens that end statements (newlines in parentheses
-    don't), then of the closing "". Lazily: statements before a misplaced ';' are parsed first."""
-    depth = 0
+    don't), then of the closing "". Lazily: statements before a misplaced ';' are parsed first.
+
+    A statement that ends inside an open parenthesis is refused here, naming the '(': else
+    the next statement would be read as its continuation and blamed (`sigmoid(z` then
+    `L = ...`: not a missing operator between 'z' and 'L'). It ends there at a ';', at a
+    newline before `name =`, or at the end of the text after a newline.
+    """
+    opened: list[int] = []  # the token indices of the '(' not closed yet
     for i in list(compress(range(len(tokens)), map(_STRUCTURE.__contains__, tokens))):
         token = tokens[i]
         if token == "(":
-            depth += 1
+            opened.append(i)
         elif token == ")":
-            depth = max(depth - 1, 0)
-        elif token == ";" and depth:
-            raise error_at("';' inside parentheses", text, positions[i])
-        elif not depth:
+            if opened:
+                opened.pop()
+        elif not opened:
             yield i
+        elif token == ";" or _assignment_follows(tokens, i):
+            raise _unclosed(tokens, positions, opened[-1], text, ending=i)
+    if opened and text.find("\n", positions[opened[-1]]) >= 0:
+        raise _unclosed(tokens, positions, opened[-1], text)
     yield len(tokens) - 1
+
+
+def _assignment_follows(tokens: list[str], i: int) -> bool:
+    """Whether the tokens after the newline at i start a statement `name = ...`."""
+    j = _next(tokens, i)
+    return _kind(tokens[j]) == "name" and tokens[j + 1] == "="  # a name is never the last token
+
+
+def _unclosed(tokens: list[str], positions: list[int], paren: int, text: str,
+              ending: int | None = None) -> ParseError:
+    """The '(' at token `paren` is not closed; `ending` is the ';' or newline that ends its
+    statement, where the ')' is missing (None: the statement goes on to the end of the text)."""
+    opened_at = positions[paren]
+    if ending is None:
+        return error_at("add the missing ')' for the '('", text, opened_at)
+    if tokens[ending] == ";":
+        return error_at(f"';' inside parentheses: the '(' opened at {_place(text, opened_at, positions[ending])} "
+                        "is not closed; add ')' before the ';'", text, positions[ending])
+    last = _previous(tokens, paren, ending)
+    missing_at = positions[last] + len(tokens[last])
+    return error_at(f"unclosed '(' opened at {_place(text, opened_at, missing_at)}: add the missing ')'",
+                    text, missing_at)
+
+
+def _place(text: str, pos: int, seen_from: int) -> str:
+    """`column 15`, or `line 2, column 15` when that is not on the line of `seen_from`."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    column = f"column {pos - line_start + 1}"
+    if text.find("\n", pos, seen_from) < 0:
+        return column
+    return f"line {text.count(chr(10), 0, pos) + 1}, {column}"
 
 
 def _statement(tokens: list[str], positions: list[int], start: int, end: int, text: str) -> Statement:
@@ -209,7 +249,8 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
         name = _token(tokens, positions, start)
         _check_name(name, text)
         if end - start == 2:
-            raise error_at(f"nothing assigned to '{name.text}'", text, positions[end])
+            raise error_at(f"nothing assigned to '{name.text}': write an expression after '='", text,
+                           positions[end])
         return Statement(name.text, name.pos, _expression(tokens, positions, start + 2, text))
     return Statement(None, positions[start], _expression(tokens, positions, start, text))
 
@@ -244,12 +285,12 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
                 following = i + 1 if tokens[i + 1] != "\n" else _next(tokens, i)
                 if tokens[following] == "(":
                     if tok not in FUNCTIONS:
-                        _check_function(_token(tokens, positions, i), text)
+                        raise _unknown_function(tokens, positions, i, following, text)
                     ops.append(["call", tok, positions[i], 1])
                     i = following
                     following = _next(tokens, i)
                     if tokens[following] == ")":
-                        raise error_at(f"{tok}() needs an argument", text, positions[following])
+                        raise error_at(f"{tok}() needs an argument: {tok}(x)", text, positions[following])
                 else:
                     emit(("name", tok, positions[i], 0))
                     expect_operand = False
@@ -286,7 +327,7 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
     while ops:
         entry = ops.pop()
         if entry[0] in ("paren", "call"):
-            raise error_at("unbalanced '(': missing ')'", text, entry[2] + (len(entry[1]) if entry[0] == "call" else 0))
+            raise error_at("add the missing ')' for the '('", text, text.index("(", entry[2]))
         emit(entry)
     return tuple(out)
 
@@ -318,7 +359,7 @@ def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
         out.append(ops.pop())
     if not ops:
-        raise error_at("unbalanced ')': no '(' to close", text, pos)
+        raise error_at("unbalanced ')': no '(' to close; remove it or add the '(' it closes", text, pos)
     entry = ops.pop()
     if entry[0] == "call":
         out.append(("call", entry[1], entry[2], entry[3]))
@@ -350,10 +391,13 @@ def _implicit_multiplication(tokens: list[str], positions: list[int], start: int
     if tok.kind == "name":
         _check_name(tok, text)
     if prev.kind != "num":
-        what = f"'{prev.text}' and '{tok.text}'" if tok.kind != "end" else f"'{prev.text}'"
-        raise error_at(f"missing operator between {what}", text, tok.pos)
+        raise error_at(f"missing operator between '{prev.text}' and '{tok.text}': {_juxtaposed(prev, tok)}",
+                       text, tok.pos)
     if tok.kind == "num":
-        raise error_at(f"missing operator between numbers '{prev.text}' and '{tok.text}'", text, tok.pos)
+        fix = ("remove the second '.'" if prev.pos + len(prev.text) == tok.pos and tok.text[0] == "."
+               else f"write {prev.text}*{tok.text} for a product")
+        raise error_at(f"missing operator between numbers '{prev.text}' and '{tok.text}': {fix}",
+                       text, tok.pos)
     adjacent = prev.pos + len(prev.text) == tok.pos
     if adjacent and tok.kind == "name":
         _check_number_suffix(prev, tok, text)
@@ -363,11 +407,31 @@ def _implicit_multiplication(tokens: list[str], positions: list[int], start: int
                      text, prev.pos)
 
 
+def _juxtaposed(prev: Token, tok: Token) -> str:
+    """The fix for two operands side by side: `sin x` meant a call, `a b` a product."""
+    if prev.text in FUNCTIONS:
+        return f"a function needs parentheses: {prev.text}({tok.text})"
+    if prev.kind != "op" and tok.kind != "op":
+        return f"write {prev.text}*{tok.text} for a product"
+    return "put '*' between them for a product"
+
+
+def _in_decimal(literal: str) -> str:
+    """`write 16` for 0x10, when the literal is a valid one in Python's notation."""
+    try:
+        return f"write {int(literal, 0)}" if len(literal) <= _SHOWN_ARGUMENT else "write it in decimal"
+    except ValueError:
+        return "write the number in decimal"
+
+
 def _check_number_suffix(number: Token, name: Token, text: str) -> None:
     if number.text == "0" and name.text[0] in "xXbBoO" and len(name.text) > 1:
-        raise error_at("hexadecimal, binary and octal literals are not supported", text, number.pos)
+        fix = _in_decimal(number.text + name.text)
+        raise error_at(f"hexadecimal, binary and octal literals are not supported: {fix}", text, number.pos)
     if name.text[0] == "_":
-        raise error_at("'_' digit separators are not supported", text, name.pos)
+        digits = number.text + name.text.replace("_", "")
+        fix = f"write {digits}" if digits.isdigit() else "remove the '_'"
+        raise error_at(f"'_' digit separators are not supported: {fix}", text, name.pos)
     if name.text in ("e", "E"):
         raise error_at(f"ambiguous '{number.text}{name.text}': write {number.text}*{name.text} "
                      f"for a product or a full exponent such as {number.text}{name.text}0",
@@ -395,17 +459,104 @@ def _check_name(tok: Token, text: str) -> None:
         raise error_at(f"'{tok.text}' is a Python keyword, not part of an expression", text, tok.pos)
 
 
-def _check_function(tok: Token, text: str) -> None:
-    if tok.text not in FUNCTIONS:
+# Other names of functions gradcalc has, with what to write instead: {0}, {1} are the
+# arguments as written, {args} all of them. Only entries whose function is registered (or
+# that need none: "") are offered; difflib finds the near misses (sine → sin).
+_OTHER_NAMES = {
+    "arcsin": ("asin", "asin({0})"), "arccos": ("acos", "acos({0})"), "arctan": ("atan", "atan({0})"),
+    "cosine": ("cos", "cos({0})"), "tangent": ("tan", "tan({0})"),
+    "log10": ("log", "log({0}, 10)"), "log2": ("log", "log({0}, 2)"),
+    "log1p": ("log", "log(1 + {0})"), "expm1": ("exp", "exp({0}) - 1"),
+    "pow": ("", "{0}**{1}"), "power": ("", "{0}**{1}"), "sqr": ("", "{0}**2"),
+    "logistic": ("sigmoid", "sigmoid({0})"), "expit": ("sigmoid", "sigmoid({0})"),
+    "fabs": ("abs", "abs({0})"), "maximum": ("max", "max({args})"), "minimum": ("min", "min({args})"),
+}
+_PLACEHOLDERS = ("x", "y")
+_ATOM = re.compile(r"[A-Za-z0-9_.]+")
+_SHOWN_ARGUMENT = 40  # characters of an argument quoted in a suggestion; longer ones are `...`
+
+
+def _unknown_function(tokens: list[str], positions: list[int], i: int, paren: int, text: str) -> ParseError:
+    """`name(` where name is no function: the call to write instead, or the near miss, or
+    the product `x*(y+1)` that a variable before a parenthesis usually means."""
+    name = tokens[i]
+    arguments = _call_arguments(tokens, positions, paren, text)
+    shown = [arg if len(arg) <= _SHOWN_ARGUMENT else "..." for arg in arguments or ["..."]]
+    other = _OTHER_NAMES.get(name) or _OTHER_NAMES.get(name.lower())
+    if other and (not other[0] or other[0] in FUNCTIONS):
+        fix = f"write {_spelled(other[1], shown)}"
+    elif near := _near_function(name):
+        fix = f"did you mean {near}({', '.join(shown)})?"
+    else:
         known = ", ".join(sorted(FUNCTIONS))
-        raise error_at(f"unknown function '{short(tok.text)}' (known: {known})", text, tok.pos)
+        short_call = len(shown) == 1 and len(name) <= _SHOWN_ARGUMENT
+        product = f"; for a product write {name}*({shown[0]})" if short_call else ""
+        fix = f"the functions are {known}{product}"
+    return error_at(f"unknown function '{short(name)}': {fix}", text, positions[i])
+
+
+def _near_function(name: str) -> str | None:
+    import difflib  # only on this error path
+
+    lowered = name.lower()
+    if lowered in FUNCTIONS:
+        return lowered
+    matches = difflib.get_close_matches(lowered, FUNCTIONS, n=1, cutoff=0.7)
+    return matches[0] if matches else None
+
+
+def _spelled(template: str, arguments: list[str]) -> str:
+    """The template filled with the arguments (placeholders if their number does not fit);
+    next to an operator (`{0}**{1}`), an argument that is not a name or number gets parentheses."""
+    needed = 2 if "{1}" in template else 1
+    if "{args}" not in template and len(arguments) != needed:
+        arguments = list(_PLACEHOLDERS[:needed])
+    if template.startswith("{"):
+        arguments = [arg if _ATOM.fullmatch(arg) else f"({arg})" for arg in arguments]
+    return template.format(*arguments, args=", ".join(arguments))
+
+
+def _call_arguments(tokens: list[str], positions: list[int], paren: int, text: str) -> list[str] | None:
+    """The arguments of the call whose '(' is token `paren`, as written (blanks collapsed);
+    None if the statement ends before its ')'."""
+    depth, start, arguments = 0, positions[paren] + 1, []
+    i = paren
+    while tokens[i]:
+        token = tokens[i]
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        if depth == 0 or (token == "," and depth == 1):
+            arguments.append(" ".join(text[start:positions[i]].split()))
+            start = positions[i] + 1
+            if not depth:
+                return arguments
+        i += 1
+    return None
+
+
+def call_hint(name: str) -> str:
+    """How to write the call a variable without a value may have meant: `sin` alone, or
+    `sinx` (one name) for sin(x). Only a hint on that error: `sinx` and `cost` are fine
+    names for variables that are given values."""
+    if name in FUNCTIONS:
+        return f"{name} is a function: write {name}(...)"
+    for function in sorted(FUNCTIONS, key=len, reverse=True):  # sinh before sin
+        rest = name[len(function):]
+        if name.startswith(function) and _ARGUMENT_LIKE.fullmatch(rest):
+            return f"'{name}' is one name: for the function write {function}({rest})"
+    return ""
+
+
+_ARGUMENT_LIKE = re.compile(r"[0-9]*[A-Za-z][0-9]*|[0-9]+")  # x, x1, 2x, 3: not a word
 
 
 def _expected_operand(tok: Token, text: str) -> ParseError:
     if tok.kind == "end":
         return error_at("unexpected end of input: expected a number, a name or '('", text, tok.pos)
     if tok.text == "+":
-        return error_at("unary '+' is not supported", text, tok.pos)
+        return error_at("unary '+' is not supported: remove it", text, tok.pos)
     if tok.text == ")":
         return error_at("unexpected ')': expected a number, a name or '('", text, tok.pos)
     return error_at(f"unexpected '{_visible(tok.text)}': expected a number, a name or '('", text, tok.pos)
@@ -428,20 +579,86 @@ def _visible(s: str) -> str:
 
 def _bad_character(text: str, pos: int) -> ParseError:
     ch = text[pos]
+    if ch == "|":
+        return error_at(f"'|' is not an operator here: for an absolute value write {_absolute(text, pos)}",
+                        text, pos)
     if ch in _REFUSED:
         return error_at(_REFUSED[ch], text, pos)
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:
         return error_at(f"invalid UTF-8 (byte 0x{code - 0xDC00:02X})", text, pos)
     if code == 0:
-        return error_at("NUL character (U+0000) is not allowed", text, pos)
+        return error_at("NUL character (U+0000) is not allowed: remove it", text, pos)
     if code < 0x20 or code == 0x7F:
-        return error_at(f"control character U+{code:04X} is not allowed", text, pos)
+        return error_at(f"control character U+{code:04X} is not allowed: remove it", text, pos)
     import unicodedata  # only on this error path
 
     name = unicodedata.name(ch, "unnamed")
-    return error_at(f"character U+{code:04X} ({name}) is not allowed: use ASCII letters, "
-                  "digits and operators", text, pos)
+    return error_at(f"character U+{code:04X} ({name}) is not allowed: {_ascii_fix(text, pos)}", text, pos)
+
+
+def _absolute(text: str, pos: int) -> str:
+    """`abs(x)` for `|x|` (what is between the bars, if they close on the same line)."""
+    close = text.find("|", pos + 1)
+    inner = " ".join(text[pos + 1:close].split()) if close > 0 else ""
+    if not inner or "\n" in text[pos:close] or len(inner) > _SHOWN_ARGUMENT:
+        inner = "..."
+    return f"abs({inner})"
+
+
+# What to type for the operators that PDFs and word processors put in place of ASCII ones.
+# Other characters are offered their NFKC compatibility form when it is ASCII (full-width
+# `ｘ` → x, `１` → 1, mathematical `𝑥` → x, a no-break space → a space), digits of other
+# scripts their value (`٣` → 3), superscripts a power (`²` → ^2), Greek letters their names
+# (`π` → pi). None of it is read: only suggested.
+_LOOKALIKES = {
+    "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u2219": "*", "\u2217": "*", "\u2022": "*",
+    "\u00f7": "/", "\u2215": "/", "\u2044": "/",
+}
+_GREEK_SPELLING = {"lamda": "lambda"}  # Unicode's name of λ is LAMDA
+
+
+def _ascii_fix(text: str, pos: int) -> str:
+    """What to type instead of the non-ASCII characters from pos on, or how to write ASCII."""
+    import unicodedata
+
+    ch = text[pos]
+    if unicodedata.category(ch) == "Cf":  # zero-width spaces, byte-order marks, joiners
+        return "it is invisible; delete it"
+    greek = unicodedata.name(unicodedata.normalize("NFKC", ch)[:1] or ch, "").split()  # µ is μ
+    if greek[:1] == ["GREEK"] and len(greek) == 4 and greek[2] == "LETTER":
+        spelled = _GREEK_SPELLING.get(greek[3].lower(), greek[3].lower())
+        return f"for '{ch}' type '{spelled if greek[1] == 'SMALL' else spelled.capitalize()}'"
+    superscript = _superscript(ch)
+    end, typed, stop = pos, [], min(len(text), pos + _SHOWN_ARGUMENT)
+    while end < stop and not text[end].isascii() and _superscript(text[end]) == superscript:
+        form = _ascii_form(text[end])
+        if form is None:
+            break
+        typed.append(form)
+        end += 1
+    if not typed:
+        return "use ASCII letters, digits and operators"
+    written = ("^" if superscript else "") + "".join(typed)
+    shown = printable(text[pos:end])
+    return f"for '{shown}' type a space" if written.isspace() else f"for '{shown}' type '{written}'"
+
+
+def _superscript(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.name(ch, "").startswith("SUPERSCRIPT")
+
+
+def _ascii_form(ch: str) -> str | None:
+    import unicodedata
+
+    form = unicodedata.normalize("NFKC", ch)
+    form = "".join(_LOOKALIKES.get(c, c) for c in form)
+    if unicodedata.category(form[:1]) == "Nd" and len(form) == 1:  # `٣`: a digit of another script
+        form = str(unicodedata.decimal(form))
+    return form if form.isascii() and (form.isprintable() or form.isspace()) and form else None
 
 
 def error_at(message: str, text: str, pos: int) -> ParseError:
