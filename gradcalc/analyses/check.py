@@ -61,13 +61,43 @@ class Check(NamedTuple):
 
 
 def verdict(report: Check) -> str:
-    """One line: how many gradients agree, within which tolerances."""
+    """One line: how many of the gradients judged agree, within which tolerances, and which
+    were not judged (at a kink, or without an oracle): a verdict never covers a row it did
+    not judge."""
     rows = report.inputs + report.stages
+    judged = sum(1 for row in rows if row.status in ("ok", "mismatch"))
+    skipped = _not_judged(rows)
+    if not judged:
+        return "no gradient judged: " + "; ".join(skipped)
     tolerance = f"rtol {report.rtol:g}, atol {report.atol:g}"
-    if report.mismatches:
-        return (f"{len(report.mismatches)} of {len(rows)} gradients disagree with their "
-                f"oracles ({tolerance})")
-    return f"all {len(rows)} gradients agree with their oracles ({tolerance})"
+    wrong = len(report.mismatches)
+    if wrong:
+        said = f"{wrong:,} of {_gradients(judged)} {_agree(wrong, 'disagree')}"
+    elif judged == 1 or skipped:
+        said = f"{_gradients(judged)} {_agree(judged, 'agree')}"
+    else:
+        said = f"all {_gradients(judged)} {_agree(judged, 'agree')}"
+    return "; ".join([f"{said} ({tolerance})", *(f"{note}, not judged" for note in skipped)])
+
+
+def _agree(n: int, verb: str) -> str:
+    return f"{verb}s with its oracles" if n == 1 else f"{verb} with their oracles"
+
+
+def _not_judged(rows: list[Row]) -> list[str]:
+    """`x is at a kink`, `y, z have no oracle`: the rows not judged, by reason."""
+    notes = []
+    for status, one, many in (("kink", "is at a kink", "are at a kink"),
+                              ("unchecked", "has no oracle", "have no oracle")):
+        names = [row.name for row in rows if row.status == status]
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+            notes.append(f"{shown} {one if len(names) == 1 else many}")
+    return notes
+
+
+def _gradients(n: int) -> str:
+    return f"{n:,} gradient{'' if n == 1 else 's'}"
 
 
 def relative_error(a: float, b: float | None) -> float | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from gradcalc.data.batch import run
-from gradcalc.data.files import Table, checked_chunk, floats_of
+from gradcalc.data.files import Table, checked_chunk, column_name, floats_of
 from gradcalc.data.plan import Plan, Reduced, finish, notes
 from gradcalc.data.problems import Kink, Problem, Problems
 from gradcalc.errors import UsageError
@@ -33,17 +33,27 @@ def _is_parquet(path: str) -> bool:
     return path.rstrip("/").lower().endswith((".parquet", ".pq"))
 
 
-def read_frame(path: str, columns=None):
-    """The file as a lazy Dask dataframe: CSV cells as text (checked per row), Parquet as stored."""
+def read_frame(path: str, headers=None):
+    """The file as a lazy Dask dataframe: CSV cells as text (checked per row), Parquet as
+    stored; `headers` selects columns as the file writes them, and the frame's columns take
+    the names every reader gives them (`column_name`)."""
+    frame = _file_frame(path, headers)
+    return frame.rename(columns={h: column_name(h) for h in frame.columns})
+
+
+def _file_frame(path: str, headers=None):
+    """The frame with its columns as the file writes them."""
     if path == "-":
         raise UsageError("engine dask reads files or URLs, not standard input").about("engine")
     _, dd = _dask()
     try:
         if _is_parquet(path):
-            return dd.read_parquet(path, columns=columns)
-        return dd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
+            frame = dd.read_parquet(path, columns=headers)
+        else:
+            frame = dd.read_csv(path, usecols=headers, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise UsageError(f"data {path}: cannot read it with Dask ({exc})").about("data") from None
+    return frame
 
 
 class DaskTable(Table):
@@ -54,7 +64,8 @@ class DaskTable(Table):
 
 
 def dask_table(path: str) -> DaskTable:
-    return DaskTable(path, [str(c) for c in read_frame(path).columns], 0, "rows")
+    """The columns of the file as it writes them; the rows stay where they are."""
+    return DaskTable(path, [str(c) for c in _file_frame(path).columns], 0, "rows")
 
 
 @dataclass
@@ -95,7 +106,8 @@ def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Red
     """Every partition's sums, computed by Dask and added up; the reduced result and warnings."""
     dask, _ = _dask()
     assert plan.table is not None  # the plan as made; `lean` below is the tasks' copy
-    frame = read_frame(plan.table.label, list(plan.columns) or None)
+    table = plan.table
+    frame = read_frame(table.label, [table.header(name) for name in plan.columns] or None)
     lean = replace(plan, table=None, warnings=[])  # what the tasks carry: no open files
     tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
     if scheduler:

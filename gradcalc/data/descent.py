@@ -92,7 +92,7 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
               dropped=Problems())[0]
     warnings = stream.notes()
     if dropped.count:
-        warnings.append(f"skipped {dropped.count} row-steps with math errors (first: "
+        warnings.append(f"skipped {dropped.count:,} row-steps with math errors (first: "
                         f"{dropped.first[0].message})")
     return Descent(plan.graph, reduce, lr, steps, batch_size, start,
                    {name: params[name] for name in plan.wrt}, initial, loss, grads, losses,

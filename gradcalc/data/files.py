@@ -2,7 +2,8 @@
 
 CSV with a header (a path, or `-` for standard input), `.npy` (a structured array: one field
 per column), `.npz` (one 1-D array per column) and Parquet (with pyarrow). Only the columns
-the expression needs are read, a chunk at a time, so memory stays bounded. Row N is the N-th
+the expression needs are read, a chunk at a time, so memory stays bounded. Every reader names
+a column by its header without the spaces around it (`column_name`). Row N is the N-th
 data row after the header (blank lines are not rows). A cell must hold a finite number; any
 other cell makes its row bad, described by row and column, never silently dropped.
 
@@ -38,15 +39,36 @@ class Chunk:
     problems: Problems
 
 
+def column_name(header: str) -> str:
+    """The header rule of every reader: a column is named by its header cell without the
+    spaces around it, so `x, y` names the columns x and y whichever reader reads the file."""
+    return str(header).strip()
+
+
 class Table:
     """A data file opened for reading: its column names, chunks, and how far reading got."""
 
-    def __init__(self, label: str, names: Sequence[str], total: int, unit: str):
+    def __init__(self, label: str, headers: Sequence[str], total: int, unit: str):
         self.label = label  # the path as the user gave it, for messages
-        self.names = tuple(names)
+        self.headers = tuple(str(h) for h in headers)  # as the file writes them
+        self.names = tuple(column_name(h) for h in self.headers)
         self.total = total  # bytes or rows, for the progress bar (0: unknown)
         self.unit = unit
         self.done = 0
+        self._refuse_twice_named()
+
+    def header(self, name: str) -> str:
+        """The header cell of column `name` as the file writes it: readers select by it."""
+        return self.headers[self.names.index(name)]
+
+    def _refuse_twice_named(self) -> None:
+        seen: dict[str, str] = {}
+        for name, header in zip(self.names, self.headers):
+            if name and name in seen:
+                raise DataError(f"data {self.label}: two columns are named {printable(name)} "
+                                f"(header cells {printable(repr(seen[name]))} and "
+                                f"{printable(repr(header))}); rename one").about("data")
+            seen.setdefault(name, header)
 
     def chunks(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Chunk]:
         raise NotImplementedError
@@ -130,7 +152,7 @@ class _CsvTable(Table):
         if header is None:
             raise DataError(f"data {label}: empty file (a CSV file starts with a header row)").about("data")
         total = os.path.getsize(source) if seekable else 0
-        super().__init__(label, [name.strip() for name in header], total, "bytes")
+        super().__init__(label, header, total, "bytes")
 
     def chunks(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Chunk]:
         if self.seekable and needed and has_pyarrow():
@@ -146,8 +168,8 @@ class _CsvTable(Table):
         self._binary.seek(0)
         options = dict(read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
                        convert_options=pacsv.ConvertOptions(
-                           include_columns=list(needed),
-                           column_types={n: pa.string() for n in needed}))
+                           include_columns=[self.header(n) for n in needed],
+                           column_types={self.header(n): pa.string() for n in needed}))
         done, reader = 0, None
         while True:
             try:
@@ -162,7 +184,7 @@ class _CsvTable(Table):
             for lo, hi in _split(batch.num_rows, chunk_rows):
                 part = batch.slice(lo, hi - lo)
                 yield arrow_chunk(_row_numbers(done + lo + 1, hi - lo),
-                                  {n: part.column(n) for n in needed})
+                                  {n: part.column(self.header(n)) for n in needed})
             done += batch.num_rows
 
     def _exact_from(self, done: int, needed, chunk_rows) -> Iterator[Chunk]:
@@ -265,9 +287,10 @@ class _ParquetTable(Table):
 
     def chunks(self, needed, chunk_rows) -> Iterator[Chunk]:
         done = 0
-        for batch in self.file.iter_batches(batch_size=chunk_rows, columns=list(needed)):
+        headers = [self.header(n) for n in needed]
+        for batch in self.file.iter_batches(batch_size=chunk_rows, columns=headers):
             yield arrow_chunk(_row_numbers(done + 1, batch.num_rows),
-                              {n: batch.column(n) for n in needed})
+                              {n: batch.column(h) for n, h in zip(needed, headers)})
             done += batch.num_rows
             self.done = done
 
@@ -325,7 +348,7 @@ class _NpyTable(ArraysTable):
         super().__init__(path, names, len(self.array), "rows")
 
     def column(self, name):
-        return self.array[name]
+        return self.array[self.header(name)]
 
 
 class _NpzTable(ArraysTable):
@@ -334,4 +357,4 @@ class _NpzTable(ArraysTable):
         super().__init__(path, self.archive.files, 0, "rows")
 
     def column(self, name):
-        return self.archive[name]
+        return self.archive[self.header(name)]

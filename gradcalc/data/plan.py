@@ -133,14 +133,14 @@ def notes(kinks: dict[str, Kink], problems: Problems, rows: int, used: int) -> l
     if problems.count:
         first = ", ".join(str(p.row) for p in problems.first)
         more = ", …" if problems.count > len(problems.first) else ""
-        lines.append(f"skipped {_rows(problems.count, 'bad row')} of {rows} "
-                     f"(rows {first}{more}); the result uses the other {used}")
+        lines.append(f"skipped {_rows(problems.count, 'bad row')} of {rows:,} "
+                     f"(rows {first}{more}); the result uses the other {used:,}")
         lines += [p.message for p in problems.first]
     return lines
 
 
 def _rows(n: int, word: str = "row") -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
 
 
 @dataclass
@@ -155,6 +155,7 @@ class Reduced:
     rows: int  # rows used
     skipped: int
     source: str
+    columns: tuple[str, ...] = ()  # the inputs read from the file, one value per row
 
 
 def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
@@ -175,9 +176,9 @@ def finish(plan: Plan, how: str, value: float, sums: dict[str, float], *, used: 
     """Sums → the reduced result (also how the Dask engine combines its partitions)."""
     assert plan.table is not None  # the plan as made, not a Dask task's copy
     if used == 0:
-        why = f"all {rows} rows were skipped" if rows else "it has no data rows"
+        why = f"all {rows:,} rows were skipped" if rows else "it has no data rows"
         raise DataError(f"data {plan.table.label}: no rows to reduce ({why})").about("data")
     scale = 1.0 / used if how == "mean" else 1.0
     return Reduced(plan.graph, value * scale, dict(plan.params),
                    {name: s * scale for name, s in sums.items()}, how, used, skipped,
-                   plan.table.label)
+                   plan.table.label, plan.columns)

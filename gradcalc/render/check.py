@@ -9,9 +9,9 @@ from rich.text import Text
 
 from gradcalc.analyses.check import Check, Row, verdict
 from gradcalc.errors import printable
+from gradcalc.render.layout import Fitted, Line, fitted
 from gradcalc.render.numerals import human, machine
 
-DIGITS = 7  # enough to see where two gradients part; JSON has every digit
 MARKS = {"ok": "✓", "mismatch": "✗", "kink": "kink", "unchecked": "—"}
 
 
@@ -22,12 +22,12 @@ def _error(value: float | None) -> str:
 def check_table(report: Check) -> Group:
     graph = report.result.graph
     out = printable(graph.output_name)
-    headline = Text(f"{out} = {human(report.result.value, DIGITS)}: {verdict(report)}")
+    headline = Line(f"{out} = {human(report.result.value)}: {verdict(report)}")
     inputs = _table(f"∂{out}/∂input: backprop against a finite difference (Ridders) and sympy",
                     ["input", "backprop", "finite diff.", "sympy", "rel.err fd", "rel.err sympy",
                      "ok"],
-                    [[row.name, human(row.backprop, DIGITS), human(row.finite_difference, DIGITS),
-                      human(row.symbolic, DIGITS), _error(row.rel_error_fd),
+                    [[row.name, human(row.backprop), human(row.finite_difference),
+                      human(row.symbolic), _error(row.rel_error_fd),
                       _error(row.rel_error_symbolic), MARKS[row.status]]
                      for row in report.inputs])
     if not report.stages:
@@ -36,22 +36,20 @@ def check_table(report: Check) -> Group:
                     "the graph downstream of it",
                     ["stage", "definition", "backprop", "finite diff.", "rel.err fd", "ok"],
                     [[row.name, graph.definition(graph.index[row.name]),
-                      human(row.backprop, DIGITS), human(row.finite_difference, DIGITS),
+                      human(row.backprop), human(row.finite_difference),
                       _error(row.rel_error_fd), MARKS[row.status]] for row in report.stages])
     return Group(headline, inputs, stages)
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
-    """Names and verdicts left, numbers right and never cut (their headers wrap instead)."""
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> Fitted:
+    """Names and verdicts left, numbers right."""
     table = Table(title=title, title_justify="left")
     for k, column in enumerate(columns):
         number = 0 < k < len(columns) - 1 and column != "definition"
-        width = max((len(row[k]) for row in rows), default=0)
-        table.add_column(column, justify="right" if number else "left",
-                         min_width=width if number else None)
+        table.add_column(column, justify="right" if number else "left")
     for row in rows:
         table.add_row(*(Text(printable(cell)) for cell in row))
-    return table
+    return fitted(table)
 
 
 def _row(row: Row) -> dict:

@@ -10,29 +10,31 @@ _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
 def _columns(values: Sequence[float], width: int) -> list[float]:
-    """At most `width` points, each the value at the first step of its share (the start shows)."""
+    """At most `width` points, evenly spaced steps from the first to the last, both shown."""
     if len(values) <= width:
         return list(values)
-    return [values[c * len(values) // width] for c in range(width)]
+    last = len(values) - 1
+    return [values[round(c * last / (width - 1))] for c in range(width)]
 
 
 def terminal_curve(values: Sequence[float], width: int = 60, height: int = 6,
-                   label: str = "loss") -> str:
-    """A block plot, highest loss at the top row, with the range on the left and steps below."""
+                   label: str = "loss", title: str | None = None) -> str:
+    """A block plot of values[k] at step k, highest at the top row. The labels on the left
+    are the highest and lowest values drawn; the axis spans the first and the last step."""
     if not values:
         return ""
     points = _columns(values, width)
     top, bottom = max(points), min(points)
     span = (top - bottom) or 1.0
     levels = [round((p - bottom) / span * (height * 8 - 1)) + 1 for p in points]
-    left = [human(top, 4), *[""] * (height - 2), human(bottom, 4)][-height:]
+    left = [human(top), *[""] * (height - 2), human(bottom)][-height:]  # as the headline writes them
     pad = max(len(s) for s in left)
-    lines = [f"{label} per step"]
+    lines = [title or f"{label} per step"]
     for r in range(height - 1, -1, -1):
         cells = "".join(_BLOCKS[max(0, min(8, level - r * 8))] for level in levels)
-        lines.append(f"{left[height - 1 - r]:>{pad}} ┤{cells}")
-    steps = len(values)
-    axis = f"0{' ' * max(1, len(points) - len(str(steps - 1)) - 1)}{steps - 1}"
+        lines.append(f"{left[height - 1 - r]:>{pad}} ┤{cells}".rstrip())
+    last = str(len(values) - 1)
+    axis = f"0{' ' * max(1, len(points) - len(last) - 1)}{last}"
     lines.append(f"{'':>{pad}} └{'─' * len(points)}")
     lines.append(f"{'':>{pad}}  {axis}  step")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from gradcalc.errors import printable
 from gradcalc.render.json import eval_document
+from gradcalc.render.layout import Line, fitted, lines
 from gradcalc.render.numerals import human, machine, text
 
 
@@ -25,9 +26,23 @@ def _about(result) -> dict:
 def data_table(result) -> Group:
     from gradcalc.render.table import eval_table
 
-    caption = (f"{result.reduce} over {result.rows} rows of {printable(result.source)}"
-               + (f" ({result.skipped} skipped)" if result.skipped else ""))
-    return Group(eval_table(result), Text(caption))
+    caption = (f"{result.reduce} over {result.rows:,} rows of {printable(result.source)}"
+               + (f" ({result.skipped:,} skipped)" if result.skipped else ""))
+    if not result.gradient and result.columns:
+        out = printable(result.graph.output_name)
+        return lines(f"{out} = {human(result.value)}", no_parameters(result), caption)
+    return Group(eval_table(result), Line(caption))
+
+
+def no_parameters(result) -> str:
+    """Why a reduced result has no gradient when every input is a column, and where to find
+    the gradients the columns do have (one per row)."""
+    out, columns = printable(result.graph.output_name), [printable(c) for c in result.columns]
+    shown = ", ".join(columns[:5]) + (f" and {len(columns) - 5:,} more" if len(columns) > 5 else "")
+    every = "its input" if len(columns) == 1 else "every input"
+    return (f"no parameters to differentiate by: {every} ({shown}) is a column of "
+            f"{printable(result.source)}, with one value per row; give parameters with --at, "
+            f"or get ∂{out}/∂{columns[0]} for each row with --reduce none")
 
 
 def data_json(result) -> str:
@@ -50,7 +65,7 @@ def write_rows_csv(batches: Iterable, output: str, wrt: Sequence[str], out: IO[s
     """`row,<output>,d<output>/d<input>...`, full precision, one line per row as chunks finish."""
     out.write(",".join(row_header(output, wrt)) + "\n")  # names are identifiers: no quoting
     for batch in batches:
-        columns = [batch.rows, batch.value, *(batch.grads[name] for name in wrt)]
+        columns = [batch.rows, *_signed_zeros_dropped(batch, wrt)]
         out.write(_csv_block(columns))
         out.flush()
 
@@ -69,13 +84,18 @@ def _csv_block(columns: list) -> str:
     return sink.getvalue().to_pybytes().decode()
 
 
+def _signed_zeros_dropped(batch, wrt: Sequence[str]) -> list:
+    """The values and gradients with -0.0 written as 0.0 (x + 0.0), as every format writes it."""
+    return [batch.value + 0.0, *(batch.grads[name] + 0.0 for name in wrt)]
+
+
 def write_rows_jsonl(batches: Iterable, output: str, wrt: Sequence[str], out: IO[str]) -> None:
     """One JSON object per row: {"row": 1, "value": ..., "gradient": {...}}."""
     for batch in batches:
-        grads = [batch.grads[name].tolist() for name in wrt]
+        values, *grads = (column.tolist() for column in _signed_zeros_dropped(batch, wrt))
         lines = (json.dumps({"row": row, "value": value,
                              "gradient": {name: g[k] for name, g in zip(wrt, grads)}})
-                 for k, (row, value) in enumerate(zip(batch.rows.tolist(), batch.value.tolist())))
+                 for k, (row, value) in enumerate(zip(batch.rows.tolist(), values)))
         out.write("\n".join(lines) + "\n" if len(batch.rows) else "")
         out.flush()
 
@@ -116,15 +136,26 @@ def history_csv(result) -> str:
 
 
 def descend_table(result) -> Group:
-    from gradcalc.render.curve import terminal_curve
-
     out = printable(result.graph.output_name)
-    headline = Text(f"{out} = {human(result.loss)} after {result.steps} steps "
-                    f"(from {human(result.initial_loss)}; {result.reduce} over {result.rows} rows)")
+    headline = Line(f"{out} = {human(result.loss)} after {result.steps:,} steps "
+                    f"(from {human(result.initial_loss)}; {result.reduce} over {result.rows:,} rows)")
     table = Table(show_edge=True)
     for column in ("parameter", "start", "final", f"∂{out}/∂parameter"):
         table.add_column(column, justify="left" if column == "parameter" else "right")
     for name, value in result.at.items():
         table.add_row(Text(printable(name)), human(result.start[name]), human(value),
                       human(result.gradient[name]))
-    return Group(headline, table, Text(terminal_curve(result.losses, label=out)))
+    return Group(headline, fitted(table), Text(descent_curve(result)))
+
+
+def descent_curve(result) -> str:
+    """The loss at step k is the loss at the parameters after k updates. On all rows the curve
+    ends at step `steps` with the loss the headline gives; with minibatches each step's loss
+    is that of its own batch, and the chart says so."""
+    from gradcalc.render.curve import terminal_curve
+
+    out = printable(result.graph.output_name)
+    if result.batch_size is None or result.batch_size >= result.rows:
+        return terminal_curve([*result.losses, result.loss], label=out)
+    return terminal_curve(result.losses, label=out,
+                          title=f"{out} per step, on each step's batch of {result.batch_size:,} rows")

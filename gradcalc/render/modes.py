@@ -17,6 +17,7 @@ from rich.text import Text
 from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
 from gradcalc.render import csv, json, table
+from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import SIGNIFICANT, human, machine, text
 
 # --- exact --------------------------------------------------------------------------------
@@ -72,21 +73,13 @@ def exact_object(result: Result) -> dict:
             "gradient": {name: exact_text(g) for name, g in result.gradient.items()}}
 
 
-def folded(renderable):
-    """Long numbers wrap inside their cells instead of being cut with an ellipsis."""
-    for part in getattr(renderable, "renderables", [renderable]):
-        for column in getattr(part, "columns", ()):
-            column.overflow = "fold"
-    return renderable
-
-
 def exact_eval_table(result: Result) -> Group:
-    return folded(table.eval_table(result, show=exact_human))
+    return table.eval_table(result, show=exact_human)
 
 
 def exact_trace_table(result: Result, depth: int | None = None,
                       collapse: bool | None = None) -> Group:
-    return folded(table.trace_table(result, depth, collapse, show=exact_human))
+    return table.trace_table(result, depth, collapse, show=exact_human)
 
 
 def exact_eval_document(result: Result) -> dict:
@@ -118,7 +111,7 @@ def exact_trace_csv(result: Result) -> str:
 # --- N digits -----------------------------------------------------------------------------
 
 def digits_eval_table(decimals) -> Group:
-    return folded(table.eval_table(decimals.result, show=decimals.show))
+    return table.eval_table(decimals.result, show=decimals.show)
 
 
 def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None = None) -> Group:
@@ -127,7 +120,7 @@ def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None
     import mpmath
 
     with mpmath.workdps(decimals.dps):
-        return folded(table.trace_table(decimals.result, depth, collapse, show=decimals.show))
+        return table.trace_table(decimals.result, depth, collapse, show=decimals.show)
 
 
 def decimal_object(decimals) -> dict:
@@ -165,14 +158,14 @@ def hessian_table(hessian) -> Group:
     show = exact_human if hessian.exact else human
     out = printable(hessian.result.graph.output_name)
     names = list(hessian.matrix)
-    matrix = Table()  # titled by a line of its own: a title would wrap at the table's width
+    matrix = Table()
     matrix.add_column("")
     for name in names:
         matrix.add_column(Text(printable(name)), justify="right")
     for row in names:
         matrix.add_row(Text(printable(row)), *(show(hessian.matrix[row][c]) for c in names))
-    title = Text(f"Hessian: ∂²{out}/∂row∂column")
-    return folded(Group(*table.eval_table(hessian.result, show=show).renderables, title, matrix))
+    title = Line(f"Hessian: ∂²{out}/∂row∂column")
+    return Group(*table.eval_table(hessian.result, show=show).renderables, title, fitted(matrix))
 
 
 def hessian_json(hessian) -> str:

@@ -105,14 +105,14 @@ def stage_rows(graph: Graph, depth: int | None = None, collapse: bool | None = N
 
 def fold_note(fold_: Fold, names: Sequence[str]) -> str:
     rows = "the row" if fold_.period == 1 else f"the {fold_.period} rows"
-    return f"{fold_.repeats} more like {rows} above: {names[fold_.start]} … {names[fold_.stop - 1]}"
+    return f"{fold_.repeats:,} more like {rows} above: {names[fold_.start]} … {names[fold_.stop - 1]}"
 
 
 def caption(rows: list, hidden: int, depth: int | None, noun: str = "stage") -> str | None:
     """What a table leaves out, and the option that shows it."""
     notes = []
     if hidden:
-        notes.append(f"{hidden} {noun}{'s' if hidden != 1 else ''} more than {depth} steps "
+        notes.append(f"{hidden:,} {noun}{'s' if hidden != 1 else ''} more than {depth} steps "
                      f"from the output hidden (raise --depth)")
     if any(isinstance(row, str) for row in rows):
         notes.append("repeated rows folded (--no-collapse shows every row)")

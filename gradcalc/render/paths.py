@@ -9,6 +9,7 @@ from rich.text import Text
 
 from gradcalc.analyses.paths import Path, PathSum
 from gradcalc.errors import printable
+from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human, machine
 
 
@@ -21,7 +22,7 @@ def summary(report: PathSum) -> str:
     """One line: the paths' sum against the backpropagated gradient."""
     d = f"∂{report.output}/∂{report.wrt}"
     if report.complete:
-        paths = "the only path" if report.count == 1 else f"all {report.count} paths"
+        paths = "the only path" if report.count == 1 else f"all {report.count:,} paths"
         return (f"sum over {paths} = {human(report.shown_sum)}; "
                 f"backpropagation gives {d} = {human(report.gradient)}")
     rest = report.count - len(report.largest)
@@ -55,7 +56,7 @@ def paths_table(report: PathSum) -> Group:
     for rank, path in enumerate(report.largest, 1):
         table.add_row(str(rank), Text(printable(chain(path))),
                       " × ".join(human(p) for p in path.locals), human(path.product))
-    return Group(table, Text(summary(report)))
+    return Group(fitted(table), Line(summary(report)))
 
 
 def paths_json(report: PathSum) -> str:

@@ -247,13 +247,13 @@ def _header(result: Result) -> list[str]:
 def _report(result: Result, variable: list[str], gradient: list[str]) -> list[str]:
     graph = result.graph
     index = graph.index
-    at = ", ".join(f"{name!r}: {variable[index[name]]}" for name in graph.input_names)
+    at = ", ".join(f"{name!r}: {variable[index[name]]} + 0.0" for name in graph.input_names)
     grads = ", ".join(f"{name!r}: {gradient[index[name]]}" for name in result.wrt)
     return [
-        "# + 0.0 shows a zero gradient as 0.0, never -0.0, as eval does",
+        "# + 0.0 shows a zero as 0.0, never -0.0, as eval does",
         "result = {",
         f"    'output': {graph.output_name!r},",
-        f"    'value': {variable[graph.output]},",
+        f"    'value': {variable[graph.output]} + 0.0,",
         f"    'at': {{{at}}},",
         f"    'gradient': {{name: g + 0.0 for name, g in {{{grads}}}.items()}},",
         "}",

@@ -14,6 +14,7 @@ from rich.text import Text
 from gradcalc.core.autodiff import Result, backward_steps
 from gradcalc.errors import printable
 from gradcalc.render import outline
+from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human
 
 
@@ -24,7 +25,7 @@ def _cell(value: str) -> Text:
 def eval_table(result: Result, show: Callable[[Any], str] = human) -> Group:
     """`show` writes a number (exact and many-digit modes pass their own)."""
     out = result.graph.output_name
-    headline = Text(f"{printable(out)} = {show(result.value)}")
+    headline = Line(f"{printable(out)} = {show(result.value)}")
     table = Table(show_edge=True)
     table.add_column("input")
     table.add_column("value", justify="right")
@@ -33,15 +34,15 @@ def eval_table(result: Result, show: Callable[[Any], str] = human) -> Group:
     for name, grad in result.gradient.items():
         table.add_row(_cell(name), show(at[name]), show(grad))
     if not result.gradient:
-        return Group(headline, Text("(no inputs: the expression is a constant)"))
-    return Group(headline, table)
+        return Group(headline, Line("(no inputs: the expression is a constant)"))
+    return Group(headline, fitted(table))
 
 
 def trace_table(result: Result, depth: int | None = None, collapse: bool | None = None,
                 show: Callable[[Any], str] = human) -> Group:
     """Both passes; `depth` keeps the stages near the output, `collapse` folds repeated rows."""
-    return Group(forward_table(result, depth, collapse, show),
-                 backward_table(result, depth, collapse, show))
+    return Group(fitted(forward_table(result, depth, collapse, show)),
+                 fitted(backward_table(result, depth, collapse, show)))
 
 
 def forward_table(result: Result, depth: int | None = None, collapse: bool | None = None,
