@@ -55,11 +55,14 @@ class Table:
         self.total = total  # bytes or rows, for the progress bar (0: unknown)
         self.unit = unit
         self.done = 0
+        self._header_of: dict[str, str] | None = None
         self._refuse_twice_named()
 
     def header(self, name: str) -> str:
         """The header cell of column `name` as the file writes it: readers select by it."""
-        return self.headers[self.names.index(name)]
+        if self._header_of is None:  # made on first use: a dict, so wide files stay linear
+            self._header_of = dict(zip(self.names, self.headers))
+        return self._header_of[name]
 
     def _refuse_twice_named(self) -> None:
         seen: dict[str, str] = {}
