@@ -95,7 +95,7 @@ def number_options(f):
 
 def data_options(reductions: tuple[str, ...]):
     """Where the rows come from and what happens to bad ones (eval --data and descend)."""
-    what = {"mean": "average", "sum": "add up", "none": "one result per row"}
+    what = {"mean": "mean (their average)", "sum": "sum (their total)", "none": "none (one result per row)"}
 
     def decorate(f):
         for option in reversed([
@@ -104,7 +104,7 @@ def data_options(reductions: tuple[str, ...]):
                               ".npy, .npz or Parquet; columns give the variables they name."),
             click.option("--reduce", type=click.Choice(reductions), default="mean",
                          show_default=True,
-                         help="Over the rows: " + ", ".join(f"{what[r]} ({r})" for r in reductions) + "."),
+                         help="What to make of the rows: " + ", ".join(what[r] for r in reductions) + "."),
             click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
                          default="fail", show_default=True,
                          help="A bad row stops with its row number, or is skipped and reported."),
