@@ -6,18 +6,68 @@ import atexit
 import os
 import re
 import sys
+from typing import Any, Iterator
 
 import click
 
 from gradcalc import __version__
-from gradcalc.errors import ConstantAssignment, ExitCode, GradcalcError, MissingValues, ParseError, printable
+from gradcalc.cli.output import reader_gone, setting, settle
+from gradcalc.errors import (
+    ConstantAssignment,
+    ExitCode,
+    GradcalcError,
+    MissingValues,
+    ParseError,
+    UsageError,
+    printable,
+)
 
 
 class ExpressionCommand(click.Command):
-    """A command whose expression may start with '-' (`-y*log(yhat) - ...`) and is not an option."""
+    """A command whose expression may start with '-' (`-y*log(yhat) - ...`) and is not an option,
+    and whose missing optional libraries are named with the line that installs them."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _refuse_stray_assignments(self, ctx, args)
         return super().parse_args(ctx, _expression_last(self, ctx, args))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with click.core.augment_usage_errors(ctx):  # its usage errors name the command, as click's do
+            settle(ctx)
+        try:
+            return super().invoke(ctx)
+        except ImportError as exc:
+            module = missing_module(exc)
+            if module is None:
+                raise
+            raise UsageError(install_line(ctx, module)) from None
+
+
+def _words(command: click.Command, ctx: click.Context, args: list[str]) -> Iterator[tuple[int, str, str | None]]:
+    """The arguments that are neither an option nor an option's value: (index, word, the option
+    and value just before it, if any); nothing when `--` already ends the options."""
+    if "--" in args:
+        return
+    takes_value: set[str] = set()
+    flags: set[str] = set()
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            names = param.opts + param.secondary_opts
+            (flags if param.is_flag or param.count else takes_value).update(names)
+    before: str | None = None
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip, before = False, f"{args[i - 1]} {arg}"
+            continue
+        if arg in takes_value:
+            skip = True
+            continue
+        if arg in flags or arg.split("=")[0] in takes_value:
+            before = None
+            continue
+        yield i, arg, before
+        before = None
 
 
 def _expression_last(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:
@@ -26,26 +76,29 @@ def _expression_last(command: click.Command, ctx: click.Context, args: list[str]
     Only an argument that is an expression moves (`-y*log(p)`, `-3*x`); anything else that
     starts with '-' is an option, and click names a mistyped one (`No such option: --formt`).
     """
-    if "--" in args:
-        return args
-    takes_value: set[str] = set()
-    flags: set[str] = set()
-    for param in command.get_params(ctx):
-        if isinstance(param, click.Option):
-            names = param.opts + param.secondary_opts
-            (flags if param.is_flag or param.count else takes_value).update(names)
-    skip = False
-    for i, arg in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if arg in takes_value:
-            skip = True
-            continue
-        if arg in flags or arg.split("=")[0] in takes_value or not _leading_minus_expression(arg):
-            continue
-        return args[:i] + args[i + 1:] + ["--", arg]
+    for i, arg, _ in _words(command, ctx, args):
+        if _leading_minus_expression(arg):
+            return args[:i] + args[i + 1:] + ["--", arg]
     return args
+
+
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
+
+
+def _refuse_stray_assignments(command: click.Command, ctx: click.Context, args: list[str]) -> None:
+    """`--at a=5 b=3`: the second assignment is an argument of its own, which click would call
+    an extra argument; say how to give it instead."""
+    words = [(arg, before) for _, arg, before in _words(command, ctx, args)
+             if not arg.startswith("-") or _leading_minus_expression(arg)]
+    for arg, before in words[1:]:  # the first is the expression (`y=3*x` is a program)
+        if not _ASSIGNMENT.match(arg):
+            continue
+        if before is not None and before.startswith("--at "):
+            given = before[len("--at "):]
+            raise click.UsageError(f"{arg} follows --at {given} as an argument of its own: separate "
+                                   f"the values with ',' (--at {given},{arg}) or repeat --at "
+                                   f"(--at {given} --at {arg})", ctx)
+        raise click.UsageError(f"{arg} is an argument of its own: give values with --at (--at {arg})", ctx)
 
 
 def _leading_minus_expression(arg: str) -> bool:
@@ -58,7 +111,25 @@ _OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?$|-[A-Za-z][A-Za-z0-9_]*$")
 
 
 class GradcalcGroup(click.Group):
-    """Runs a command and turns every failure into one line on stderr and a documented exit code."""
+    """Runs a command and turns every failure into one line on stderr and a documented exit code.
+
+    A closed standard output (`gradcalc ... | head -2`) is a normal end, exit 0, on every
+    command and output path: the reader has what it wanted.
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:  # `gradcalc --help | head -1`
+            reader_gone()
+            raise click.exceptions.Exit(ExitCode.OK) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            reader_gone()
+            return None
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -81,14 +152,47 @@ class GradcalcGroup(click.Group):
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.INTERRUPTED)
         except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(ExitCode.OK)
+            reader_gone()
         except Exception as exc:  # a bug: say so in one line; the traceback only under --debug
             if debug:
                 raise
             _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcalc — "
                   "rerun with --debug for the traceback", ExitCode.INTERNAL)
         sys.exit(ExitCode.OK)
+
+
+# The optional libraries and the extra of pyproject.toml that installs each.
+EXTRAS = {"numpy": "data", "pyarrow": "arrow", "pandas": "dask", "dask": "dask",
+          "distributed": "dask", "fsspec": "dask"}
+
+
+def missing_module(exc: BaseException) -> str | None:
+    """The library whose absence caused `exc`, however deep in its chain (Dask wraps fsspec's
+    ImportError, which wraps `No module named 's3fs'`); None for gradcalc's own modules."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ModuleNotFoundError) and seen.name:
+            top = seen.name.split(".")[0]
+            return None if top == "gradcalc" else top
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def install_line(ctx: click.Context, module: str) -> str:
+    """`--data needs numpy: pip install 'gradcalc[data]'`: what needs the library, and the extra
+    that installs it (a library of no extra, s3fs for s3:// under Dask, goes by its own name)."""
+    dask = ctx.params.get("engine") == "dask"
+    if dask:
+        need = "--engine dask"
+    elif ctx.info_name == "descend":
+        need = "descend"
+    elif ctx.params.get("data") is not None:
+        need = "--data"
+    else:
+        need = ctx.command_path
+    extra = "dask" if dask and module in EXTRAS else EXTRAS.get(module)
+    package = f"'gradcalc[{extra}]'" if extra else module
+    return f"{need} needs {module}: pip install {package}"
 
 
 def run() -> None:
@@ -104,14 +208,25 @@ def run() -> None:
         code = done.code
     else:
         code = ExitCode.OK
-    if isinstance(code, int) and not getattr(atexit, "_ncallbacks", lambda: 1)():
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: let Python report it as usual
-            sys.exit(code)
+    if _flushed() and isinstance(code, int) and not getattr(atexit, "_ncallbacks", lambda: 1)():
         os._exit(int(code))
     sys.exit(code)
+
+
+def _flushed() -> bool:
+    """Flush both streams, a reader that has gone being a normal end; False when a stream
+    cannot be flushed otherwise (Python then reports it as usual)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()
+    except (OSError, ValueError):
+        return False
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _help_hint(exc: click.ClickException) -> str:
@@ -138,12 +253,20 @@ def _fail(message: str, code: int, caret: str | None = None) -> None:
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {printable(message)}", err=True)
+    """A warning on stderr, unless -q/--quiet asks for results and errors only."""
+    if not setting("quiet", False):
+        click.echo(f"warning: {printable(message)}", err=True)
 
 
-@click.group(cls=GradcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def note(message: str) -> None:
+    """What the command is doing when it might look stuck; silenced by -q/--quiet too."""
+    if not setting("quiet", False):
+        click.echo(f"note: {message}", err=True)
+
+
+@click.group("gradcalc", cls=GradcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="gradcalc")
-@click.option("--debug", is_flag=True, hidden=True, help="Show the traceback of internal errors.")
+@click.option("--debug", is_flag=True, help="On an internal error, show its traceback (also GRADCALC_DEBUG=1).")
 def main(debug: bool) -> None:
     """Value and gradient of an expression, by a staged graph and backpropagation.
 
@@ -164,7 +287,6 @@ def main(debug: bool) -> None:
     Nothing you type is run as code; size limits are raised by GRADCALC_MAX_*
     environment variables (README, section Security).
     """
-
 
 
 def spoken(exc: GradcalcError) -> str:

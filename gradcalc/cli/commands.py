@@ -17,6 +17,7 @@ from gradcalc.cli.options import (
     prepare,
     report,
 )
+from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
 from gradcalc.errors import MismatchError
 from gradcalc.render import AUTO_ROWS, OUTLINED, renderer
 
@@ -88,19 +89,30 @@ Examples:
 """
 
 
+# What --wrt does in each command (graph draws every wire, so it has none).
+WRT_EVAL = ("Report the gradient (and --hessian) for these inputs only [default: every input; "
+            "with --data, the --at parameters, or every input with --reduce none].")
+WRT_TRACE = ("Report the gradient for these inputs only: the 'gradient' of --format json and what "
+             "the program of --format python prints; the tables and nodes show every stage.")
+WRT_PATHS = "The input whose paths are listed (needed when EXPR has more than one)."
+WRT_DESCEND = "The parameters to train [default: every --at parameter]; the others stay fixed."
+WRT_CHECK = "Check the gradient for these inputs only [default: every input]."
+WRT_GRAD = "Formulas for these inputs only [default: every input]."
+
+
 @main.command("eval", cls=ExpressionCommand, epilog=EPILOG_EVAL)
-@expression_options("eval")
+@expression_options("eval", wrt=WRT_EVAL)
 @gates_option
 @nonfinite_option
 @number_options
 @click.option("--hessian", is_flag=True,
               help="Also the matrix of second derivatives (forward-over-reverse), for --wrt.")
-@data_options
+@data_options(("mean", "sum", "none"))
 @click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
               help="Run --data in this process, or on Dask (pip install 'gradcalc[dask]').")
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler (--engine dask).")
-@click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="ROWS",
-              help="Rows read and computed at a time (default: from the size of the graph).")
+@click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="N",
+              help="Rows read and computed at a time [default: from the size of the graph].")
 @click.pass_context
 def eval_command(ctx: click.Context, **options) -> None:
     """Print the value of EXPR and its gradient with respect to every input.
@@ -111,8 +123,7 @@ def eval_command(ctx: click.Context, **options) -> None:
     if options["data"] is not None:
         from gradcalc.cli.data import eval_data
 
-        fmt_given = ctx.get_parameter_source("fmt") != click.core.ParameterSource.DEFAULT
-        eval_data(options, fmt_given=fmt_given)
+        eval_data(options, fmt_given=format_chosen(ctx))
         return
     if (options["reduce"], options["on_error"], options["engine"], options["scheduler"],
             options["chunk_rows"]) != ("mean", "fail", "numpy", None, None):
@@ -121,11 +132,11 @@ def eval_command(ctx: click.Context, **options) -> None:
     if options["exact"] or options["digits"] is not None or options["hessian"]:
         emit_numbers("eval", options)
         return
-    emit("eval", options["fmt"], at_point(prepare(options), options["nonfinite"]))
+    emit("eval", options["fmt"], at_point(prepare(options), options["nonfinite"]), to=destination(options))
 
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
-@expression_options("trace")
+@expression_options("trace", wrt=WRT_TRACE)
 @gates_option
 @nonfinite_option
 @number_options
@@ -147,7 +158,12 @@ def trace_command(**options) -> None:
     if options["exact"] or options["digits"] is not None:
         emit_numbers("trace", options, **shown)
         return
-    emit("trace", fmt, at_point(prepare(options), options["nonfinite"]), **shown)
+    emit("trace", fmt, at_point(prepare(options), options["nonfinite"]), to=destination(options), **shown)
+
+
+def destination(options: dict) -> str:
+    """Where the result goes: -o FILE, or standard output."""
+    return options.get("output") or STDOUT
 
 
 def emit_numbers(command: str, options: dict, **shown) -> None:
@@ -174,40 +190,25 @@ def emit_numbers(command: str, options: dict, **shown) -> None:
         evaluation = compute(command, job.graph, job.point, wrt=job.wrt, exact=exact,
                             digits=digits, hessian=hessian, steps=fmt == "table")
         report(job, evaluation.warnings)
-        emit(evaluation.renderer, fmt, evaluation.shown, **shown)
+        emit(evaluation.renderer, fmt, evaluation.shown, to=destination(options), **shown)
 
 
 @main.command("graph", cls=ExpressionCommand, epilog=EPILOG_GRAPH)
-@expression_options("graph")
+@expression_options("graph", wrt=None)
 @gates_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write to FILE; its suffix (.svg, .dot, .gv, .mmd) sets the format unless --format does.")
-@click.pass_context
-def graph_command(ctx: click.Context, **options) -> None:
+def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
-    Without --at the picture shows the structure only.
+    Without --at the picture shows the structure only. -o FILE takes the format from its
+    suffix (.svg, .dot, .gv, .mmd) unless --format says it.
     """
-    from gradcalc.render.circuit import format_for_file
-
-    fmt, output = options["fmt"], options["output"]
-    if output and ctx.get_parameter_source("fmt") == click.core.ParameterSource.DEFAULT:
-        fmt = format_for_file(output, fmt)
     job = prepare(options)
     result = at_point(job) if options["at"] else None
-    text = renderer("graph", fmt)(job.graph, result)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    show(renderer("graph", options["fmt"])(job.graph, result), destination(options))
 
 
 @main.command("paths", cls=ExpressionCommand, epilog=EPILOG_PATHS)
-@expression_options("paths")
+@expression_options("paths", wrt=WRT_PATHS)
 @gates_option
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
               help="Show the N paths with the largest contributions.")
@@ -219,23 +220,27 @@ def paths_command(**options) -> None:
     """
     from gradcalc.analyses.paths import path_sum
 
-    emit("paths", options["fmt"], path_sum(at_point(prepare(options)), top=options["top"]))
+    emit("paths", options["fmt"], path_sum(at_point(prepare(options)), top=options["top"]),
+         to=destination(options))
 
 
 @main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)
-@expression_options("descend")
+@expression_options("descend", wrt=WRT_DESCEND)
 @gates_option
-@data_options
+@data_options(("mean", "sum"))
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
-              help="Learning rate: each step moves w by -lr * dJ/dw.")
-@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True)
+              metavar="NUMBER", help="Learning rate: each step moves w by -lr * dJ/dw.")
+@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True, metavar="N",
+              help="How many updates of the parameters.")
 @click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
-              help="Minibatches of N rows from a shuffled order (default: all rows each step).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shuffle.")
-@click.option("--history", type=click.Path(dir_okay=False), metavar="FILE.csv",
-              help="Write step, loss and parameters of every step.")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg",
-              help="Write the loss curve as an SVG.")
+              help="Minibatches of N rows from a shuffled order [default: all rows each step].")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="N", help="Seed of the shuffle.")
+@click.option("--history", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="Write step, loss and parameters of every step as CSV to FILE (.csv; '-': "
+                   "standard output, in place of the result).")
+@click.option("--plot", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="Write the loss curve as an SVG to FILE (.svg; '-': standard output, in place "
+                   "of the result).")
 def descend_command(**options) -> None:
     """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
     at their --at values and move by -lr times the gradient, --steps times."""
@@ -243,21 +248,19 @@ def descend_command(**options) -> None:
 
     if options["data"] is None:
         raise click.UsageError("descend needs --data FILE")
-    if options["reduce"] == "none":
-        raise click.UsageError("descend minimises the mean or the sum: --reduce mean or sum")
     descend_data(options)
 
 
 @main.command("check", cls=ExpressionCommand, epilog=EPILOG_CHECK)
-@expression_options("check")
+@expression_options("check", wrt=WRT_CHECK)
 @gates_option
 @click.option("--nodes", is_flag=True,
               help="Check every stage too: ∂output/∂stage against perturbing the stage's value "
                    "and re-running the graph downstream of it.")
 @click.option("--rtol", type=click.FloatRange(min=0), default=RTOL, show_default=True,
-              help="Relative tolerance of agreement.")
+              metavar="NUMBER", help="Relative tolerance of agreement.")
 @click.option("--atol", type=click.FloatRange(min=0), default=ATOL, show_default=True,
-              help="Absolute tolerance, for gradients near 0.")
+              metavar="NUMBER", help="Absolute tolerance, for gradients near 0.")
 def check_command(**options) -> None:
     """Check the backpropagated gradient of EXPR: for every input, against a central finite
     difference (Ridders' extrapolation) and sympy's derivative at the point.
@@ -271,13 +274,16 @@ def check_command(**options) -> None:
     checked = check(job.graph, job.point, wrt=job.wrt, stages=options["nodes"],
                     rtol=options["rtol"], atol=options["atol"])
     report(job, checked.result.warnings + checked.warnings)
-    emit("check", options["fmt"], checked)
+    try:
+        emit("check", options["fmt"], checked, to=destination(options))
+    except BrokenPipeError:  # the report's reader stopped early: the verdict is the exit code all the same
+        reader_gone()
     if not checked.agree:
         raise MismatchError(verdict(checked))
 
 
 @main.command("grad", cls=ExpressionCommand, epilog=EPILOG_GRAD)
-@expression_options("grad")
+@expression_options("grad", wrt=WRT_GRAD)
 @click.option("--stages", is_flag=True,
               help="Write the formulas in terms of the named stages too, and add ∂output/∂stage "
                    "for each (∂L/∂z = yhat - y).")
@@ -296,4 +302,4 @@ def grad_command(**options) -> None:
                                  wrt=job.wrt, stages=options["stages"],
                                  simplify=options["simplify"])
     report(job, gradient.warnings)
-    emit("grad", options["fmt"], gradient)
+    emit("grad", options["fmt"], gradient, to=destination(options))

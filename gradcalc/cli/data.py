@@ -12,6 +12,7 @@ import click
 
 from gradcalc.cli.app import warn
 from gradcalc.cli.options import emit, prepare, report
+from gradcalc.cli.output import STDOUT, colours, setting, written
 
 SPOOL_BYTES = 16 << 20  # per-row output held in memory before it spills to a temporary file
 
@@ -19,8 +20,9 @@ SPOOL_BYTES = 16 << 20  # per-row output held in memory before it spills to a te
 @contextmanager
 def progress(label: str, total: float | None, show_loss: bool = False
              ) -> Iterator[Callable[..., None]]:
-    """A rich progress bar on stderr when it is a terminal; otherwise a callback doing nothing."""
-    if not sys.stderr.isatty():
+    """A rich progress bar on stderr when it is a terminal (and not -q); otherwise a callback
+    doing nothing. Its colours follow --color and NO_COLOR; moving the cursor needs escape codes."""
+    if not sys.stderr.isatty() or setting("quiet", False):
         yield lambda *args, **kwargs: None
         return
     from rich.console import Console
@@ -30,7 +32,8 @@ def progress(label: str, total: float | None, show_loss: bool = False
                TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn()]
     if show_loss:
         columns.append(TextColumn("loss {task.fields[loss]}"))
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=Console(stderr=True, **colours()),
+                  transient=True) as bar:
         task = bar.add_task(label, total=total or None, loss="")
         yield lambda done, **fields: bar.update(task, completed=done, **fields)
 
@@ -75,16 +78,17 @@ def eval_data(options: dict[str, Any], *, fmt_given: bool) -> None:
     from gradcalc.data.plan import Stream, reduce_data
 
     stream = Stream(plan)
+    to = options["output"] or STDOUT
     with progress(f"reading {plan.table.label}", plan.table.total) as tick:
         stream.on_chunk = lambda: tick(plan.table.done)
         if reduce == "none":
-            _write_rows(plan, stream, _row_format(fmt, fmt_given))
+            _write_rows(plan, stream, _row_format(fmt, fmt_given), to)
             result = None
         else:
             result = reduce_data(plan, reduce, stream)
     _warn_all(stream.notes())
     if result is not None:
-        emit("data", fmt, result)
+        emit("data", fmt, result, to=to)
 
 
 def _eval_dask(options: dict[str, Any]) -> None:
@@ -95,7 +99,7 @@ def _eval_dask(options: dict[str, Any]) -> None:
     plan = make_plan(options, table=dask_table(options["data"]))
     result, notes = reduce_dask(plan, options["reduce"], options["scheduler"])
     _warn_all(notes)
-    emit("data", options["fmt"], result)
+    emit("data", options["fmt"], result, to=options["output"] or STDOUT)
 
 
 def _row_format(fmt: str, given: bool) -> str:
@@ -107,19 +111,22 @@ def _row_format(fmt: str, given: bool) -> str:
     return fmt
 
 
-def _write_rows(plan, stream, fmt: str) -> None:
-    """Rows go out as chunks finish; under --on-error fail they wait until no row has failed."""
+def _write_rows(plan, stream, fmt: str, to: str) -> None:
+    """Rows go out as chunks finish. Under --on-error fail, rows for standard output wait in a
+    spool until no row has failed; a file waits anyway, as the temporary file beside it."""
     from gradcalc.render.data import ROW_WRITERS
 
     write = ROW_WRITERS[fmt]
     output = plan.graph.output_name
-    if plan.on_error == "skip":
-        write(stream, output, plan.wrt, sys.stdout)
+    if to != STDOUT or plan.on_error == "skip":
+        with written(to) as out:
+            write(stream, output, plan.wrt, out)
         return
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8") as spool:
         write(stream, output, plan.wrt, spool)
         spool.seek(0)
-        shutil.copyfileobj(spool, sys.stdout)
+        with written(STDOUT) as out:
+            shutil.copyfileobj(spool, out)
 
 
 def descend_data(options: dict[str, Any]) -> None:
@@ -138,17 +145,13 @@ def descend_data(options: dict[str, Any]) -> None:
     if options["history"]:
         from gradcalc.render.data import history_csv
 
-        _write_file(options["history"], history_csv(result))
+        with written(options["history"]) as out:
+            out.write(history_csv(result))
     if options["plot"]:
         from gradcalc.render.curve import loss_svg
 
-        _write_file(options["plot"], loss_svg(result.losses, f"{result.graph.output_name} per step"))
-    emit("descend", options["fmt"], result)
-
-
-def _write_file(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with written(options["plot"]) as out:
+            out.write(loss_svg(result.losses, f"{result.graph.output_name} per step"))
+    summary = options["output"] or (None if STDOUT in (options["history"], options["plot"]) else STDOUT)
+    if summary is not None:  # `--history -` takes standard output in place of the summary
+        emit("descend", options["fmt"], result, to=summary)

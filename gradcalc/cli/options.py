@@ -6,12 +6,14 @@ the graph and the point.
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 import click
 
-from gradcalc.cli.app import warn
+from gradcalc.cli.app import note, warn
+from gradcalc.cli.output import STDOUT, remember, show, stdin_is_piped
 from gradcalc.core.gates import MODES
 from gradcalc.errors import UsageError
 from gradcalc.render import formats, renderer
@@ -22,28 +24,51 @@ if TYPE_CHECKING:
     from gradcalc.core.values import Point
 
 
-def expression_options(command: str):
-    """The options every expression command shares."""
+def expression_options(command: str, wrt: str | None):
+    """The options every expression command shares; `wrt` says what --wrt does in this command
+    (None: the command has no --wrt)."""
 
     def decorate(f):
+        choices = format_choices(command)
         options = [
             click.argument("expression", required=False, metavar="EXPR"),
             click.option("-f", "--file", "file",
-                         type=click.File("r", encoding="utf-8", errors="surrogateescape"),
+                         type=click.File("r", encoding="utf-8", errors="surrogateescape"), metavar="FILE",
                          help="Read the expression or program from FILE."),
             click.option("--at", "at", multiple=True, metavar="NAME=VALUE,...",
                          help="Input values: a=5,b=1/3 or w=[2,-3,-3] (w0, w1, w2); repeatable."),
-            click.option("--wrt", metavar="NAME,...", help="Report the gradient for these inputs only."),
-            click.option("--format", "fmt", type=click.Choice(formats(command)),
-                         default="table" if "table" in formats(command) else formats(command)[0],
-                         show_default=True, help="Output format."),
-            click.option("--debug", is_flag=True, hidden=True),
+            *([click.option("--wrt", metavar="NAME,...", help=wrt)] if wrt else []),
+            click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                         show_default=True,
+                         help="Output format; with -o FILE, the suffix of FILE says it unless this does."),
+            click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+                         metavar="FILE",
+                         help="Write the result to FILE ('-': standard output), in the format its "
+                              "suffix names unless --format says; an existing FILE is replaced only "
+                              "when the run succeeds."),
+            click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=remember,
+                         help="No warnings, notes or progress bar: the result and errors only."),
+            click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                         show_default=True, expose_value=False, callback=remember,
+                         help="Bold and italic in tables: on a terminal (auto, unless NO_COLOR is "
+                              "set), always, or never."),
+            click.option("--debug", is_flag=True,
+                         help="On an internal error, show its traceback (also GRADCALC_DEBUG=1)."),
         ]
         for option in reversed(options):
             f = option(f)
         return f
 
     return decorate
+
+
+def format_choices(command: str) -> list[str]:
+    """The --format choices, the default first: every command's plain text is called `table`
+    (grad's, rendered as formulas, also `text`)."""
+    known = formats(command)
+    if "table" not in known and "text" in known:
+        return ["table", *(fmt for fmt in known if fmt != "text"), "text"]
+    return sorted(known, key=lambda fmt: fmt != "table")
 
 
 gates_option = click.option(
@@ -68,21 +93,26 @@ def number_options(f):
     return f
 
 
-def data_options(f):
+def data_options(reductions: tuple[str, ...]):
     """Where the rows come from and what happens to bad ones (eval --data and descend)."""
-    for option in reversed([
-        click.option("--data", metavar="FILE",
-                     help="Rows of input values: CSV with a header ('-': standard input), "
-                          ".npy, .npz or Parquet; columns give the variables they name."),
-        click.option("--reduce", type=click.Choice(["mean", "sum", "none"]), default="mean",
-                     show_default=True,
-                     help="Average or add up over the rows, or one result per row (none)."),
-        click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
-                     default="fail", show_default=True,
-                     help="A bad row stops with its row number, or is skipped and reported."),
-    ]):
-        f = option(f)
-    return f
+    what = {"mean": "mean (their average)", "sum": "sum (their total)", "none": "none (one result per row)"}
+
+    def decorate(f):
+        for option in reversed([
+            click.option("--data", type=click.Path(allow_dash=True), metavar="FILE",
+                         help="Rows of input values: CSV with a header ('-': standard input), "
+                              ".npy, .npz or Parquet; columns give the variables they name."),
+            click.option("--reduce", type=click.Choice(reductions), default="mean",
+                         show_default=True,
+                         help="What to make of the rows: " + ", ".join(what[r] for r in reductions) + "."),
+            click.option("--on-error", "on_error", type=click.Choice(["fail", "skip"]),
+                         default="fail", show_default=True,
+                         help="A bad row stops with its row number, or is skipped and reported."),
+        ]):
+            f = option(f)
+        return f
+
+    return decorate
 
 
 class Job(NamedTuple):
@@ -100,11 +130,12 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     from gradcalc.core.parse import parse
     from gradcalc.core.values import Point
 
-    program = parse(read_source(options["expression"], options["file"]))
+    stdin_free = options.get("data") != STDOUT  # `--data -` reads the rows from standard input
+    program = parse(read_source(options["expression"], options["file"], stdin_free))
     point = Point(parse_at(options["at"]))
     graph = lower_gates(program, given={*point.names, *columns},
                         gates=options.get("gates", "written"))
-    return Job(graph, point, names(options["wrt"]))
+    return Job(graph, point, names(options.get("wrt")))
 
 
 def at_point(job: Job, nonfinite: str = "strict") -> Result:
@@ -128,17 +159,9 @@ def report(job: Job, warnings: Iterable[str]) -> None:
         warn(note)
 
 
-def emit(command: str, fmt: str, shown, **options) -> None:
-    """Render with the renderer of the command and format, and print."""
-    rendered = renderer(command, fmt)(shown, **options)
-    if isinstance(rendered, str):
-        click.echo(rendered, nl=not rendered.endswith("\n"))
-        return
-    from rich.console import Console
-
-    # Renderers give Text for anything a user typed; with markup and emoji codes off, rich
-    # neither parses the other cells nor loads its emoji table (start-up time).
-    Console(highlight=False, markup=False, emoji=False).print(rendered)
+def emit(command: str, fmt: str, shown, to: str = STDOUT, **options) -> None:
+    """Render with the renderer of the command and format, and print it or write it to `to`."""
+    show(renderer(command, fmt)(shown, **options), to)
 
 
 def names(option: str | None) -> tuple[str, ...] | None:
@@ -146,16 +169,35 @@ def names(option: str | None) -> tuple[str, ...] | None:
     return tuple(w.strip() for w in option.split(",") if w.strip()) if option else None
 
 
-def read_source(expression: str | None, file) -> str:
+def read_source(expression: str | None, file, stdin_free: bool = True) -> str:
+    """The text of EXPR, of -f FILE, or of standard input: for '-', and when no expression is
+    given and standard input is a pipe or a file (`echo "x*y" | gradcalc eval --at ...`)."""
     if expression is not None and file is not None:
         raise click.UsageError("give the expression either as EXPR or with -f FILE, not both")
     if file is not None:
         return file.read(_input_limit())
+    if expression is None and stdin_free and stdin_is_piped():
+        expression = "-"
     if expression is None:
         raise click.UsageError("missing the expression (EXPR, '-' for standard input, or -f FILE)")
     if expression == "-":
+        if sys.stdin.isatty():
+            note("reading the expression from standard input; end it with Ctrl-D")
         return _read_stdin(_input_limit())
+    _refuse_values_as_expression(expression)
     return expression
+
+
+def _refuse_values_as_expression(text: str) -> None:
+    """`gradcalc eval a=5,b=3`: values where the expression belongs (a top-level ',' is never
+    part of an expression, so nothing valid is refused)."""
+    parts = _split_top_level(text, ",")
+    if len(parts) > 1 and all(_ASSIGNMENT.match(part) for part in parts):
+        raise click.UsageError(f"{text} gives values, not an expression: give them with --at "
+                               f"(--at {text}) and the expression as EXPR")
+
+
+_ASSIGNMENT = re.compile(r"\s*[A-Za-z_]\w*\s*=[^=;]*$")
 
 
 def _read_stdin(limit: int) -> str:

@@ -6,7 +6,6 @@ in the lecture circuit (`+1`, `*-1`, `1/x`). Shared by the DOT, Mermaid and SVG 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph, format_call
@@ -14,14 +13,6 @@ from gradcalc.core.ops import REGISTRY
 from gradcalc.render.numerals import human
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
-
-_SUFFIXES = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
-
-
-def format_for_file(path: str, default: str) -> str:
-    """The picture format a file name asks for: `circuit.svg` → svg."""
-    return _SUFFIXES.get(PurePath(path).suffix.lower(), default)
-
 
 @dataclass(frozen=True)
 class Circuit:
