@@ -155,8 +155,8 @@ def report(job: Job, warnings: Iterable[str]) -> None:
     if unused:
         shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
         warn(f"--at gives {shown}, which the expression does not use")
-    for note in (*job.graph.notes, *warnings):
-        warn(note)
+    for warning in (*job.graph.notes, *warnings):
+        warn(warning)
 
 
 def emit(command: str, fmt: str, shown, to: str = STDOUT, **options) -> None:
