@@ -54,12 +54,20 @@ class MissingValues(UsageError):
                  hint: str = ""):
         self.names, self.label, self.columns, self.hint = list(names), label, tuple(columns), hint
         s = "s" if len(self.names) > 1 else ""
-        shown = ", ".join(self.names)
+        shown = listed(self.names)
+        then = f"; {hint}" if hint else ""
         if label is None:
-            super().__init__(f"missing value{s} for {shown}" + (f"; {hint}" if hint else ""))
+            super().__init__(f"missing value{s} for {shown}{then}")
         else:
             super().__init__(f"missing column{s} {shown}: not in {label} (its columns: "
-                             f"{', '.join(self.columns) or 'none'}) and given no value")
+                             f"{listed(self.columns) or 'none'}) and given no value{then}")
+
+
+def listed(names, shown: int = 10) -> str:
+    """Names for a one-line message: the first ten, then how many more."""
+    names = list(names)
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 class ConstantAssignment(UsageError):

@@ -510,3 +510,26 @@ def test_no_color_means_no_escape_code_at_all_even_when_forced(cli, monkeypatch)
     assert BOLD in cli(*POINT).stdout
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b" not in cli(*POINT).stdout and "\x1b" not in cli(*POINT, "--color", "never").stdout
+
+
+def test_graph_says_which_stages_the_output_does_not_use(cli):
+    run = cli("graph", "u = x*y; v = x+y", "--format", "mermaid")
+    assert run.code == 0 and run.stdout.startswith("flowchart LR")
+    assert run.stderr == ("warning: the output v (the last statement) does not use stage u: "
+                          "use it in v, or remove it\n")
+
+
+def test_a_name_that_reads_as_a_call_is_hinted_in_data_mode_too(cli, tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("x\n1\n")
+    run = cli("eval", "sinx + x", "--data", str(data))
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == (f"error: missing column sinx: not in {data} (its columns: x) and not given "
+                          "with --at (--at sinx=...); 'sinx' is one name: for the function write sin(x)\n")
+
+
+def test_many_missing_values_are_one_short_line(cli):
+    run = cli("eval", "+".join(f"q{k}" for k in range(3000)), "--at", "q0=1")
+    assert run.code == 2
+    assert run.stderr == ("error: missing values for q1, q2, q3, q4, q5, q6, q7, q8, q9, q10 and 2,989 "
+                          "more (give them with --at q1=...,q2=...,q3=...)\n")

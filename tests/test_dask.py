@@ -76,3 +76,11 @@ def test_dask_engine_refuses_standard_input_and_row_output(cli, parts):
               "--reduce", "none")
     assert run.code == 2 and "--reduce none" in run.stderr
     assert cli("eval", "x", "--data", "-", "--engine", "dask", stdin="x\n1\n").code == 2
+
+
+def test_a_file_dask_cannot_read_is_one_line_naming_the_cause(cli, tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    run = cli("eval", "x", "--data", str(missing), "--engine", "dask")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == (f"error: --data {missing}: cannot read it with Dask ([Errno 2] No such file "
+                          f"or directory: '{missing}')\n")

@@ -104,3 +104,23 @@ def test_two_headers_naming_one_column_are_refused(cli, tmp_path):
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == (f"error: --data {path}: two columns are named x (header cells 'x' and "
                           "' x '); rename one\n")
+
+
+def test_per_row_csv_is_the_same_with_or_without_pyarrow(cli, tmp_path, monkeypatch):
+    import builtins
+
+    data = tmp_path / "points.csv"
+    data.write_text("x\n0\n2.5\n1e-300\n123456789\n-3\n1e22\n0.1\n")
+    args = ("eval", "x*w", "--data", str(data), "--at", "w=1", "--reduce", "none")
+    with_pyarrow = cli(*args).stdout
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *rest, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *rest, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    without = cli(*args).stdout
+    assert with_pyarrow == without
+    assert without.splitlines()[1:3] == ["1,0,1,0", "2,2.5,1,2.5"]  # row, f, df/dx = w, df/dw = x

@@ -19,6 +19,7 @@ from gradcalc.errors import (
     MissingValues,
     ParseError,
     UsageError,
+    listed,
     printable,
 )
 
@@ -313,5 +314,6 @@ def _missing(exc: MissingValues) -> str:
         them = "them" if len(names) > 1 else "it"
         return f"{exc} (give {them} with --at {example})"
     s = "s" if len(names) > 1 else ""
-    return (f"missing column{s} {', '.join(names)}: not in {exc.label} (its columns: "
-            f"{', '.join(exc.columns) or 'none'}) and not given with --at (--at {example})")
+    then = f"; {exc.hint}" if exc.hint else ""
+    return (f"missing column{s} {listed(names)}: not in {exc.label} (its columns: "
+            f"{listed(exc.columns) or 'none'}) and not given with --at (--at {example}){then}")

@@ -203,7 +203,11 @@ def graph_command(**options) -> None:
     suffix (.svg, .dot, .gv, .mmd) unless --format says it.
     """
     job = prepare(options)
-    result = at_point(job) if options["at"] else None
+    if options["at"]:
+        result = at_point(job)  # warns as eval does
+    else:
+        result = None
+        report(job, ())  # stages the output does not use: drawn, but said
     show(renderer("graph", options["fmt"])(job.graph, result), destination(options))
 
 

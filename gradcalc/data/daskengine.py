@@ -52,8 +52,18 @@ def _file_frame(path: str, headers=None):
         else:
             frame = dd.read_csv(path, usecols=headers, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"data {path}: cannot read it with Dask ({exc})").about("data") from None
+        raise UsageError(f"data {path}: cannot read it with Dask ({_first_line(exc)})"
+                         ).about("data") from None
     return frame
+
+
+def _first_line(exc: BaseException) -> str:
+    """The innermost cause's first line: Dask wraps a reader's error in its own, and some
+    readers (HDFS) say dozens of lines."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 class DaskTable(Table):

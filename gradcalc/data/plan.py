@@ -16,6 +16,7 @@ import numpy as np
 
 from gradcalc.core.autodiff import check_wrt
 from gradcalc.core.graph import Graph, lower
+from gradcalc.core.parse import call_hint
 from gradcalc.core.values import Point
 from gradcalc.data.batch import Batch, run
 from gradcalc.data.files import Table, open_table
@@ -56,7 +57,8 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     columns = tuple(name for name in inputs if name not in given and name in in_file)
     missing = [name for name in inputs if name not in given and name not in in_file]
     if missing:
-        raise MissingValues(missing, table.label, tuple(table.names))
+        raise MissingValues(missing, table.label, tuple(table.names),
+                            hint="; ".join(filter(None, map(call_hint, missing))))
     values = point.read()  # every value is checked, used or not
     params = {name: values[name] for name in inputs if name in given}
     warnings = [f"{name} has a value and is also a column of {table.label}; using the value"

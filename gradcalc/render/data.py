@@ -76,12 +76,19 @@ def _csv_block(columns: list) -> str:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
-        return "".join(",".join([str(int(r)), *(text(c[k]) for c in columns[1:])]) + "\n"
+        return "".join(",".join([str(int(r)), *(_shortest(c[k]) for c in columns[1:])]) + "\n"
                        for k, r in enumerate(columns[0]))
     table = pa.table({str(k): column for k, column in enumerate(columns)})
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
     return sink.getvalue().to_pybytes().decode()
+
+
+def _shortest(value) -> str:
+    """A float as pyarrow's CSV writer writes it, so the output does not depend on which
+    writer is installed: the shortest round-trip digits, an integral value without `.0`."""
+    written = text(value)
+    return written[:-2] if written.endswith(".0") else written
 
 
 def _signed_zeros_dropped(batch, wrt: Sequence[str]) -> list:
