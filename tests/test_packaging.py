@@ -83,3 +83,18 @@ def test_the_metadata_names_the_license_and_the_pythons_that_are_tested(built):
 def test_the_license_is_mit_held_by_the_authors():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License\n") and "the gradcalc authors" in text
+
+
+# The floors scripts/lowest.sh measured: below them the suite fails.
+MEASURED = {
+    "sympy>=1.12.1": "sympy 1.12 admits mpmath 1.4",
+    "mpmath<1.4,>=1.3": "under mpmath 1.4 --digits recurses forever (numbers/precise.py)",
+    'pyarrow>=16; extra == "arrow"': "pyarrow 14 breaks beside numpy 2, and 15 holds numpy below 2",
+    'import-linter>=2.6; extra == "test"': "older versions know no acyclic_siblings contract",
+}
+
+
+@pytest.mark.parametrize("requirement", MEASURED, ids=MEASURED.get)
+def test_the_floors_are_the_measured_ones(built, requirement):
+    _, _, metadata = built
+    assert requirement in metadata.get_all("Requires-Dist")
