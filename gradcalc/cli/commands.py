@@ -28,8 +28,8 @@ Examples:
   gradcalc eval "u = b*c; v = a + u; J = 3*v" --at a=5 --at b=3 --at c=2 --wrt a,b
   echo "x**2*(3*x+1) - sin(x**2)" | gradcalc eval - --at x=1.5
   gradcalc eval -f examples/logistic/loss.txt --data examples/logistic/data.csv --at w1=0,w2=0,b=0
-  gradcalc eval "(w*x - y)**2" --data points.csv --at w=2 --reduce none --format json
-  gradcalc eval "(w*x - y)**2" --data big.parquet --at w=2 --engine dask --scheduler tcp://host:8786
+  gradcalc eval "(w*x - y)**2" --data examples/points.csv --at w=2 --reduce none --format json
+  gradcalc eval "(w*x - y)**2" --data examples/points.csv --at w=2 --engine dask
   gradcalc eval "log(x) + sqrt(y)" --at x=0,y=0 --nonfinite ieee --format json
   gradcalc eval "sin(pi*x)" --at x=1/4 --exact
   gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
@@ -43,18 +43,18 @@ Examples:
   gradcalc descend -f examples/network/loss.txt --data examples/network/data.csv --reduce sum \\
       --at w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347 \\
       --lr 0.1 --steps 3000 --plot loss.svg
-  gradcalc descend "(w*x - y)**2" --data points.csv --at w=0 --batch-size 32 --seed 1 --history h.csv
+  gradcalc descend "(w*x - y)**2" --data examples/points.csv --at w=0 --batch-size 32 --seed 1 --history h.csv
 """
 
 EPILOG_TRACE = """\b
 Examples:
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2
   gradcalc trace "(x + sigmoid(y)) / (sigmoid(x) + (x+y)**2)" --at x=3,y=-4
-  gradcalc trace -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --format json
+  gradcalc trace -f examples/logistic/loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --format json
   gradcalc trace "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive
   gradcalc trace "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --format python > backprop.py
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
-  gradcalc trace -f big.txt --at ... --depth 3
+  gradcalc trace -f examples/chain.txt --at x=0.3,r=2.5 --depth 3
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
   gradcalc trace "sigmoid(x)" --at x=1000 --digits 30
@@ -63,7 +63,7 @@ Examples:
 EPILOG_CHECK = """\b
 Examples:
   gradcalc check "3*(a+b*c)" --at a=5,b=3,c=2
-  gradcalc check -f loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --nodes
+  gradcalc check -f examples/logistic/loss.txt --at x1=1.5,x2=2.5,w1=-4,w2=3,b=-1,y=1 --nodes
   gradcalc check "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --rtol 1e-9 --format json
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -83,7 +83,8 @@ def _all_finite(value) -> bool:
     return bool(_ALL(np.isfinite(value)))
 
 
-_ALL = np.logical_and.reduce
+# Typed as a plain callable: numpy 2.5's stubs match no overload of reduce for a bool column.
+_ALL: Callable[..., Any] = np.logical_and.reduce
 
 
 @dataclass
