@@ -8,12 +8,12 @@ consumers. Each assignment of a program is a stage of its own, named as the user
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Iterable, NamedTuple, cast
+from typing import Any, Iterable, NamedTuple, Sequence, cast
 
 from gradcalc import limits
 from gradcalc.core.ops import BINARY, CONSTANTS, REGISTRY, arity_text, function_op
 from gradcalc.core.parse import Program, collector_paused, error_at, parse
-from gradcalc.errors import ConstantAssignment, ParseError
+from gradcalc.errors import ConstantAssignment, ParseError, UsageError
 
 _LEAVES = ("input", "const")
 _LISTED = 10  # names listed in a warning; the rest are counted
@@ -38,16 +38,18 @@ class Graph:
     output_name: str
     source: str
     named: tuple[int, ...]
+    outputs: tuple[int, ...]
     memo: dict[str, Any]
 
     def __init__(self, nodes: tuple[Node, ...], output: int, output_name: str, source: str = "",
-                 named: tuple[int, ...] = ()):
+                 named: tuple[int, ...] = (), outputs: tuple[int, ...] | None = None):
         fields = self.__dict__
         fields["nodes"] = nodes
-        fields["output"] = output  # index of the output node (the last one)
+        fields["output"] = output  # index of the output node (the last one, unless chosen)
         fields["output_name"] = output_name  # what the user calls it: `f`, or the last assigned name
         fields["source"] = source
         fields["named"] = named  # the stages the user assigned a name to, in order
+        fields["outputs"] = (output,) if outputs is None else outputs  # every output chosen
         fields["memo"] = {}
 
     def __setattr__(self, name: str, value) -> None:
@@ -56,10 +58,11 @@ class Graph:
     def __eq__(self, other) -> bool:
         if not isinstance(other, Graph):
             return NotImplemented
-        return (self.nodes, self.output, self.output_name) == (other.nodes, other.output, other.output_name)
+        return (self.nodes, self.output, self.output_name, self.outputs) == \
+            (other.nodes, other.output, other.output_name, other.outputs)
 
     def __hash__(self) -> int:
-        return hash((self.nodes, self.output, self.output_name))
+        return hash((self.nodes, self.output, self.output_name, self.outputs))
 
     def __repr__(self) -> str:
         return f"Graph({len(self.nodes)} nodes, output {self.output_name!r})"
@@ -100,25 +103,87 @@ class Graph:
         return tuple(flags)
 
     @cached_property
+    def used(self) -> tuple[bool, ...]:
+        """Whether some output depends on each node (`live` for every output together)."""
+        flags = [False] * len(self.nodes)
+        for i in self.outputs:
+            flags[i] = True
+        for i in range(max(self.outputs), -1, -1):
+            if flags[i]:
+                for j in self.nodes[i].inputs:
+                    flags[j] = True
+        return tuple(flags)
+
+    @cached_property
     def unused_stages(self) -> tuple[str, ...]:
-        """The stages the user assigned that the output does not depend on, in order: only the
-        last statement is the output, so a program that ends with `g = x+y` after `f = x*y`
-        computes f for nothing, which is rarely what was meant."""
-        live = self.live
-        return tuple(self.nodes[i].name for i in self.named if not live[i])
+        """The stages the user assigned that no output depends on, in order: only the last
+        statement is the output unless others are chosen, so a program that ends with
+        `g = x+y` after `f = x*y` computes f for nothing, which is rarely what was meant."""
+        used = self.used
+        return tuple(self.nodes[i].name for i in self.named if not used[i])
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What the user should hear about the program itself, as warnings: the stages its
-        output ignores, in one line however many there are."""
+        outputs ignore, in one line however many there are."""
         unused = self.unused_stages
         if not unused:
             return ()
         shown = ", ".join(unused[:_LISTED]) + (f" and {len(unused) - _LISTED:,} more" if len(unused) > _LISTED else "")
         stages, them = ("stages", "them") if len(unused) > 1 else ("stage", "it")
-        output = self.nodes[self.output].name
-        return (f"the output {output} (the last statement) does not use {stages} {shown}: "
-                f"use {them} in {output}, or remove {them}",)
+        if self.outputs == (len(self.nodes) - 1,):
+            output = self.nodes[self.output].name
+            return (f"the output {output} (the last statement) does not use {stages} {shown}: "
+                    f"use {them} in {output}, or remove {them}",)
+        chosen = ", ".join(self.nodes[i].name for i in self.outputs)
+        return (f"no output of {chosen} uses {stages} {shown}: add {them} to the outputs, "
+                f"use {them} in an output, or remove {them}",)
+
+    @cached_property
+    def output_names(self) -> tuple[str, ...]:
+        """The name of each output: the program's own output keeps the name it is called by."""
+        return tuple(self.output_name if i == self.output else self.nodes[i].name
+                     for i in self.outputs)
+
+    @cached_property
+    def ends(self) -> tuple[int, ...]:
+        """The stages nothing else uses, in order: what `outputs="all"` chooses."""
+        consumers = self.consumers
+        return tuple(i for i, node in enumerate(self.nodes)
+                     if node.op not in _LEAVES and not consumers[i])
+
+    def with_outputs(self, names: str | Sequence[str]) -> "Graph":
+        """The same nodes with these stages as the outputs (`"all"`: every stage nothing else
+        uses); the last one chosen is `output`, what one backward pass is seeded by."""
+        chosen = self.ends if names == "all" else tuple(map(self._output_index, names))
+        if not chosen:
+            raise UsageError("outputs names no stage").about("outputs")
+        twice = sorted({self.nodes[i].name for i in chosen if chosen.count(i) > 1})
+        if twice:
+            raise UsageError(f"outputs names {', '.join(twice)} more than once").about("outputs")
+        last = chosen[-1]
+        name = self.output_name if last == self.output else self.nodes[last].name
+        return Graph(self.nodes, last, name, self.source, self.named, chosen)
+
+    def with_output(self, i: int) -> "Graph":
+        """The graph with node i as its one output (one row of a Jacobian)."""
+        name = self.output_names[self.outputs.index(i)] if i in self.outputs else self.nodes[i].name
+        return Graph(self.nodes, i, name, self.source, self.named, (i,))
+
+    def _output_index(self, name: str) -> int:
+        index = self.index.get(name)
+        if name == self.output_name:
+            index = self.output
+        stages = [node.name for node in self.nodes if node.op not in _LEAVES]
+        if index is None:
+            shown = ", ".join(stages[:_LISTED]) + (" ..." if len(stages) > _LISTED else "")
+            raise UsageError(f"outputs names {name}, which is not a stage of the program "
+                             f"(its stages: {shown})").about("outputs")
+        if self.nodes[index].op in _LEAVES:
+            what = "an input" if self.nodes[index].op == "input" else "a constant"
+            raise UsageError(f"outputs names {name}, which is {what}: an output is a stage "
+                             f"that computes something").about("outputs")
+        return index
 
     @cached_property
     def consumers(self) -> tuple[tuple[int, ...], ...]:
@@ -146,7 +211,7 @@ class Graph:
         chosen = set(indices)
         nodes = tuple(Node(node.name, "input") if i in chosen else node
                       for i, node in enumerate(self.nodes))
-        return Graph(nodes, self.output, self.output_name, self.source, self.named)
+        return Graph(nodes, self.output, self.output_name, self.source, self.named, self.outputs)
 
 
 def format_call(op_name: str, args: list[str]) -> str:
