@@ -36,6 +36,7 @@ class Tangents:
     locals: list  # per node, the local derivatives the pass evaluated (None: not needed)
     evaluations: int  # local derivatives evaluated
     warnings: list[str] = field(default_factory=list)
+    exact: bool = False  # values are sympy's
 
     @property
     def at(self) -> dict[str, Any]:
@@ -124,13 +125,14 @@ def tangents(graph: Graph, at: Mapping[str, Any], wrt: str | None = None,
     autodiff.check_inputs(graph, at)
     if wrt is None:
         if len(graph.inputs) != 1:
-            raise UsageError(f"forward mode needs wrt, the one input to differentiate by "
+            raise UsageError(f"forward mode differentiates by one input: give it with wrt NAME "
                              f"(one of {', '.join(graph.input_names) or 'none'})").about("wrt")
         wrt = graph.input_names[0]
     autodiff.check_wrt(graph, (wrt,))
     warnings: list[str] = []
     result = forward_pass(graph, autodiff.forward(graph, at, m), wrt, m, warnings)
     result.warnings = list(dict.fromkeys(warnings))
+    result.exact = m is not floats
     return result
 
 
@@ -177,7 +179,7 @@ def reverse_pass(graph: Graph, values: list, output: int, m: Any = floats,
     """One backward pass seeded at `output`: every node's ∂output/∂node, and how many local
     derivatives it evaluated (one per edge into a varying node of the output's cone)."""
     nodes, varying = graph.nodes, graph.varying
-    live = graph.with_output(output).live
+    live = graph.seeded_at(output).live
     grads: list = [m.ZERO] * len(nodes)
     grads[output] = m.ONE
     count = 0
@@ -220,3 +222,17 @@ def _kink(graph: Graph, values: list, i: int, warnings: list[str]) -> None:
         note = kink(values[i], tuple(values[j] for j in node.inputs))
         if note:
             warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
+
+
+@dataclass
+class Outputs:
+    """Several outputs, each evaluated with its own backward pass in one number system:
+    `rows` holds per output a Result (floats, exact) or a digits.Decimals (`number` says which)."""
+
+    graph: Graph
+    rows: list
+    number: str = "float"  # "float", "exact" or "digits"
+
+    @property
+    def results(self) -> list:
+        return [getattr(row, "result", row) for row in self.rows]

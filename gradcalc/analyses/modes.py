@@ -50,3 +50,19 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
         matrix = second_derivatives(graph, values, result.wrt, m)
         return Evaluation("eval --hessian", Hessian(result, matrix, exact), result.warnings)
     return Evaluation(f"{command} --exact" if exact else command, result, result.warnings)
+
+
+def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
+                    exact: bool = False, digits: int | None = None, steps: bool = False) -> Evaluation:
+    """`compute` for each of the graph's outputs, seeded at it: the rows of the Jacobian,
+    and for trace one backward pass per output."""
+    from gradcalc.analyses.jacobian import Outputs
+
+    rows, warnings = [], []
+    for i in graph.outputs:
+        evaluation = compute(command, graph.seeded_at(i), point, wrt=wrt, exact=exact,
+                             digits=digits, steps=steps)
+        rows.append(evaluation.shown)
+        warnings += evaluation.warnings
+    number = "exact" if exact else "float" if digits is None else "digits"
+    return Evaluation(f"{command} --outputs", Outputs(graph, rows, number), list(dict.fromkeys(warnings)))

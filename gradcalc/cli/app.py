@@ -290,6 +290,11 @@ def main(debug: bool) -> None:
     """
 
 
+# Parameters whose option is not spelled as they are (--outputs would be a near miss of other
+# options in click's "did you mean" suggestions, and --output names the output file).
+_OPTIONS = {"outputs": "--output-stages"}
+
+
 def spoken(exc: GradcalcError) -> str:
     """The library's message in the command line's words: parameters become options
     (`wrt names z` → `--wrt names z`, `top=20,000` → `--top 20,000`), and missing values
@@ -302,7 +307,7 @@ def spoken(exc: GradcalcError) -> str:
         return _missing(exc)
     message = str(exc)
     for parameter in exc.parameters:
-        option = "--" + parameter.replace("_", "-")
+        option = _OPTIONS.get(parameter) or "--" + parameter.replace("_", "-")
         message = re.sub(rf"(?<![\w-]){parameter}(=| )", f"{option} ", message, count=1)
     return message
 

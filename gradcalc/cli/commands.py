@@ -14,6 +14,7 @@ from gradcalc.cli.options import (
     gates_option,
     nonfinite_option,
     number_options,
+    outputs_option,
     prepare,
     report,
 )
@@ -102,11 +103,17 @@ WRT_GRAD = "Formulas for these inputs only [default: every input]."
 
 @main.command("eval", cls=ExpressionCommand, epilog=EPILOG_EVAL)
 @expression_options("eval", wrt=WRT_EVAL)
+@outputs_option
 @gates_option
 @nonfinite_option
 @number_options
 @click.option("--hessian", is_flag=True,
               help="Also the matrix of second derivatives (forward-over-reverse), for --wrt.")
+@click.option("--jacobian", is_flag=True,
+              help="The Jacobian of the outputs, with the passes and local derivatives it took.")
+@click.option("--mode", "mode", type=click.Choice(["auto", "reverse", "forward"]),
+              help="How --jacobian computes: one reverse pass per output, one forward pass per "
+                   "input, or auto: the fewer passes [default: auto].")
 @data_options(("mean", "sum", "none"))
 @click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
               help="Run --data in this process, or on Dask (pip install 'gradcalc[dask]').")
@@ -120,8 +127,13 @@ def eval_command(ctx: click.Context, **options) -> None:
     With --data FILE: the mean (or sum) over the rows of FILE and its gradient with respect
     to the --at parameters, or with --reduce none one result per row (CSV or JSON Lines).
     """
+    if options["mode"] is not None and not options["jacobian"]:
+        raise click.UsageError("--mode says how --jacobian computes the Jacobian: add --jacobian")
     if options["data"] is not None:
         from gradcalc.cli.data import eval_data
+
+        if options["outputs"] is not None or options["jacobian"]:
+            raise click.UsageError("--output-stages and --jacobian apply to single points, not to --data")
 
         eval_data(options, fmt_given=format_chosen(ctx))
         return
@@ -129,6 +141,9 @@ def eval_command(ctx: click.Context, **options) -> None:
             options["chunk_rows"]) != ("mean", "fail", "numpy", None, None):
         raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
                                "need --data FILE")
+    if options["outputs"] is not None or options["jacobian"]:
+        emit_outputs("eval", options)
+        return
     if options["exact"] or options["digits"] is not None or options["hessian"]:
         emit_numbers("eval", options)
         return
@@ -137,6 +152,13 @@ def eval_command(ctx: click.Context, **options) -> None:
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
 @expression_options("trace", wrt=WRT_TRACE)
+@outputs_option
+@click.option("--seed-output", "seed_output", metavar="NAME",
+              help="With several --output-stages, the one output whose backward pass is shown.")
+@click.option("--mode", "mode", type=click.Choice(["reverse", "forward"]), default="reverse",
+              show_default=True,
+              help="reverse: the backward pass; forward: the tangent ∂stage/∂x of every stage "
+                   "for the one input --wrt x, in the same pass as the values.")
 @gates_option
 @nonfinite_option
 @number_options
@@ -155,6 +177,12 @@ def trace_command(**options) -> None:
         if fmt not in OUTLINED:
             raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
         shown = {"depth": options["depth"], "collapse": options["collapse"]}
+    if options["mode"] == "forward":
+        emit_forward(options, **shown)
+        return
+    if options["outputs"] is not None or options["seed_output"] is not None:
+        emit_outputs("trace", options, **shown)
+        return
     if options["exact"] or options["digits"] is not None:
         emit_numbers("trace", options, **shown)
         return
@@ -166,11 +194,98 @@ def destination(options: dict) -> str:
     return options.get("output") or STDOUT
 
 
-def emit_numbers(command: str, options: dict, **shown) -> None:
-    """eval and trace with --exact, --digits or --hessian; exact work runs against the clock."""
+def emit_outputs(command: str, options: dict, **shown) -> None:
+    """eval and trace with --output-stages (one backward pass per output), --seed-output (the one
+    shown) or --jacobian (eval: the Jacobian, by --mode, with what it cost)."""
+    job = prepare(options)
+    seed = options.get("seed_output")
+    if seed is not None:
+        job = job._replace(graph=job.graph.seeded_by(seed))
+    if len(job.graph.outputs) == 1 or seed is not None:
+        if not options.get("jacobian"):  # one backward pass: what eval and trace always show
+            if options["exact"] or options["digits"] is not None or options.get("hessian"):
+                emit_numbers(command, options, job, **shown)
+            else:
+                emit(command, options["fmt"], at_point(job, options["nonfinite"]),
+                     to=destination(options), **shown)
+            return
+    if options.get("hessian"):
+        raise click.UsageError("--hessian is of one output: choose it with --output-stages NAME")
+    if options["nonfinite"] != "strict":
+        raise click.UsageError("--nonfinite ieee works with one output")
+    if command == "trace" and options["fmt"] not in ("table", "json", "csv"):
+        raise click.UsageError(f"--format {options['fmt']} shows one backward pass: choose its "
+                               f"output with --seed-output ({', '.join(job.graph.output_names)})")
+    if options.get("jacobian"):
+        emit_jacobian(job, options)
+        return
+    emit_numbers(command, options, job, **shown)
+
+
+def emit_jacobian(job, options: dict) -> None:
+    """eval --jacobian: forward or reverse passes, counted, in float64 or exact numbers."""
+    from gradcalc.analyses.jacobian import jacobian
+
+    if options["digits"] is not None:
+        raise click.UsageError("--jacobian counts passes in float64 or --exact values; for the "
+                               "Jacobian to N digits leave out --jacobian (reverse mode)")
+    with _clock(options["exact"]):
+        m = _number_system(options["exact"])
+        computed = jacobian(job.graph, job.point.read(m), wrt=job.wrt, mode=options["mode"] or "auto",
+                            m=m)
+        report(job, computed.warnings)
+        emit("eval --outputs", options["fmt"], computed, to=destination(options))
+
+
+def emit_forward(options: dict, **shown) -> None:
+    """trace --mode forward --wrt x: one forward pass, each stage's tangent beside its value."""
+    from gradcalc.analyses.jacobian import tangents
+
+    if options["digits"] is not None or options["nonfinite"] != "strict":
+        raise click.UsageError("--mode forward works with float64 or --exact values")
+    if options["seed_output"] is not None:
+        raise click.UsageError("--seed-output chooses a backward pass; --mode forward has none")
+    fmt = options["fmt"]
+    if options["exact"] and fmt not in ("table", "json", "csv"):
+        raise click.UsageError(f"--format {fmt} shows float64 values; with --exact use table, "
+                               "json or csv")
+    with _clock(options["exact"]):
+        job = prepare(options)
+        wrt = job.wrt or (None,)
+        if len(wrt) > 1:
+            raise click.UsageError(f"--mode forward differentiates by one input: --wrt "
+                                   f"{wrt[0]} (one pass per input; eval --jacobian runs them all)")
+        m = _number_system(options["exact"])
+        computed = tangents(job.graph, job.point.read(m), wrt[0], m=m)
+        report(job, computed.warnings)
+        emit("trace --mode forward", fmt, computed, to=destination(options), **shown)
+
+
+def _clock(exact: bool):
+    """Exact work runs against GRADCALC_SYMBOLIC_SECONDS."""
     from contextlib import nullcontext
 
-    from gradcalc.analyses.modes import compute
+    from gradcalc.limits import seconds
+
+    return seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
+
+
+def _number_system(exact: bool):
+    if exact:
+        from gradcalc.numbers import symbolic
+
+        return symbolic
+    from gradcalc.numbers import floats
+
+    return floats
+
+
+def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
+    """eval and trace with --exact, --digits or --hessian, or several outputs (`job`, if given,
+    is the input already read); exact work runs against the clock."""
+    from contextlib import nullcontext
+
+    from gradcalc.analyses.modes import compute, compute_outputs
     from gradcalc.limits import seconds
 
     exact, digits, hessian = options["exact"], options["digits"], options.get("hessian", False)
@@ -186,9 +301,13 @@ def emit_numbers(command: str, options: dict, **shown) -> None:
                                "--hessian use table, json or csv")
     clock = seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
     with clock:
-        job = prepare(options)
-        evaluation = compute(command, job.graph, job.point, wrt=job.wrt, exact=exact,
-                            digits=digits, hessian=hessian, steps=fmt == "table")
+        job = job or prepare(options)
+        if len(job.graph.outputs) > 1 and options.get("seed_output") is None:
+            evaluation = compute_outputs(command, job.graph, job.point, wrt=job.wrt, exact=exact,
+                                         digits=digits, steps=fmt == "table")
+        else:
+            evaluation = compute(command, job.graph, job.point, wrt=job.wrt, exact=exact,
+                                digits=digits, hessian=hessian, steps=fmt == "table")
         report(job, evaluation.warnings)
         emit(evaluation.renderer, fmt, evaluation.shown, to=destination(options), **shown)
 

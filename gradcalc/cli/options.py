@@ -81,6 +81,12 @@ nonfinite_option = click.option(
          "flow through as in PyTorch, with a warning per stage.")
 
 
+outputs_option = click.option(
+    "--output-stages", "outputs", metavar="NAME,...|all",
+    help="The outputs to differentiate: these stages (f,g), or all: every stage nothing else "
+         "uses [default: the last statement]. Several give the Jacobian.")
+
+
 def number_options(f):
     """The number system of eval and trace: float64 (default), exact, or N confirmed digits."""
     for option in reversed([
@@ -135,6 +141,9 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     point = Point(parse_at(options["at"]))
     graph = lower_gates(program, given={*point.names, *columns},
                         gates=options.get("gates", "written"))
+    outputs = options.get("outputs")
+    if outputs is not None:
+        graph = graph.with_outputs("all" if outputs.strip() == "all" else names(outputs) or ())
     return Job(graph, point, names(options.get("wrt")))
 
 

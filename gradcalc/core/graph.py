@@ -165,10 +165,19 @@ class Graph:
         name = self.output_name if last == self.output else self.nodes[last].name
         return Graph(self.nodes, last, name, self.source, self.named, chosen)
 
-    def with_output(self, i: int) -> "Graph":
-        """The graph with node i as its one output (one row of a Jacobian)."""
+    def seeded_at(self, i: int) -> "Graph":
+        """The same outputs with output i the one a backward pass is seeded at (one row of
+        a Jacobian); `live` follows it, `used` and the notes stay those of every output."""
         name = self.output_names[self.outputs.index(i)] if i in self.outputs else self.nodes[i].name
-        return Graph(self.nodes, i, name, self.source, self.named, (i,))
+        outputs = self.outputs if i in self.outputs else (i,)
+        return Graph(self.nodes, i, name, self.source, self.named, outputs)
+
+    def seeded_by(self, name: str) -> "Graph":
+        """`seeded_at` the output called `name`."""
+        if name not in self.output_names:
+            raise UsageError(f"seed_output names {name}, which is not an output (the outputs: "
+                             f"{', '.join(self.output_names)})").about("seed_output")
+        return self.seeded_at(self.outputs[self.output_names.index(name)])
 
     def _output_index(self, name: str) -> int:
         index = self.index.get(name)

@@ -69,6 +69,26 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "json": ("modes", "hessian_json"),
         "csv": ("modes", "hessian_csv"),
     },
+    # several outputs: the Jacobian (also eval --jacobian), one backward pass per output;
+    # forward mode: each stage's tangent, in every trace format
+    "eval --outputs": {
+        "table": ("outputs", "jacobian_table"),
+        "json": ("outputs", "jacobian_json"),
+        "csv": ("outputs", "jacobian_csv"),
+    },
+    "trace --outputs": {
+        "table": ("outputs", "trace_table"),
+        "json": ("outputs", "trace_json"),
+        "csv": ("outputs", "trace_csv"),
+    },
+    "trace --mode forward": {
+        "table": ("forward", "forward_table"),
+        "json": ("forward", "forward_json"),
+        "csv": ("forward", "forward_csv"),
+        "python": ("forward", "forward_python"),
+        "markdown": ("forward", "forward_markdown"),
+        "latex": ("forward", "forward_latex"),
+    },
     "check": {
         "table": ("check", "check_table"),
         "json": ("check", "check_json"),

@@ -9,7 +9,7 @@ from gradcalc.core.autodiff import Result
 from gradcalc.render.numerals import text
 
 
-def _write(header: list[str], rows) -> str:
+def write(header: list[str], rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -23,7 +23,7 @@ def eval_csv(result: Result, show: Callable[[Any], str] = text, more: Iterable[t
     rows = [("output", result.graph.output_name, show(result.value), "")]
     at = result.at
     rows += [("input", name, show(at[name]), show(g)) for name, g in result.gradient.items()]
-    return _write(["role", "name", "value", "gradient"], [*rows, *more])
+    return write(["role", "name", "value", "gradient"], [*rows, *more])
 
 
 def trace_csv(result: Result, show: Callable[[Any], str] = text) -> str:
@@ -34,4 +34,4 @@ def trace_csv(result: Result, show: Callable[[Any], str] = text) -> str:
          ";".join("" if p is None else show(p) for p in result.locals[i]), show(result.grads[i]))
         for i, node in enumerate(graph.nodes)
     )
-    return _write(["name", "op", "inputs", "expr", "value", "local", "grad"], rows)
+    return write(["name", "op", "inputs", "expr", "value", "local", "grad"], rows)

@@ -3,6 +3,7 @@ with names, definitions and local derivatives typeset as mathematics."""
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.ops import REGISTRY
@@ -40,12 +41,15 @@ def _number(value) -> str:
     return f"${human(value)}$"
 
 
-def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None) -> str:
+def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None,
+                last: tuple[str, Callable[[int], Any]] | None = None) -> str:
+    """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
     import sympy as sp
 
     graph = result.graph
     out = sp.latex(sp.Symbol(graph.output_name))
-    gradient = rf"$\partial {out}/\partial\,\mathrm{{stage}}$"
+    gradient, number = last or (rf"$\partial {out}/\partial\,\mathrm{{stage}}$",
+                                lambda i: result.grads[i])
     lines = [r"\begin{tabular}{llrlr}", r"\hline",
              rf"stage & definition & value & local derivative & {gradient} \\", r"\hline"]
     rows, caption = outline.stage_rows(graph, depth, collapse)
@@ -61,7 +65,7 @@ def trace_latex(result: Result, depth: int | None = None, collapse: bool | None 
                    for n, rule, value in local_derivatives(result, i)]
         first = locals_[0] if locals_ else ""
         lines.append(rf"{stage} & {what} & {_number(result.values[i])} & {first} & "
-                     rf"{_number(result.grads[i])} \\")
+                     rf"{_number(number(i))} \\")
         lines += [rf" & & & {more} & \\" for more in locals_[1:]]
     lines += [r"\hline", r"\end{tabular}"]
     if caption:

@@ -6,7 +6,7 @@ backpropagated gradient.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
@@ -30,10 +30,12 @@ def _code(text: str) -> str:
     return f"`{printable(text)}`"
 
 
-def trace_markdown(result: Result, depth: int | None = None, collapse: bool | None = None) -> str:
+def trace_markdown(result: Result, depth: int | None = None, collapse: bool | None = None,
+                   last: tuple[str, Callable[[int], Any]] | None = None) -> str:
+    """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
     graph = result.graph
-    out = printable(graph.output_name)
-    lines = [f"| stage | definition | value | local derivative | ∂{out}/∂stage |",
+    header, number = last or (f"∂{printable(graph.output_name)}/∂stage", lambda i: result.grads[i])
+    lines = [f"| stage | definition | value | local derivative | {header} |",
              "| :-- | :-- | --: | :-- | --: |"]
     rows, caption = outline.stage_rows(graph, depth, collapse)
     for i in rows:
@@ -46,7 +48,7 @@ def trace_markdown(result: Result, depth: int | None = None, collapse: bool | No
                             + (human(value) if rule.is_Number else f"{_code(str(rule))} = {human(value)}")
                             for name, rule, value in local_derivatives(result, i))
         lines.append(f"| {_code(node.name)} | {definition} | {human(result.values[i])} | {local} "
-                     f"| {human(result.grads[i])} |")
+                     f"| {human(number(i))} |")
     if caption:
         lines += ["", f"*{caption}*"]
     return "\n".join(lines) + "\n"

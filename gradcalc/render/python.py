@@ -142,6 +142,12 @@ def _definitions() -> dict[str, str]:
     return found
 
 
+def helper_sources(m: SourceMath) -> list[str]:
+    """The definitions a program written by `m` needs, copied from floats, each with its
+    blank lines."""
+    return [_definitions()[name] + "\n\n" for name in m.helpers]
+
+
 def _globals_used(code) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:

@@ -5,7 +5,7 @@ typed; values are rounded to 6 significant digits (JSON keeps them exact).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rich.console import Group, JustifyMethod
 from rich.table import Table
@@ -46,24 +46,29 @@ def trace_table(result: Result, depth: int | None = None, collapse: bool | None 
 
 
 def forward_table(result: Result, depth: int | None = None, collapse: bool | None = None,
-                  show: Callable[[Any], str] = human) -> Table:
+                  show: Callable[[Any], str] = human,
+                  last: Sequence[tuple[str, Callable[[int], str]]] | None = None) -> Table:
+    """`last`: the columns after the local derivatives, each (header, the cell of stage i)
+    [default: ∂output/∂stage]; `result` may be any evaluation with the values and locals."""
     graph = result.graph
-    out = printable(graph.output_name)
+    if last is None:
+        last = [(f"∂{printable(graph.output_name)}/∂stage", lambda i: show(result.grads[i]))]
     table = Table(title="forward pass (topological order)", title_justify="left")
     justify: JustifyMethod
     for column, justify in (("stage", "left"), ("op", "left"), ("definition", "left"),
-                            ("value", "right"), ("local ∂stage/∂input", "left"),
-                            (f"∂{out}/∂stage", "right")):
+                            ("value", "right"), ("local ∂stage/∂input", "left")):
         table.add_column(column, justify=justify)
+    for header, _ in last:
+        table.add_column(header, justify="right")
     rows, table.caption = outline.stage_rows(graph, depth, collapse)
     for i in rows:
         if isinstance(i, str):  # a fold of repeated rows
-            table.add_row("⋮", "", _cell(i), "", "", "")
+            table.add_row("⋮", "", _cell(i), "", "", *("" for _ in last))
             continue
         node = graph.nodes[i]
         definition = "" if node.op == "input" else graph.definition(i)
         table.add_row(_cell(node.name), node.op, _cell(definition), show(result.values[i]),
-                      _cell(_locals_text(result, i, show)), show(result.grads[i]))
+                      _cell(_locals_text(result, i, show)), *(cell(i) for _, cell in last))
     return table
 
 
