@@ -88,7 +88,7 @@ def choose_mode(mode: str, outputs: int, inputs: int) -> str:
 
 
 def jacobian(graph: Graph, at: Mapping[str, Any], *, wrt: Sequence[str] | None = None,
-             mode: str = "reverse", m: Any = floats) -> Jacobian:
+             mode: str = "auto", m: Any = floats) -> Jacobian:
     """The Jacobian of `graph.outputs` with respect to `wrt` (default: every input) at `at`,
     by `mode` (reverse, forward or auto); `m` is the number system (floats, or symbolic for
     exact values)."""
