@@ -52,7 +52,12 @@ class View:
         return formats(self.command) + (list(CIRCUIT) if self.circuit() else [])
 
     def render(self, fmt: str) -> str:
-        """This view in format `fmt` (one of `formats()`), as the command writes it."""
+        """This view in format `fmt` (one of `formats()`), as the command writes it but for
+        the newline at its end."""
+        return self.rendered(fmt).rstrip("\n")
+
+    def rendered(self, fmt: str) -> str:
+        """The renderer's text as it is (what the CLI prints, newline or not)."""
         drawn = self.circuit()
         if fmt in CIRCUIT and drawn is not None:
             return str(renderer("graph", fmt)(*drawn))
@@ -103,8 +108,7 @@ class View:
             suffixes = [s for s, f in SUFFIX_FORMATS.items() if f in self.formats()]
             raise UsageError(f"path {target}: {type(self).__name__} is written as "
                              f"{', '.join(suffixes)}, or any file with fmt=...").about("path")
-        text = self.render(fmt)
-        target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        target.write_text(self.render(fmt) + "\n", encoding="utf-8")
         return target
 
     def __str__(self) -> str:
@@ -118,7 +122,7 @@ class View:
             return Text(shown)
         return shown
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         return _pre(str(self))
 
 
@@ -166,10 +170,10 @@ class Result(autodiff.Result, View):
     def formats(self) -> list[str]:
         return formats(self.renderers) + list(CIRCUIT)
 
-    def render(self, fmt: str) -> str:
+    def rendered(self, fmt: str) -> str:
         if self.exact and fmt not in CIRCUIT:
-            return _ExactView(self).render(fmt)
-        return View.render(self, fmt)
+            return _ExactView(self).rendered(fmt)
+        return View.rendered(self, fmt)
 
     def __rich__(self) -> Any:
         return _ExactView(self).__rich__() if self.exact else View.__rich__(self)
@@ -300,6 +304,10 @@ class Gradient(View):
         """∂output/∂name for every input (and named stage, with `stages=True`), as sympy."""
         return {f.name: f.expression for f in (*self.report.stages, *self.report.inputs)}
 
+    def _repr_html_(self) -> None:
+        """None: Jupyter shows the LaTeX, which it would otherwise rank below HTML."""
+        return None
+
     def _repr_latex_(self) -> str:
         lines = [line.replace(" = ", " &= ", 1) for line in self.latex().rstrip().split("\n")]
         return "$$\\begin{aligned}" + "\n".join(lines) + "\\end{aligned}$$"
@@ -370,7 +378,7 @@ class Descent(View):
     def formats(self) -> list[str]:
         return [*formats(self.command), "csv", "svg"]
 
-    def render(self, fmt: str) -> str:
+    def rendered(self, fmt: str) -> str:
         """Besides the table and JSON: `csv`, the history of `--history`; `svg`, the curve of `--plot`."""
         if fmt == "csv":
             from gradcalc.render.data import history_csv
@@ -380,7 +388,7 @@ class Descent(View):
             from gradcalc.render.curve import loss_svg
 
             return loss_svg(self.report.losses, f"{self.report.graph.output_name} per step")
-        return View.render(self, fmt)
+        return View.rendered(self, fmt)
 
     @property
     def loss(self) -> float:
