@@ -268,3 +268,16 @@ def test_every_public_function_has_an_example():
 def test_every_name_of_the_package_resolves():
     for name in gradcalc.__all__:
         assert getattr(gradcalc, name) is not None
+
+
+def test_the_readme_python_api_block_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python API"):readme.index("## Shell completion")]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        names: dict = {}
+        exec(compile(block.replace('"notes.md"', repr(str(tmp_path / "notes.md"))), "README.md", "exec"), names)
+    assert names["r"].to_dict()["gradient"] == {"a": 3.0, "b": 6.0, "c": 9.0}
+    assert (tmp_path / "notes.md").read_text() == names["t"].markdown() + "\n"

@@ -16,10 +16,6 @@ from typing import Mapping
 from gradcalc.core.values import Point, constant
 from gradcalc.errors import UsageError, ValueTypeError
 
-# What a caller may give for one input; anything `numbers.Real` registers (numpy's scalars) too.
-Number = int | float | Fraction | Decimal | str | Real
-Values = Mapping[str, "Number | list[Number] | tuple[Number, ...]"]
-
 
 def point_of(*mappings: Mapping[str, object]) -> Point:
     """The point of the values given as a mapping and as keyword arguments, in that order."""
