@@ -11,17 +11,32 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from gradcalc.errors import DataError, DomainError, ExitCode, GradcalcError, ParseError, UsageError
+from gradcalc.errors import (
+    DataError,
+    DomainError,
+    ExitCode,
+    GradcalcError,
+    GradcalcWarning,
+    ParseError,
+    UnusedValueWarning,
+    UsageError,
+    ValueTypeError,
+)
 
 # The rest loads on first use, so that `gradcalc --help` or a usage error does not pay for it.
-_LAZY = {"parse": "core.parse", "evaluate": "api", "gradient": "api", "Result": "core.autodiff",
-         "backward": "core.autodiff", "forward": "core.autodiff", "Graph": "core.graph",
-         "Node": "core.graph", "lower": "core.graph"}
+_VIEWS = ("View", "Result", "Trace", "Digits", "TraceDigits", "Hessian", "Check", "Gradient",
+          "Paths", "DataResult", "Descent", "Circuit")
+_LAZY = {"parse": "core.parse", "backward": "core.autodiff", "forward": "core.autodiff",
+         "Graph": "core.graph", "Node": "core.graph", "lower": "core.graph",
+         **dict.fromkeys(("evaluate", "gradient", "trace", "graph", "check", "grad", "hessian",
+                          "paths", "descend"), "api"),
+         **dict.fromkeys(_VIEWS, "api.views")}
 
 __all__ = [
-    "evaluate", "gradient", "lower", "parse", "forward", "backward", "Graph", "Node", "Result",
-    "GradcalcError", "ParseError", "UsageError", "DomainError", "DataError", "ExitCode",
-    "__version__",
+    "evaluate", "gradient", "trace", "graph", "check", "grad", "hessian", "paths", "descend",
+    "lower", "parse", "forward", "backward", "Graph", "Node", *_VIEWS,
+    "GradcalcError", "ParseError", "UsageError", "ValueTypeError", "DomainError", "DataError",
+    "GradcalcWarning", "UnusedValueWarning", "ExitCode", "__version__",
 ]
 
 

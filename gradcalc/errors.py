@@ -41,8 +41,9 @@ class GradcalcError(Exception):
         return self
 
 
-class UsageError(GradcalcError):
-    """Bad options or values: missing inputs, malformed values, out-of-range numbers."""
+class UsageError(GradcalcError, ValueError):
+    """Bad options or values: missing inputs, malformed values, out-of-range numbers (a
+    `ValueError` too, for callers that catch the built-in)."""
 
 
 class MissingValues(UsageError):
@@ -84,6 +85,10 @@ class LimitError(UsageError):
     """A documented resource limit was reached; the message names how to raise it."""
 
 
+class ValueTypeError(UsageError, TypeError):
+    """A value of a type that is not a number (a dict, None, True): a `TypeError` too."""
+
+
 class ParseError(UsageError):
     """The text is outside the grammar; carries the 1-based column of the problem."""
 
@@ -94,8 +99,9 @@ class ParseError(UsageError):
         super().__init__(_with_column(message, text, column))
 
 
-class DomainError(GradcalcError):
-    """A stage's value or local derivative is undefined or not finite at the point."""
+class DomainError(GradcalcError, ArithmeticError):
+    """A stage's value or local derivative is undefined or not finite at the point (an
+    `ArithmeticError` too, as Python's own overflow and division by zero are)."""
 
     exit_code = ExitCode.MATH
     row: int | None  # in data mode, the 1-based row it happened in (set with the error's record)
@@ -154,3 +160,12 @@ def _escape(ch: str) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8, kept by surrogateescape
         return f"\\x{code - 0xDC00:02x}"
     return repr(ch)[1:-1] if code < 0x10000 else f"\\U{code:08x}"
+
+
+class GradcalcWarning(UserWarning):
+    """What the library warns about (`warnings.warn`): a kink met, a non-finite stage under
+    IEEE rules, a stage the output does not use, a symbolic oracle skipped."""
+
+
+class UnusedValueWarning(GradcalcWarning):
+    """A value given for a name the expression does not use (often a misspelt input)."""

@@ -19,14 +19,9 @@ from typing import IO, Any, Iterator, Mapping, Sequence
 import click
 from click.core import ParameterSource
 
-STDOUT = "-"
+from gradcalc.render import SUFFIX_FORMATS
 
-# the suffix of a file name → the format it asks for
-SUFFIX_FORMATS = {
-    ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
-    ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
-    ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg",
-}
+STDOUT = "-"
 
 
 def format_for(option: str, path: str, known: Sequence[str], writer: str, escape: str = "") -> str:

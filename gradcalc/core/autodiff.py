@@ -12,10 +12,13 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import call_hint, collector_paused
-from gradcalc.errors import DomainError, MissingValues, UsageError
+from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError
 from gradcalc.numbers import floats
 
-_FAILURES = (ArithmeticError, ValueError)  # ZeroDivisionError and OverflowError are ArithmeticErrors
+# Python's own arithmetic failures (ZeroDivisionError and OverflowError are ArithmeticErrors).
+# gradcalc's errors subclass these too (DomainError, LimitError): each `except _FAILURES` lets
+# them through first, so that a limit stays a limit.
+_FAILURES = (ArithmeticError, ValueError)
 _LEAVES = ("input", "const")
 
 
@@ -158,6 +161,8 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
         assert fn is not None  # only the leaves have none
         try:
             out = settled(fn(m, *args))
+        except GradcalcError:
+            raise
         except _FAILURES as exc:
             raise value_error(graph, i, args, exc) from None
         if not isfinite(out):
@@ -213,6 +218,8 @@ def _node_backward(graph: Graph, i: int, values: list, grads: list, m: Any,
         try:
             p = op.partial(m, out, args, k)
             ok = isfinite(p)
+        except GradcalcError:
+            raise
         except _FAILURES:
             p, ok = None, False
         if not ok:
@@ -291,6 +298,8 @@ def _forward_floats(plan: _Plan, values: list, m: Any) -> bool:
             else:
                 values[i] = fn(m, *[values[j] for j in a])
         return math.isfinite(sum(values))
+    except GradcalcError:
+        raise
     except (*_FAILURES, TypeError):
         return False
 
@@ -328,7 +337,11 @@ def _backward_floats(graph: Graph, plan: _Plan, values: list, m: Any):
                     grads[b] += q * upstream
         if not math.isfinite(sum(grads)):
             return None
-    except (*_FAILURES, DomainError):
+    except DomainError:
+        return None
+    except GradcalcError:
+        raise
+    except _FAILURES:
         return None
     return grads, lambda: _locals(graph, first, second, checked), warnings
 
@@ -337,6 +350,8 @@ def _unneeded(rule: Callable, m: Any, out, x, y):
     """A local derivative nobody needs: None where it fails or is not finite, as in the checked path."""
     try:
         p = rule(m, out, x, y)
+    except GradcalcError:
+        raise
     except _FAILURES:
         return None
     return p if math.isfinite(p) else None

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from gradcalc.data.problems import FIRST_FEW, Problem, Problems
-from gradcalc.errors import DataError, ExitCode, UsageError, printable
+from gradcalc.errors import DataError, ExitCode, GradcalcError, UsageError, ValueTypeError, printable
 
 ARROW_BLOCK = 4 << 20  # bytes of CSV pyarrow parses at a time
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -88,6 +88,8 @@ def open_table(path: str) -> Table:
             else _ParquetTable if lower.endswith((".parquet", ".pq")) else None)
     try:
         return kind(path) if kind else _CsvTable(path, path, seekable=True)
+    except GradcalcError:  # a ValueError too, but already said
+        raise
     except (OSError, ValueError, csv.Error) as exc:
         raise DataError(f"data {path}: cannot read it ({exc})").about("data") from None
 
@@ -361,3 +363,34 @@ class _NpzTable(ArraysTable):
 
     def column(self, name):
         return self.archive[self.header(name)]
+
+
+# ---- columns in memory (the Python API) ----------------------------------------------------
+
+class MemoryTable(ArraysTable):
+    """Columns a program already holds: a mapping of 1-D arrays (or lists), a numpy structured
+    array, a pandas DataFrame or a pyarrow Table, read as a .npz file's columns are."""
+
+    def __init__(self, data: object, label: str = "data"):
+        self.arrays = _columns_of(data)
+        super().__init__(label, list(self.arrays), 0, "rows")
+        self._check_shapes(self.arrays)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.arrays[self.header(name)]
+
+
+def _columns_of(data: object) -> dict[str, np.ndarray]:
+    from collections.abc import Mapping
+
+    fields = getattr(getattr(data, "dtype", None), "names", None)
+    if fields:  # a structured array
+        return {str(name): data[name] for name in fields}  # type: ignore[index]
+    if hasattr(data, "column_names") and hasattr(data, "column"):  # a pyarrow Table
+        return {str(name): data.column(name).to_numpy() for name in data.column_names}
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):  # a pandas DataFrame
+        return {str(name): data[name].to_numpy() for name in data.columns}  # type: ignore[index]
+    if isinstance(data, Mapping):
+        return {str(name): np.asarray(values) for name, values in data.items()}
+    raise ValueTypeError(f"data: {type(data).__name__} is not a file path, a mapping of columns, "
+                         "a structured array or a table").about("data")

@@ -12,6 +12,7 @@ import math
 import operator
 from typing import Callable
 
+from gradcalc.errors import GradcalcError
 from gradcalc.numbers import floats
 
 inf, nan = math.inf, math.nan
@@ -86,6 +87,8 @@ def total(fn: Callable, at_failure: Callable = lambda *args: nan) -> Callable:
     def ieee(*args):
         try:
             return IEEE(fn(*args))
+        except GradcalcError:  # an ArithmeticError or ValueError too, but gradcalc's own word
+            raise
         except _FAILURES:
             return IEEE(at_failure(*args))
 

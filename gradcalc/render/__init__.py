@@ -100,6 +100,13 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+# the suffix of a file name → the format it asks for (`-o FILE`, and `save(path)` in Python)
+SUFFIX_FORMATS = {
+    ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
+    ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
+    ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg",
+}
+
 # trace formats that take --depth and --collapse
 OUTLINED = ("table", "markdown", "latex")
 AUTO_ROWS = 100  # without --collapse/--no-collapse, tables longer than this are folded (outline.py)

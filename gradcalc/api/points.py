@@ -1,0 +1,79 @@
+"""Python values → a point: what `--at` is on the command line, in a caller's own types.
+
+Numbers, `fractions.Fraction` and `decimal.Decimal` become the text that reads back as the
+same number, strings are read by the expression parser (`"pi/4"`, `"1/3"`), and a list or
+tuple is the `w=[...]` shorthand for w0, w1, ... NaN and infinity are refused, as `--at`
+refuses them.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Integral, Rational, Real
+from typing import Mapping
+
+from gradcalc.core.values import Point, constant
+from gradcalc.errors import UsageError, ValueTypeError
+
+
+def point_of(*mappings: Mapping[str, object]) -> Point:
+    """The point of the values given as a mapping and as keyword arguments, in that order."""
+    texts: dict[str, str] = {}
+    for mapping in mappings:
+        if not isinstance(mapping, Mapping):
+            raise ValueTypeError(f"at: expected a mapping of names to values, not "
+                                 f"{type(mapping).__name__}").about("at")
+        for name, value in mapping.items():
+            _check_name(name)
+            if isinstance(value, (list, tuple)):
+                if not value:
+                    raise UsageError(f"at {name}=[]: an empty list gives no values").about("at")
+                for k, element in enumerate(value):
+                    _merge(texts, f"{name}{k}", text_of(element, f"{name}[{k}]"))
+            else:
+                _merge(texts, name, text_of(value, name))
+    return Point(texts)
+
+
+def text_of(value: object, name: str) -> str:
+    """The text of one value, as the parser reads it: a float by its shortest repr, so that
+    0.1 is 1/10 with `exact=True`, a fraction as p/q."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (Real, Decimal)):
+        raise ValueTypeError(f"at {name}: a value is a number, a fractions.Fraction, a string "
+                             f"such as 'pi/4' or a list (w=[1, 2] gives w0 and w1), not "
+                             f"{type(value).__name__}").about("at")
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Rational):
+        return str(Fraction(int(value.numerator), int(value.denominator)))
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _not_finite(name, value)
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise _not_finite(name, value)
+    return repr(number)
+
+
+def _not_finite(name: str, value: object) -> UsageError:
+    return UsageError(f"at {name}={value}: a value must be a finite number (nan and inf are "
+                      "not allowed)").about("at")
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise ValueTypeError(f"at: a name is a string, not {type(name).__name__} "
+                             f"({name!r})").about("at")
+    if not (name.isascii() and name.isidentifier()) or name.startswith("__"):
+        raise UsageError(f"at {name}: {name!r} is not a valid name").about("at")
+
+
+def _merge(texts: dict[str, str], name: str, value: str) -> None:
+    """A name given twice (`w=[1, 2]` and `w0=5`) must get one value."""
+    if name in texts and texts[name] != value and constant(texts[name], name=name) != constant(value, name=name):
+        raise UsageError(f"at gives {name} two different values: {texts[name]} and {value}").about("at")
+    texts.setdefault(name, value)
