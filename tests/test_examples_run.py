@@ -39,7 +39,7 @@ CALL = re.compile(r"^(?:[A-Z_]+=\S+ )*(?:echo .*\| )?(?:python3 -m )?gradcalc (?
 INLINE = re.compile(r'`(gradcalc [a-z]+ "[^`]*)`')
 # A pipe into another program: how the test checks what gradcalc hands it.
 PIPED = {"dot": lambda text: pydot.graph_from_dot_data(text)}
-WRITES = ("-o", "--output", "--plot", "--history")
+WRITES = ("-o", "--output-file", "--plot", "--history")
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ def check_example(example: Example, cwd: Path, monkeypatch) -> None:
     written = [cwd / command.args[command.args.index(option) + 1] for option in WRITES if option in command.args]
     for path in written:
         assert path.stat().st_size > 0, f"{example}: {path.name} is empty"
-    if not ("-o" in command.args or "--output" in command.args):  # else the file is the output
+    if not ("-o" in command.args or "--output-file" in command.args):  # else the file is the output
         assert ran.stdout.strip(), f"{example}: nothing on stdout"
     if command.piped:
         assert PIPED[command.piped[0]](ran.stdout), f"{example}: {command.piped[0]} cannot read it"

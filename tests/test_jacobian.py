@@ -176,7 +176,7 @@ PROGRAM = "f = x*y; g = x + y; h = sin(x)"
 
 
 def test_eval_prints_the_jacobian_and_the_values(cli):
-    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,g")
+    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output", "f,g")
     assert (run.code, run.stderr) == (0, "warning: no output of f, g uses stage h: add it to the "
                                          "outputs, use it in an output, or remove it\n")
     assert run.stdout == """\
@@ -191,7 +191,7 @@ Jacobian ∂output/∂input at x = 2, y = 3
 
 
 def test_eval_json_and_csv_of_several_outputs(cli):
-    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output-stages", "all", "--format", "json")
+    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output", "all", "--format", "json")
     assert (run.code, run.stderr) == (0, "")
     assert run.json() == {
         "outputs": ["f", "g", "h"],
@@ -200,7 +200,7 @@ def test_eval_json_and_csv_of_several_outputs(cli):
         "jacobian": {"f": {"x": 3.0, "y": 2.0}, "g": {"x": 1.0, "y": 1.0},
                      "h": {"x": math.cos(2), "y": 0.0}},
     }
-    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,g", "--format", "csv")
+    run = cli("eval", PROGRAM, "--at", "x=2,y=3", "--output", "f,g", "--format", "csv")
     assert run.stdout == ("role,name,value,∂/∂x,∂/∂y\ninput,x,2.0,,\ninput,y,3.0,,\n"
                           "output,f,6.0,3.0,2.0\noutput,g,5.0,1.0,1.0\n")
 
@@ -209,10 +209,10 @@ def test_eval_json_and_csv_of_several_outputs(cli):
 def test_one_output_chosen_is_todays_json_byte_for_byte(cli, text, at):
     plain = cli("eval", text, "--at", at_option(at), "--format", "json")
     last = plain.json()["output"]
-    chosen = cli("eval", text, "--at", at_option(at), "--format", "json", "--output-stages", last)
+    chosen = cli("eval", text, "--at", at_option(at), "--format", "json", "--output", last)
     assert (chosen.code, chosen.stdout, chosen.stderr) == (plain.code, plain.stdout, plain.stderr)
     plain = cli("trace", text, "--at", at_option(at), "--format", "json")
-    chosen = cli("trace", text, "--at", at_option(at), "--format", "json", "--output-stages", "all")
+    chosen = cli("trace", text, "--at", at_option(at), "--format", "json", "--output", "all")
     assert (chosen.code, chosen.stdout) == (plain.code, plain.stdout)
 
 
@@ -225,36 +225,36 @@ def test_eval_jacobian_reports_the_passes_and_the_local_derivatives(cli):
               "--format", "json")
     document = run.json()
     assert (document["mode"], document["passes"], document["evaluations"]) == ("forward", 5, 18)
-    run = cli("eval", FAN_OUT, "--at", "x=0.5", "--output-stages", "all", "--jacobian", "--format", "json")
+    run = cli("eval", FAN_OUT, "--at", "x=0.5", "--output", "all", "--jacobian", "--format", "json")
     document = run.json()
     assert (document["mode"], document["passes"], document["evaluations"]) == ("forward", 1, 6)
 
 
 def test_exact_and_digits_with_several_outputs(cli):
-    run = cli("eval", "f = sin(pi*x); g = x*x", "--at", "x=1/4", "--output-stages", "all",
+    run = cli("eval", "f = sin(pi*x); g = x*x", "--at", "x=1/4", "--output", "all",
               "--exact", "--format", "json")
     assert run.json()["exact"] == {"values": {"f": "sqrt(2)/2", "g": "1/16"},
                                    "jacobian": {"f": {"x": "sqrt(2)*pi/2"}, "g": {"x": "1/2"}}}
-    run = cli("eval", "f = exp(x); g = x*x", "--at", "x=1", "--output-stages", "all",
+    run = cli("eval", "f = exp(x); g = x*x", "--at", "x=1", "--output", "all",
               "--digits", "30", "--format", "json")
     assert run.json()["decimal"] == {
         "values": {"f": "2.71828182845904523536028747135", "g": "1.00000000000000000000000000000"},
         "jacobian": {"f": {"x": "2.71828182845904523536028747135"},
                      "g": {"x": "2.00000000000000000000000000000"}}}
-    run = cli("eval", "f = sin(pi*x); g = x*x", "--at", "x=1/4", "--output-stages", "all",
+    run = cli("eval", "f = sin(pi*x); g = x*x", "--at", "x=1/4", "--output", "all",
               "--exact", "--jacobian", "--mode", "forward", "--format", "json")
     assert run.json()["exact"]["jacobian"] == {"f": {"x": "sqrt(2)*pi/2"}, "g": {"x": "1/2"}}
 
 
 def test_trace_shows_one_backward_pass_per_output_or_the_seeded_one(cli):
-    run = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,h", "--format", "json")
+    run = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output", "f,h", "--format", "json")
     nodes = {node["name"]: node["grads"] for node in run.json()["nodes"]}
     assert nodes["x"] == {"f": 3.0, "h": math.cos(2)}
     assert nodes["g"] == {"f": 0.0, "h": 0.0}
-    run = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,h")
+    run = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output", "f,h")
     assert "backward pass of f (reverse order)" in run.stdout
     assert "backward pass of h (reverse order)" in run.stdout
-    seeded = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,h", "--seed-output", "h",
+    seeded = cli("trace", PROGRAM, "--at", "x=2,y=3", "--output", "f,h", "--seed-output", "h",
                  "--format", "json")
     assert seeded.json()["gradient"] == {"x": math.cos(2), "y": 0.0}
     assert seeded.json()["output"] == "h"
@@ -293,7 +293,7 @@ def test_trace_forward_mode_in_the_notes_formats(cli, fmt):
 
 
 def test_the_forward_python_program_prints_the_numbers_of_the_json(cli, tmp_path):
-    args = ("trace", PROGRAM, "--at", "x=2,y=3", "--output-stages", "all", "--mode", "forward",
+    args = ("trace", PROGRAM, "--at", "x=2,y=3", "--output", "all", "--mode", "forward",
             "--wrt", "x")
     document = cli(*args, "--format", "json").json()
     program = tmp_path / "forward.py"
@@ -317,12 +317,12 @@ def test_trace_forward_mode_exact(cli):
     (("trace", "3*(a+b*c)", "--at", "a=5,b=3,c=2", "--mode", "forward", "--wrt", "a,b"),
      "error: --mode forward differentiates by one input: --wrt a (one pass per input; eval "
      "--jacobian runs them all) (see 'gradcalc trace --help')\n"),
-    (("eval", PROGRAM, "--at", "x=2,y=3", "--output-stages", "q"),
-     "error: --output-stages names q, which is not a stage of the program (its stages: f, g, h)\n"),
+    (("eval", PROGRAM, "--at", "x=2,y=3", "--output", "q"),
+     "error: --output names q, which is not a stage of the program (its stages: f, g, h)\n"),
     (("eval", PROGRAM, "--at", "x=2,y=3", "--mode", "forward"),
      "error: --mode says how --jacobian computes the Jacobian: add --jacobian "
      "(see 'gradcalc eval --help')\n"),
-    (("trace", PROGRAM, "--at", "x=2,y=3", "--output-stages", "f,g", "--format", "python"),
+    (("trace", PROGRAM, "--at", "x=2,y=3", "--output", "f,g", "--format", "python"),
      "error: --format python shows one backward pass: choose its output with --seed-output (f, g) "
      "(see 'gradcalc trace --help')\n"),
     (("trace", PROGRAM, "--at", "x=2,y=3", "--seed-output", "f"),
@@ -332,3 +332,10 @@ def test_mistakes_are_one_line_with_exit_2(cli, args, message):
     run = cli(*args)
     assert (run.code, run.stdout, run.stderr[-len(message):]) == (2, "", message)
     assert run.stderr.count("error:") == 1
+
+
+def test_a_file_name_given_as_the_outputs_says_where_files_go(cli):
+    run = cli("eval", "f = x*y; g = x+y", "--at", "x=1,y=2", "--output", "out.svg")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == ("error: --output out.svg: --output names the outputs among the stages (f,g or "
+                          "all); to write the result to a file use -o FILE\n")

@@ -290,9 +290,9 @@ def main(debug: bool) -> None:
     """
 
 
-# Parameters whose option is not spelled as they are (--outputs would be a near miss of other
-# options in click's "did you mean" suggestions, and --output names the output file).
-_OPTIONS = {"outputs": "--output-stages"}
+# Parameters whose option is not spelled as they are: the outputs among the stages are --output
+# (the file written is -o, --output-file).
+_OPTIONS = {"outputs": "--output"}
 
 
 def spoken(exc: GradcalcError) -> str:

@@ -133,7 +133,7 @@ def eval_command(ctx: click.Context, **options) -> None:
         from gradcalc.cli.data import eval_data
 
         if options["outputs"] is not None or options["jacobian"]:
-            raise click.UsageError("--output-stages and --jacobian apply to single points, not to --data")
+            raise click.UsageError("--output and --jacobian apply to single points, not to --data")
 
         eval_data(options, fmt_given=format_chosen(ctx))
         return
@@ -154,7 +154,7 @@ def eval_command(ctx: click.Context, **options) -> None:
 @expression_options("trace", wrt=WRT_TRACE)
 @outputs_option
 @click.option("--seed-output", "seed_output", metavar="NAME",
-              help="With several --output-stages, the one output whose backward pass is shown.")
+              help="With several --output, the one output whose backward pass is shown.")
 @click.option("--mode", "mode", type=click.Choice(["reverse", "forward"]), default="reverse",
               show_default=True,
               help="reverse: the backward pass; forward: the tangent ∂stage/∂x of every stage "
@@ -195,7 +195,7 @@ def destination(options: dict) -> str:
 
 
 def emit_outputs(command: str, options: dict, **shown) -> None:
-    """eval and trace with --output-stages (one backward pass per output), --seed-output (the one
+    """eval and trace with --output (one backward pass per output), --seed-output (the one
     shown) or --jacobian (eval: the Jacobian, by --mode, with what it cost)."""
     job = prepare(options)
     seed = options.get("seed_output")
@@ -210,7 +210,7 @@ def emit_outputs(command: str, options: dict, **shown) -> None:
                      to=destination(options), **shown)
             return
     if options.get("hessian"):
-        raise click.UsageError("--hessian is of one output: choose it with --output-stages NAME")
+        raise click.UsageError("--hessian is of one output: choose it with --output NAME")
     if options["nonfinite"] != "strict":
         raise click.UsageError("--nonfinite ieee works with one output")
     if command == "trace" and options["fmt"] not in ("table", "json", "csv"):

@@ -41,7 +41,7 @@ def expression_options(command: str, wrt: str | None):
             click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
                          show_default=True,
                          help="Output format; with -o FILE, the suffix of FILE says it unless this does."),
-            click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+            click.option("-o", "--output-file", "output", type=click.Path(dir_okay=False, allow_dash=True),
                          metavar="FILE",
                          help="Write the result to FILE ('-': standard output), in the format its "
                               "suffix names unless --format says; an existing FILE is replaced only "
@@ -82,7 +82,7 @@ nonfinite_option = click.option(
 
 
 outputs_option = click.option(
-    "--output-stages", "outputs", metavar="NAME,...|all",
+    "--output", "outputs", metavar="NAME,...|all",
     help="The outputs to differentiate: these stages (f,g), or all: every stage nothing else "
          "uses [default: the last statement]. Several give the Jacobian.")
 
@@ -142,6 +142,9 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     graph = lower_gates(program, given={*point.names, *columns},
                         gates=options.get("gates", "written"))
     outputs = options.get("outputs")
+    if outputs is not None and "." in outputs:  # a file name: stage names have no dots
+        raise click.UsageError(f"--output {outputs}: --output names the outputs among the stages "
+                               "(f,g or all); to write the result to a file use -o FILE")
     if outputs is not None:
         graph = graph.with_outputs("all" if outputs.strip() == "all" else names(outputs) or ())
     return Job(graph, point, names(options.get("wrt")))
