@@ -338,4 +338,4 @@ def test_a_file_name_given_as_the_outputs_says_where_files_go(cli):
     run = cli("eval", "f = x*y; g = x+y", "--at", "x=1,y=2", "--output", "out.svg")
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == ("error: --output out.svg: --output names the outputs among the stages (f,g or "
-                          "all); to write the result to a file use -o FILE\n")
+                          "all); to write the result to a file use -o FILE (see 'gradcalc eval --help')\n")
