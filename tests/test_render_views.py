@@ -200,8 +200,8 @@ def test_dot_parses_with_a_dot_parser_and_has_every_wire(cli, expression, at):
 
 def test_dot_labels_wires_with_value_and_gradient(cli):
     text = cli("graph", "sigmoid(w0*x0+w1*x1+w2)", *NEURON_AT, "--gates", "primitive").stdout
-    assert '<font color="darkgreen">0.368</font><br/><font color="red">-0.534</font>' in text
-    for label in ("*-1", "exp", "+1", "1/x"):
+    assert '<font color="#0072B2">0.368</font><br/><font color="#D55E00"><b>-0.534</b></font>' in text
+    for label in ("×−1", "exp", "+1", "1÷□"):
         assert f'label="{label}", shape=circle' in text
     assert "font color" not in cli("graph", "x*y", "--format", "dot").stdout  # structure only
 
@@ -230,7 +230,7 @@ def test_mermaid_is_a_flowchart_with_quoted_labels(cli, expression, at):
 
 def test_mermaid_escapes_quotes_and_shows_structure_without_values(cli):
     out = cli("graph", "3*(a+b*c)", "--format", "mermaid").stdout
-    assert '    n6(("*3"))' in out and "-->|" not in out
+    assert '    n6(("×3"))' in out and "-->|" not in out
     from gradcalc.render.mermaid import quoted
 
     assert quoted('say "hi" #1') == '"say #quot;hi#quot; #35;1"'
@@ -318,9 +318,9 @@ def test_svg_draws_the_seed_circuit_with_values_above_and_gradients_below(cli):
               "--format", "svg").stdout
     texts, circles, _ = svg_boxes(svg)
     labels = {t[4]: t for t in texts}
-    assert [t[4] for t in texts if t[4] in ("*-1", "exp", "+1", "1/x")] == ["*-1", "exp", "+1", "1/x"]
+    assert [t[4] for t in texts if t[4] in ("×−1", "exp", "+1", "1÷□")] == ["×−1", "exp", "+1", "1÷□"]
     value, grad = labels["0.368"], labels["-0.534"]  # the wire out of exp
-    assert value[5] == "green" and grad[5] == "red" and value[3] <= grad[1]
+    assert value[5] == "#0072B2" and grad[5] == "#D55E00" and value[3] <= grad[1]
     names = [t for t in texts if t[4] in ("w0", "x0", "w1", "x1", "w2")]
     assert max(n[2] for n in names) < min(c[0] for c in circles)  # inputs on the left
     assert labels["f"][0] > max(c[2] for c in circles)  # the output on the right
@@ -329,7 +329,7 @@ def test_svg_draws_the_seed_circuit_with_values_above_and_gradients_below(cli):
 
 def test_svg_without_values_shows_structure_only(cli):
     texts, _, _ = svg_boxes(cli("graph", "3*(a+b*c)", "--format", "svg").stdout)
-    assert {t[4] for t in texts} == {"a", "b", "c", "*", "+", "*3", "f"}
+    assert {t[4] for t in texts} == {"a", "b", "c", "×", "+", "×3", "f"}
 
 
 def test_a_large_svg_is_still_well_formed(cli):

@@ -23,11 +23,14 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "markdown": ("markdown", "trace_markdown"),
         "latex": ("latex", "trace_latex"),
     },
-    # graph renderers take (graph, result or None): without values they draw the structure
+    # graph renderers take (graph, result or None, title=...): without values they draw the
+    # structure; svg, png and pdf also take theme=, and png and pdf return bytes
     "graph": {
         "dot": ("dot", "graph_dot"),
         "mermaid": ("mermaid", "graph_mermaid"),
         "svg": ("svg", "graph_svg"),
+        "png": ("raster", "graph_png"),
+        "pdf": ("raster", "graph_pdf"),
     },
     "paths": {
         "table": ("paths", "paths_table"),
@@ -82,6 +85,8 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
 
 # trace formats that take --depth and --collapse
 OUTLINED = ("table", "markdown", "latex")
+# graph formats drawn by gradcalc itself, which take --theme
+PICTURES = ("svg", "png", "pdf")
 AUTO_ROWS = 100  # without --collapse/--no-collapse, tables longer than this are folded (outline.py)
 
 

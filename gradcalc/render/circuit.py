@@ -1,7 +1,7 @@
 """The circuit every picture draws: inputs and gates, wires between them, gate labels.
 
 Constants are not drawn as wires: they fold into the label of the gate that uses them, as
-in the lecture circuit (`+1`, `*-1`, `1/x`). Shared by the DOT, Mermaid and SVG renderers.
+in the lecture circuit (`+1`, `×−1`, `1÷□`). Shared by the DOT, Mermaid and SVG renderers.
 """
 from __future__ import annotations
 
@@ -37,8 +37,14 @@ def circuit(graph: Graph) -> Circuit:
     return Circuit(graph, drawn, wires, column)
 
 
+HOLE = "□"  # where a gate's wired operand goes in a label with a folded constant: 1÷□, □²
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
 def gate_label(graph: Graph, i: int) -> str:
-    """What the gate's circle says: `*`, `exp`, or with a folded constant `+1`, `*3`, `1/x`."""
+    """What the gate's circle says: `×`, `exp`, or with a folded constant `+1`, `×3`, `1÷□`, `□²`.
+
+    An operand's place is a box, never a letter, so no label reads as an input's name."""
     node = graph.nodes[i]
     if node.op == "input":
         return node.name
@@ -52,10 +58,23 @@ def gate_label(graph: Graph, i: int) -> str:
         return graph.definition(i)
     if len(args) == 2 and op.symbol:
         value = args[0].text if constant[0] else args[1].text
+        if constant[1] and op.symbol == "**" and value.isdigit():
+            return HOLE + value.translate(_SUPERSCRIPTS)
         if op.commutative or constant[1]:
             return f"{symbol}{value}"
-        return f"{value}{symbol}x"  # a constant on the left of -, / or ^: 1/x, 2^x, 1-x
-    return format_call(node.op, [a.text if c else "·" for a, c in zip(args, constant)])
+        return f"{value}{symbol}{HOLE}"  # a constant on the left of −, ÷ or ^: 1÷□, 2^□, 1−□
+    return format_call(node.op, [a.text if c else HOLE for a, c in zip(args, constant)])
+
+
+def second_operand_mark(graph: Graph, i: int) -> str | None:
+    """The mark on the wire of a non-commutative gate's second operand (the `b` of a − b,
+    a ÷ b, a ^ b): the gate's own symbol; None when no mark is needed."""
+    node = graph.nodes[i]
+    op = REGISTRY[node.op]
+    wired = [j for j in node.inputs if graph.nodes[j].op != "const"]
+    if op.commutative or not op.symbol or len(node.inputs) != 2 or len(wired) != 2:
+        return None
+    return op.gate_label
 
 
 def wire_text(result: Result | None, j: int) -> tuple[str, str] | None:

@@ -22,9 +22,10 @@ def _arrow(result: Result | None, j: int) -> str:
     return f"-->|{quoted(f'value {value}, grad {grad}')}|"
 
 
-def graph_mermaid(graph: Graph, result: Result | None = None) -> str:
+def graph_mermaid(graph: Graph, result: Result | None = None, title: str | None = None) -> str:
     drawing = circuit(graph)
-    lines = ["flowchart LR"]
+    lines = ["---", f"title: {quoted(title)}", "---"] if title else []
+    lines.append("flowchart LR")
     for i in drawing.drawn:
         label = quoted(drawing.label(i))
         lines.append(f"    n{i}[{label}]" if graph.nodes[i].op == "input" else f"    n{i}(({label}))")
