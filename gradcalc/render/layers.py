@@ -85,9 +85,35 @@ def _neighbours(columns: list[list[Key]], segments: list) -> tuple[dict, dict]:
 
 
 def _ordered(columns: list[list[Key]], segments: list, full: bool) -> list[list[Key]]:
-    """Median sweeps with neighbour swaps; the order with the fewest crossings seen."""
+    """The order with the fewest crossings found by sweeps from two starts: the order of
+    first appearance, and the order in which a walk back from the output meets the slots."""
     left, right = _neighbours(columns, segments)
-    order = [list(members) for members in columns]
+    starts = [columns, _walked(columns, left)] if full else [columns]
+    best, fewest = columns, crossings(columns, segments)
+    for start in starts:
+        order, count = _swept(start, segments, left, right, full)
+        if count < fewest:
+            best, fewest = order, count
+    return best
+
+
+def _walked(columns: list[list[Key]], left: dict) -> list[list[Key]]:
+    """Each column in the order a depth-first walk from the last column meets its slots."""
+    seen: dict[Key, int] = {}
+    stack = list(reversed(columns[-1]))
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen[key] = len(seen)
+        stack.extend(reversed(left[key]))
+    return [sorted(members, key=lambda key: seen.get(key, len(seen))) for members in columns]
+
+
+def _swept(start: list[list[Key]], segments: list, left: dict, right: dict, full: bool
+           ) -> tuple[list[list[Key]], int]:
+    """Median sweeps with neighbour swaps from `start`; the best order seen and its crossings."""
+    order = [list(members) for members in start]
     best, fewest = [list(m) for m in order], crossings(order, segments)
     for sweep in range(SWEEPS if full else 2):
         rightwards = sweep % 2 == 0
@@ -96,13 +122,13 @@ def _ordered(columns: list[list[Key]], segments: list, full: bool) -> list[list[
             fixed = order[c - 1] if rightwards else order[c + 1]
             _sort_by_median(order[c], left if rightwards else right, fixed)
         if full:
-            _swap_neighbours(order, left, right)
+            _swap_neighbours(order, left, right, ties=sweep % 4 == 1)
         count = crossings(order, segments)
         if count < fewest:
             best, fewest = [list(m) for m in order], count
         if fewest == 0:
             break
-    return best
+    return best, fewest
 
 
 def _sort_by_median(members: list[Key], links: dict, fixed: list[Key]) -> None:
@@ -131,8 +157,9 @@ def _median(spots: list[int]) -> float:
     return (spots[m - 1] * high + spots[m] * low) / (low + high)
 
 
-def _swap_neighbours(order: list[list[Key]], left: dict, right: dict) -> None:
-    """Swap neighbouring slots of a column while that removes crossings on either side."""
+def _swap_neighbours(order: list[list[Key]], left: dict, right: dict, ties: bool = False) -> None:
+    """Swap neighbouring slots of a column while that removes crossings on either side (with
+    `ties`, also once where it removes as many as it adds, to leave a local minimum)."""
     improved, rounds = True, 0
     while improved and rounds < 8:
         improved, rounds = False, rounds + 1
@@ -143,9 +170,9 @@ def _swap_neighbours(order: list[list[Key]], left: dict, right: dict) -> None:
                 v, w = members[k], members[k + 1]
                 now = _pair(v, w, left, before) + _pair(v, w, right, after)
                 then = _pair(w, v, left, before) + _pair(w, v, right, after)
-                if then < now:
+                if then < now or (ties and rounds == 1 and then == now and now > 0):
                     members[k], members[k + 1] = w, v
-                    improved = True
+                    improved = improved or then < now
 
 
 def _pair(upper: Key, lower: Key, links: dict, where: dict) -> int:

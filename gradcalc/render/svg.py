@@ -41,11 +41,11 @@ class Palette(NamedTuple):
     background: str
     ink: str  # lines, names, gate labels
     value: str  # Okabe–Ito blue
-    grad: str  # Okabe–Ito vermilion
+    grad: str  # Okabe–Ito vermilion (on white, darkened to the contrast text needs)
 
 
 THEMES = {
-    "light": Palette("#ffffff", "#000000", "#0072B2", "#D55E00"),
+    "light": Palette("#ffffff", "#000000", "#0072B2", "#B84F00"),  # vermilion darkened to 4.5:1
     "dark": Palette("#1e1e1e", "#f0f0f0", "#56B4E9", "#E69F00"),  # sky blue and orange
 }
 
