@@ -256,6 +256,7 @@ def paths_command(**options) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
               help="Write the loss curve as an SVG to FILE (.svg; '-': standard output, in place "
                    "of the result).")
+@click.option("--log-y", is_flag=True, help="Draw the --plot curve on a logarithmic loss axis.")
 def descend_command(**options) -> None:
     """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
     at their --at values and move by -lr times the gradient, --steps times."""
@@ -263,6 +264,8 @@ def descend_command(**options) -> None:
 
     if options["data"] is None:
         raise click.UsageError("descend needs --data FILE")
+    if options["log_y"] and not options["plot"]:
+        raise click.UsageError("--log-y draws the curve of --plot FILE: give --plot too")
     descend_data(options)
 
 

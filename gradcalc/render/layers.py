@@ -89,6 +89,7 @@ def _ordered(columns: list[list[Key]], segments: list, full: bool) -> list[list[
     first appearance, and the order in which a walk back from the output meets the slots."""
     left, right = _neighbours(columns, segments)
     starts = [columns, _walked(columns, left)] if full else [columns]
+    starts += [[list(reversed(m)) for m in start] for start in starts] if full else []
     best, fewest = columns, crossings(columns, segments)
     for start in starts:
         order, count = _swept(start, segments, left, right, full)
