@@ -617,3 +617,44 @@ def test_png_without_the_system_cairo_library_says_which_to_install(cli, monkeyp
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr.startswith("error: PNG and PDF need the system's cairo library "
                                  "(Debian and Ubuntu: apt-get install libcairo2)")
+
+
+def figure_commands() -> list[list[str]]:
+    """The graph commands of scripts/figures.sh, for the SVG pass of its loop."""
+    script = (ROOT / "scripts" / "figures.sh").read_text().replace("\\\n", " ")
+    commands = [shlex.split(line.strip().replace("$suffix", "svg"))
+                for line in script.splitlines() if line.strip().startswith("$gradcalc graph")]
+    return [args[1:] for args in commands]
+
+
+def test_the_docs_figures_are_what_their_script_draws(cli, tmp_path, monkeypatch):
+    commands = figure_commands()
+    assert [args[-1] for args in commands] == ["docs/neuron.svg", "docs/network.svg", "docs/program50.svg"]
+    readme = README.read_text()
+    monkeypatch.chdir(ROOT)  # the script runs from the repository root
+    for args in commands:
+        assert f"]({args[-1]})" in readme  # shown in the README
+        run = cli(*args[:-2], "-o", str(tmp_path / "figure.svg"))
+        assert run.code == 0, run.stderr
+        assert (tmp_path / "figure.svg").read_text() == (ROOT / args[-1]).read_text(), args[-1]
+        assert (ROOT / args[-1]).with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_graph_depth_draws_the_stages_near_the_output_and_cuts_the_rest_to_inputs(cli):
+    chain = ("-f", str(ROOT / "examples" / "chain.txt"))
+    out = cli("graph", *chain, "--depth", "2", "--format", "mermaid").stdout.splitlines()
+    assert out[:4] == ["flowchart LR", '    n0["r"]', '    n1197["u797"]', '    n1198["u798"]']
+    assert len([line for line in out if "((" in line]) == 4  # the gates at most 2 steps away
+    svg = cli("graph", *chain, "--at", "x=0.3,r=2.5", "--depth", "6", "--format", "svg").stdout
+    assert_readable(svg)
+    texts = [t[4] for t in svg_boxes(svg)[0]]
+    assert "1,188 stages more than 6 steps from the output hidden; u793, u794 enter as inputs" in texts
+    dot = cli("graph", *chain, "--depth", "1", "--format", "dot").stdout
+    assert 'n1199 [label="x399", shape=plaintext' in dot and 'n0 [label="r", shape=plaintext' in dot
+    assert dot.count("shape=circle") == 3
+    for line in dot.splitlines():  # every wire joins drawn nodes
+        if "->" in line and "output" not in line:
+            ends = line.strip(" ;").split(" -> ")
+            assert all(f"  {end} [label=" in dot for end in ends), line
+    whole = cli("graph", "sin(x)*y", "--depth", "5", "--format", "svg").stdout
+    assert whole == cli("graph", "sin(x)*y", "--format", "svg").stdout  # nothing hidden, nothing said

@@ -80,6 +80,7 @@ Examples:
   gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive -o neuron.svg
   gradcalc graph -f examples/network/loss.txt --at x=0.5,y=1,w10=-7.9,w11=-8.3,b10=-3.9,b11=3.8,w20=5,w21=-4.1,b2=1.6 \\
       --title "Two-layer network, one point" -o network.png
+  gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -201,6 +202,9 @@ def emit_numbers(command: str, options: dict, **shown) -> None:
 @click.option("--title", metavar="TEXT", help="A title above the picture.")
 @click.option("--theme", type=click.Choice(["light", "dark"]), default=None,
               help="Dark or light background (svg, png, pdf) [default: light].")
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="Draw only the stages at most N steps from the output; the stages just "
+                   "beyond enter as inputs.")
 def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
@@ -208,7 +212,7 @@ def graph_command(**options) -> None:
     suffix (.svg, .png, .pdf, .dot, .gv, .mmd) unless --format says it; PNG and PDF need
     pip install 'gradcalc[figures]'.
     """
-    fmt, style = options["fmt"], {"title": options["title"]}
+    fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
     if options["theme"] is not None:
         if fmt not in PICTURES:
             raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")

@@ -11,6 +11,7 @@ from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph, format_call
 from gradcalc.core.ops import REGISTRY
 from gradcalc.render.numerals import human
+from gradcalc.render.outline import near
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
 
@@ -20,21 +21,43 @@ class Circuit:
     drawn: tuple[int, ...]  # inputs and gates, in topological order (constants are folded)
     wires: tuple[tuple[int, int], ...]  # (from, to) node indices, one per argument
     column: dict[int, int]  # 0 for inputs; a gate sits one column right of its latest input
+    cut: frozenset[int] = frozenset()  # stages drawn as inputs: what computes them is hidden
+    hidden: int = 0  # how many stages --depth leaves out
 
     def label(self, i: int) -> str:
-        return gate_label(self.graph, i)
+        return self.graph.nodes[i].name if i in self.cut else gate_label(self.graph, i)
+
+    def is_input(self, i: int) -> bool:
+        return i in self.cut or self.graph.nodes[i].op == "input"
+
+    def note(self, depth: int | None) -> str | None:
+        """What the picture leaves out, in a line (None when it shows everything)."""
+        if not self.hidden:
+            return None
+        s = "s" if self.hidden != 1 else ""
+        return (f"{self.hidden:,} stage{s} more than {depth} steps from the output hidden; "
+                f"{', '.join(self.graph.nodes[i].name for i in sorted(self.cut))} enter as inputs")
 
 
-def circuit(graph: Graph) -> Circuit:
+def circuit(graph: Graph, depth: int | None = None) -> Circuit:
+    """The drawn circuit; with `depth`, only the stages at most that many steps from the
+    output, each stage just beyond drawn as an input of its own name."""
     nodes = graph.nodes
-    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const")
-    wires = tuple((j, i) for i in drawn for j in nodes[i].inputs if nodes[j].op != "const")
+    shown = near(graph, depth)
+    beyond = {j for i, node in enumerate(nodes) if shown[i] for j in node.inputs
+              if not shown[j] and nodes[j].op != "const"}  # feeding the picture from outside it
+    cut = frozenset(j for j in beyond if nodes[j].op != "input")
+    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const" and (shown[i] or i in beyond))
+    wires = tuple((j, i) for i in drawn if i not in cut for j in nodes[i].inputs if nodes[j].op != "const")
     column: dict[int, int] = {}
     for i in drawn:
-        column[i] = 1 + max((column[j] for j in nodes[i].inputs if j in column), default=-1)
-        if nodes[i].op != "input" and not any(j in column for j in nodes[i].inputs):
+        inputs = () if i in cut else nodes[i].inputs
+        column[i] = 1 + max((column[j] for j in inputs if j in column), default=-1)
+        if nodes[i].op != "input" and not any(j in column for j in inputs):
             column[i] = 0  # a gate of constants only starts at the left, like an input
-    return Circuit(graph, drawn, wires, column)
+    hidden = sum(1 for i, node in enumerate(nodes) if node.op not in ("const", "input")
+                 and not shown[i] and i not in cut)
+    return Circuit(graph, drawn, wires, column, cut, hidden)
 
 
 HOLE = "□"  # where a gate's wired operand goes in a label with a folded constant: 1÷□, □²

@@ -29,8 +29,9 @@ def _edge_label(result: Result | None, j: int) -> str:
             f'<font color="{LIGHT.grad}"><b>{grad}</b></font>>]')
 
 
-def graph_dot(graph: Graph, result: Result | None = None, title: str | None = None) -> str:
-    drawing = circuit(graph)
+def graph_dot(graph: Graph, result: Result | None = None, title: str | None = None,
+              depth: int | None = None) -> str:
+    drawing = circuit(graph, depth)
     lines = [
         "digraph gradcalc {",
         "  rankdir=LR;",
@@ -39,7 +40,7 @@ def graph_dot(graph: Graph, result: Result | None = None, title: str | None = No
         '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
     ]
     for i in drawing.drawn:
-        shape = "plaintext" if graph.nodes[i].op == "input" else "circle"
+        shape = "plaintext" if drawing.is_input(i) else "circle"
         lines.append(f"  n{i} [label={_quoted(drawing.label(i))}, shape={shape}, "
                      f"tooltip={_quoted(tooltip(graph, i))}];")
     for j, i in drawing.wires:

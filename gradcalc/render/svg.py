@@ -65,12 +65,12 @@ class _Slot:
 
 
 def graph_svg(graph: Graph, result: Result | None = None, title: str | None = None,
-              theme: str = "light") -> str:
+              theme: str = "light", depth: int | None = None) -> str:
     colours = THEMES[theme]
-    drawing = circuit(graph)
+    drawing = circuit(graph, depth)
     layout = layered(drawing, graph.output)
     slots = _slots(graph, drawing, layout, result)
-    names = [graph.nodes[i].name for i in drawing.drawn if graph.nodes[i].op == "input"]
+    names = [graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)]
     columns = _Columns.measure(slots, names)
     labels = 2 * (FONT + PAD) if result is not None else 0.0
     spacing = max(2 * RADIUS, labels) + 2 * PAD + 4
@@ -87,6 +87,10 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
         legend, legend_width = _legend(graph.output_name, height, colours)
         body += legend
         width, height = max(width, legend_width), height + 2 * (FONT + PAD) + 2 * PAD
+    note = drawing.note(depth)
+    if note:
+        body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
+        width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
     if title:
         width = max(width, text_width(title, TITLE_FONT) + 4 * PAD)
         body.append(_text(width / 2, PAD + TITLE_FONT, title, TITLE_FONT, colours.ink, "middle", bold=True))
@@ -139,7 +143,7 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
         value, grad = slot.labels
         out.append(_text(x + band + PAD, y - PAD, value, FONT, colours.value))
         out.append(_text(x + band + PAD, y + PAD + FONT * 0.8, grad, FONT, colours.grad, bold=True))
-    if node.op == "input":
+    if drawing.is_input(key):
         out.append(_text(x - PAD, y + FONT * 0.35, node.name, FONT, colours.ink, "end"))
     else:
         text = drawing.label(key)
@@ -222,7 +226,7 @@ def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dic
             if not isinstance(key, int):
                 slots[key] = _Slot(layout.column[key])
                 continue
-            radius = 0.0 if graph.nodes[key].op == "input" else RADIUS
+            radius = 0.0 if drawing.is_input(key) else RADIUS
             slots[key] = _Slot(layout.column[key], radius, wire_text(result, key))
     return slots
 
