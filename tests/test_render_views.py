@@ -658,3 +658,15 @@ def test_graph_depth_draws_the_stages_near_the_output_and_cuts_the_rest_to_input
             assert all(f"  {end} [label=" in dot for end in ends), line
     whole = cli("graph", "sin(x)*y", "--depth", "5", "--format", "svg").stdout
     assert whole == cli("graph", "sin(x)*y", "--format", "svg").stdout  # nothing hidden, nothing said
+
+
+def test_wires_fanning_out_of_one_node_leave_from_points_of_their_own(cli):
+    svg = cli("graph", "sin(x) + cos(x) + exp(x) + 2*x", "--at", "x=1", "--format", "svg").stdout
+    assert_readable(svg)
+    _, _, lines = svg_boxes(svg)
+    bar = next(ln for ln in lines if ln[0] == ln[2] and ln[1] != ln[3])  # the fan's vertical bar
+    fan = sorted((ln[1], ln[3]) for ln in lines if ln[0] == bar[0] and ln[2] > ln[0])
+    assert len(fan) == 4  # sin, cos, exp and ×2 each get a wire from x
+    starts, ends = [s for s, _ in fan], [e for _, e in fan]
+    assert len(set(starts)) == 4 and ends == sorted(ends)  # apart, and in the order of their gates
+    assert min(bar[1], bar[3]) == starts[0] and max(bar[1], bar[3]) == starts[-1]

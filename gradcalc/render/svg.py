@@ -33,6 +33,7 @@ CHAR = 0.6  # estimated character width, in font sizes
 PAD = 6
 GAP = 48  # between a column's wire labels and the next column: only wires cross it
 RADIUS = 20  # every gate's: a long label is set smaller instead
+FAN_STEP = 7  # between the starts of wires fanning out of one slot
 SPREAD = math.radians(50)  # the widest angle from the left at which a wire enters a gate
 FONT_FAMILY = "Helvetica, Arial, sans-serif"
 
@@ -80,7 +81,7 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
     body = []
     for key, slot in slots.items():
         body += _draw_slot(graph, drawing, key, slot, columns, colours)
-    body += _draw_wires(graph, layout, slots, columns, colours)
+    body += _draw_wires(graph, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
     width = columns.stub_end(slots[graph.output]) + 3 * PAD + text_width(graph.output_name, FONT)
     height = max(s.y for s in slots.values()) + spacing / 2
     if result is not None:
@@ -157,35 +158,59 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
     return out
 
 
-def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, colours: Palette) -> list[str]:
+def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, fan: float,
+                colours: Palette) -> list[str]:
     """The slanted wires across the gaps. The wires into a gate end at points spread over its
     left side, top to bottom in the order they come from, so no two arrows meet; the second
     operand of −, ÷ or ^ is marked inside the circle where its wire enters."""
     into: dict = {}
     for number, (source, target) in enumerate(layout.segments):
         into.setdefault(target, []).append((slots[source].y, number, source))
-    out = []
+    starts, out = _fanned(layout.segments, slots, columns, fan, colours)
     for target, sources in into.items():
         end = slots[target]
         if isinstance(target, tuple):
             x = columns.x[end.column] - columns.radius[end.column]
-            out += [_line(columns.stub_end(slots[s]), slots[s].y, x, end.y, colours.ink)
-                    for _, _, s in sources]
+            out += [_line(columns.stub_end(slots[s]), starts[n], x, end.y, colours.ink)
+                    for _, n, s in sources]
             continue
         mark = second_operand_mark(graph, target)
         operands = [j for j in graph.nodes[target].inputs if graph.nodes[j].op != "const"]
         sources.sort()
-        for k, (_, _, source) in enumerate(sources):
+        for k, (_, number, source) in enumerate(sources):
             angle = _entry_angle(k, len(sources))
             cx, r = columns.x[end.column], end.radius
             x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
             start = slots[source]
-            out.append(_line(columns.stub_end(start), start.y, x, y, colours.ink, arrow=True))
+            out.append(_line(columns.stub_end(start), starts[number], x, y, colours.ink, arrow=True))
             if mark and _origin(source) == operands[1] and (operands[0] != operands[1] or k == len(sources) - 1):
                 inner = r - MARK_FONT * 0.75
                 out.append(_text(cx - inner * math.cos(angle), end.y - inner * math.sin(angle) + MARK_FONT * 0.35,
                                  mark, MARK_FONT, colours.ink, "middle", bold=True))
     return out
+
+
+def _fanned(segments: list, slots: dict, columns: _Columns, fan: float, colours: Palette
+            ) -> tuple[dict[int, float], list[str]]:
+    """Where each segment leaves its slot: three or more wires from one slot leave from points
+    spread along a short bar at the end of its stub, in the order of their targets, so each
+    can be followed from its start; one or two leave from the stub's end."""
+    leaving: dict = {}
+    for number, (source, target) in enumerate(segments):
+        leaving.setdefault(source, []).append((slots[target].y, number))
+    starts: dict[int, float] = {}
+    bars = []
+    for source, targets in leaving.items():
+        y = slots[source].y
+        if len(targets) < 3:
+            starts.update((number, y) for _, number in targets)
+            continue
+        half = min(fan, FAN_STEP * (len(targets) - 1) / 2)
+        for k, (_, number) in enumerate(sorted(targets)):
+            starts[number] = y - half + 2 * half * k / (len(targets) - 1)
+        x = columns.stub_end(slots[source])
+        bars.append(_line(x, y - half, x, y + half, colours.ink))
+    return starts, bars
 
 
 def _origin(key) -> int:
