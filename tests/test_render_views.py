@@ -648,7 +648,7 @@ def test_graph_depth_draws_the_stages_near_the_output_and_cuts_the_rest_to_input
     svg = cli("graph", *chain, "--at", "x=0.3,r=2.5", "--depth", "6", "--format", "svg").stdout
     assert_readable(svg)
     texts = [t[4] for t in svg_boxes(svg)[0]]
-    assert "1,188 stages more than 6 steps from the output hidden; u793, u794 enter as inputs" in texts
+    assert "1,190 stages more than 6 steps from the output hidden; u793, u794 enter as inputs" in texts
     dot = cli("graph", *chain, "--depth", "1", "--format", "dot").stdout
     assert 'n1199 [label="x399", shape=plaintext' in dot and 'n0 [label="r", shape=plaintext' in dot
     assert dot.count("shape=circle") == 3
@@ -670,3 +670,12 @@ def test_wires_fanning_out_of_one_node_leave_from_points_of_their_own(cli):
     starts, ends = [s for s, _ in fan], [e for _, e in fan]
     assert len(set(starts)) == 4 and ends == sorted(ends)  # apart, and in the order of their gates
     assert min(bar[1], bar[3]) == starts[0] and max(bar[1], bar[3]) == starts[-1]
+
+
+def test_the_depth_note_names_a_few_cut_stages_and_counts_the_rest(cli):
+    expression = "max(" + ", ".join(f"sin(x{i})" for i in range(8)) + ")"
+    svg = cli("graph", expression, "--depth", "0", "--format", "svg").stdout
+    texts = [t[4] for t in svg_boxes(svg)[0]]
+    assert ("8 stages more than 0 steps from the output hidden; u1, u2, u3, u4, u5 and 3 more "
+            "enter as inputs") in texts
+    assert {"u6", "u7", "u8", "max"} <= set(texts) and "sin" not in texts

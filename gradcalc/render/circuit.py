@@ -14,6 +14,7 @@ from gradcalc.render.numerals import human
 from gradcalc.render.outline import near
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
+NAMED = 5  # stages named in the note on what --depth hides; the rest are counted
 
 @dataclass(frozen=True)
 class Circuit:
@@ -22,7 +23,7 @@ class Circuit:
     wires: tuple[tuple[int, int], ...]  # (from, to) node indices, one per argument
     column: dict[int, int]  # 0 for inputs; a gate sits one column right of its latest input
     cut: frozenset[int] = frozenset()  # stages drawn as inputs: what computes them is hidden
-    hidden: int = 0  # how many stages --depth leaves out
+    hidden: int = 0  # stages more than --depth steps from the output (the cut ones among them)
 
     def label(self, i: int) -> str:
         return self.graph.nodes[i].name if i in self.cut else gate_label(self.graph, i)
@@ -35,8 +36,9 @@ class Circuit:
         if not self.hidden:
             return None
         s = "s" if self.hidden != 1 else ""
-        return (f"{self.hidden:,} stage{s} more than {depth} steps from the output hidden; "
-                f"{', '.join(self.graph.nodes[i].name for i in sorted(self.cut))} enter as inputs")
+        names = [self.graph.nodes[i].name for i in sorted(self.cut)]
+        listed = ", ".join(names[:NAMED]) + (f" and {len(names) - NAMED:,} more" if len(names) > NAMED else "")
+        return f"{self.hidden:,} stage{s} more than {depth} steps from the output hidden; {listed} enter as inputs"
 
 
 def circuit(graph: Graph, depth: int | None = None) -> Circuit:
@@ -55,8 +57,7 @@ def circuit(graph: Graph, depth: int | None = None) -> Circuit:
         column[i] = 1 + max((column[j] for j in inputs if j in column), default=-1)
         if nodes[i].op != "input" and not any(j in column for j in inputs):
             column[i] = 0  # a gate of constants only starts at the left, like an input
-    hidden = sum(1 for i, node in enumerate(nodes) if node.op not in ("const", "input")
-                 and not shown[i] and i not in cut)
+    hidden = sum(1 for i, node in enumerate(nodes) if node.op not in ("const", "input") and not shown[i])
     return Circuit(graph, drawn, wires, column, cut, hidden)
 
 
