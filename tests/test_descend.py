@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -54,7 +55,8 @@ def test_descent_converges_and_writes_history_and_plot(cli, line_csv, tmp_path):
     assert losses[-1] < 1e-10 < losses[0]
     svg = ET.fromstring(plot.read_text())
     assert svg.tag.endswith("svg")
-    assert len(svg.find("{http://www.w3.org/2000/svg}polyline").get("points").split()) == 300
+    # steps 0 to 300, as the history: the curve ends at the final loss the headline gives
+    assert len(svg.find("{http://www.w3.org/2000/svg}polyline").get("points").split()) == 301
 
 
 def test_minibatches_are_reproducible_with_a_seed(cli, line_csv):
@@ -93,3 +95,103 @@ def test_terminal_curve_starts_at_the_first_loss():
     lines = text.splitlines()
     assert lines[1].startswith("10 ┤█") and lines[4].startswith(" 1 ┤")
     assert lines[-1].strip().endswith("step")
+
+
+# ---- the plots: round ticks, grid, axis titles, log scale, the final value marked ----
+
+NETWORK = ("descend", "-f", "examples/network/loss.txt", "--data", "examples/network/data.csv", "--reduce", "sum",
+           "--at", "w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347", "--lr", "0.1")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def is_round(tick: float) -> bool:
+    """1, 2 or 5 times a power of ten, times a whole number of steps: what a person writes."""
+    return any(abs(tick / (m * 10.0 ** k) - round(tick / (m * 10.0 ** k))) < 1e-9
+               for m in (1, 2, 5) for k in range(-12, 13) if abs(tick) >= m * 10.0 ** k)
+
+
+@pytest.mark.parametrize("low, high, want", [
+    (0.214926, 0.693147, [0.2, 0.4, 0.6, 0.8]),
+    (0.393133, 12.017, [0, 5, 10, 15]),
+    (9.111, 2249, [0, 1000, 2000, 3000]),
+    (0, 374, [0, 100, 200, 300, 400]),
+])
+def test_ticks_are_round_and_cover_the_range(low, high, want):
+    from gradcalc.render.curve import nice_ticks
+
+    ticks = nice_ticks(low, high)
+    assert ticks == want
+    assert ticks[0] <= low and ticks[-1] >= high and all(is_round(t) for t in ticks if t)
+    steps = {round(b - a, 12) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1  # evenly spaced
+
+
+def test_log_ticks_are_powers_of_ten_or_one_two_five():
+    from gradcalc.render.curve import log_ticks
+
+    assert log_ticks(0.393133, 12.017) == [0.1, 1, 10, 100]
+    assert log_ticks(1e-10, 0.5) == [10.0 ** k for k in range(-10, 1)]
+    assert log_ticks(0.3, 0.9) == [0.2, 0.5, 1]
+
+
+def plot_of(cli, tmp_path, *extra):
+    target = tmp_path / "loss.svg"
+    run = cli(*NETWORK, "--steps", "300", "--plot", str(target), *extra)
+    assert run.code == 0, run.stderr
+    return run, ET.fromstring(target.read_text())
+
+
+def test_the_plot_has_axis_titles_a_grid_and_the_headline_final_value(cli, tmp_path):
+    run, svg = plot_of(cli, tmp_path)
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    final = run.stdout.splitlines()[0].split(" = ")[1].split(" after")[0]
+    assert f"final L = {final}" in texts  # the same number as the headline
+    assert {"step", "L", "L per step"} <= set(texts)
+    assert sorted(y_ticks(svg)) == [0, 5, 10, 15]  # the loss axis
+    steps = [t.text for t in svg.iter(f"{SVG}text") if t.get("y") == "362"]
+    assert steps == ["0", "100", "200", "300"]  # the step axis, to the last step
+    grid = [ln for ln in svg.iter(f"{SVG}line") if ln.get("stroke") == "#e3e3e3"]
+    assert len(grid) == 4 + 4
+    marker = svg.find(f"{SVG}circle")
+    last = svg.find(f"{SVG}polyline").get("points").split()[-1].split(",")
+    assert (marker.get("cx"), marker.get("cy")) == tuple(last)  # at the curve's last point
+
+
+def y_ticks(svg) -> dict[float, float]:
+    """The loss axis's tick labels and their heights."""
+    return {float(t.text): float(t.get("y")) for t in svg.iter(f"{SVG}text")
+            if t.get("text-anchor") == "end" and t.get("x") == "70"}
+
+
+def test_log_y_draws_the_loss_on_a_log_axis(cli, tmp_path):
+    _, svg = plot_of(cli, tmp_path, "--log-y")
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert "L (log scale)" in texts
+    ticks = y_ticks(svg)
+    assert sorted(ticks) == [2, 5, 10, 20] and all(is_round(t) for t in ticks)
+    per_decade = (ticks[2] - ticks[20]) / math.log10(10)
+    for a, b in [(2, 5), (5, 10), (2, 20)]:  # height is proportional to the log of the ratio
+        assert ticks[a] - ticks[b] == pytest.approx(per_decade * math.log10(b / a), abs=0.02)  # 2-decimal SVG
+    assert sorted(y_ticks(plot_of(cli, tmp_path)[1])) == [0, 5, 10, 15]  # linear without --log-y
+
+
+def test_log_y_is_refused_without_a_plot_or_for_a_loss_that_reaches_zero(cli, line_csv, tmp_path):
+    run = cli(*NETWORK, "--steps", "3", "--log-y")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: --log-y draws the curve of --plot FILE: give --plot too")
+    run = cli("descend", "0*w*x + 0*y", "--data", line_csv, "--at", "w=1", "--steps", "2", "--plot",
+              str(tmp_path / "zero.svg"), "--log-y")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "error: --log-y needs positive losses; this descent reaches 0\n"
+    assert not (tmp_path / "zero.svg").exists()
+
+
+def test_the_terminal_chart_shows_the_curve_after_a_steep_first_step(cli):
+    rows = cli(*NETWORK, "--steps", "3000").stdout.splitlines()
+    chart = rows[next(k for k, row in enumerate(rows) if row == "L per step"):]
+    drawn = [row.split("┤")[1] if "┤" in row else "" for row in chart[1:7]]
+    assert drawn[0] == "█"  # only the first step reaches the top
+    assert all(len(row.strip("█")) > 0 for row in drawn[1:])  # the curve crosses every other row
+    assert chart[4].split(" ┤")[0].strip() == "log"
+    linear = terminal_curve([4.0, 3.0, 2.0, 1.0], height=4)  # within a decade: linear, unmarked
+    assert "log" not in linear

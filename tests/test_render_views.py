@@ -200,8 +200,8 @@ def test_dot_parses_with_a_dot_parser_and_has_every_wire(cli, expression, at):
 
 def test_dot_labels_wires_with_value_and_gradient(cli):
     text = cli("graph", "sigmoid(w0*x0+w1*x1+w2)", *NEURON_AT, "--gates", "primitive").stdout
-    assert '<font color="darkgreen">0.368</font><br/><font color="red">-0.534</font>' in text
-    for label in ("*-1", "exp", "+1", "1/x"):
+    assert '<font color="#0072B2">0.368</font><br/><font color="#B84F00"><b>-0.534</b></font>' in text
+    for label in ("×−1", "exp", "+1", "1÷□"):
         assert f'label="{label}", shape=circle' in text
     assert "font color" not in cli("graph", "x*y", "--format", "dot").stdout  # structure only
 
@@ -230,7 +230,7 @@ def test_mermaid_is_a_flowchart_with_quoted_labels(cli, expression, at):
 
 def test_mermaid_escapes_quotes_and_shows_structure_without_values(cli):
     out = cli("graph", "3*(a+b*c)", "--format", "mermaid").stdout
-    assert '    n6(("*3"))' in out and "-->|" not in out
+    assert '    n6(("×3"))' in out and "-->|" not in out
     from gradcalc.render.mermaid import quoted
 
     assert quoted('say "hi" #1') == '"say #quot;hi#quot; #35;1"'
@@ -298,12 +298,64 @@ def forty_node_network() -> tuple[str, str]:
     return program, at
 
 
-@pytest.mark.parametrize("expression, at", WORKED + [forty_node_network()], ids=IDS + ["40 nodes"])
+ROOT = Path(__file__).resolve().parent.parent
+NETWORK_AT = "x=-0.6,y=1,w10=-7.8751,w11=-8.3499,b10=-3.9181,b11=3.8380,w20=5.0297,w21=-4.0937,b2=1.6347"
+PROGRAM50_AT = ("x1=1,x2=-0.5,w11=0.5,w12=-1,b1=0.1,w21=1.5,w22=0.3,b2=-0.2,w31=-0.7,w32=0.8,b3=0.4,"
+                "v1=1,v2=-2,v3=0.5,c=0.3,t=0.5")
+
+
+def network_loss() -> tuple[str, str]:
+    """The seeds' two-layer network's log loss at one point of its data: 29 nodes."""
+    return (ROOT / "examples" / "network" / "loss.txt").read_text(), NETWORK_AT
+
+
+def fifty_node_program() -> tuple[str, str]:
+    return (ROOT / "docs" / "program50.txt").read_text(), PROGRAM50_AT
+
+
+def random_program(nodes: int, seed: int) -> tuple[str, str]:
+    """A program of statements over earlier names, mixing every kind of gate: `nodes` nodes or
+    a few more."""
+    import random
+
+    from gradcalc.core.graph import lower
+
+    pick = random.Random(seed)
+    names, lines, at = ["p0", "p1", "p2"], [], {"p0": 0.5, "p1": -1.0, "p2": 2.0}
+    while sum(1 for n in lower("; ".join(lines) or "p0").nodes if n.op != "const") < nodes:
+        a, b = pick.choice(names), pick.choice(names[-4:])
+        if pick.random() < 0.3:
+            fresh = f"p{len(at)}"
+            at[fresh], a = round(pick.uniform(-1, 1), 2), fresh
+        form = pick.choice(["{a}*{b} + 1", "tanh({a}) - {b}", "{a}/(1 + {b}**2)", "sigmoid({a} + {b})",
+                            "({a} - {b})**2", "softplus({a})*{b}"])
+        lines.append(f"s{len(lines)} = " + form.format(a=a, b=b))
+        names.append(f"s{len(lines) - 1}")
+    return "; ".join(lines), ",".join(f"{k}={v}" for k, v in at.items())
+
+
+LARGE = [forty_node_network(), network_loss(), fifty_node_program(), random_program(58, 1),
+         random_program(45, 2)]
+LARGE_IDS = ["46 nodes", "network loss", "50 nodes", "59 random", "45 random"]
+
+
+def drawn_nodes(cli, expression: str, at: str) -> int:
+    nodes = cli("trace", expression, "--at", at, "--format", "json").json()["nodes"]
+    return len([n for n in nodes if n["op"] != "const"])
+
+
+@pytest.mark.parametrize("expression, at", WORKED + LARGE, ids=IDS + LARGE_IDS)
 def test_svg_labels_never_overlap_and_no_wire_crosses_a_label(cli, expression, at):
     svg = cli("graph", expression, "--at", at, "--format", "svg").stdout
     assert_readable(svg)
     assert_readable(cli("graph", expression, "--format", "svg").stdout)  # structure only
     assert_readable(cli("graph", expression, "--at", at, "--format", "svg", "--gates", "primitive").stdout)
+    assert_readable(cli("graph", expression, "--at", at, "--format", "svg", "--title", "A circuit",
+                        "--theme", "dark").stdout)
+
+
+def test_the_large_fixtures_reach_sixty_nodes(cli):
+    assert [drawn_nodes(cli, *fixture) for fixture in LARGE] == [46, 28, 50, 59, 45]
 
 
 def test_the_forty_node_network_really_has_forty_nodes(cli):
@@ -318,9 +370,9 @@ def test_svg_draws_the_seed_circuit_with_values_above_and_gradients_below(cli):
               "--format", "svg").stdout
     texts, circles, _ = svg_boxes(svg)
     labels = {t[4]: t for t in texts}
-    assert [t[4] for t in texts if t[4] in ("*-1", "exp", "+1", "1/x")] == ["*-1", "exp", "+1", "1/x"]
+    assert [t[4] for t in texts if t[4] in ("×−1", "exp", "+1", "1÷□")] == ["×−1", "exp", "+1", "1÷□"]
     value, grad = labels["0.368"], labels["-0.534"]  # the wire out of exp
-    assert value[5] == "green" and grad[5] == "red" and value[3] <= grad[1]
+    assert value[5] == "#0072B2" and grad[5] == "#B84F00" and value[3] <= grad[1]
     names = [t for t in texts if t[4] in ("w0", "x0", "w1", "x1", "w2")]
     assert max(n[2] for n in names) < min(c[0] for c in circles)  # inputs on the left
     assert labels["f"][0] > max(c[2] for c in circles)  # the output on the right
@@ -329,7 +381,7 @@ def test_svg_draws_the_seed_circuit_with_values_above_and_gradients_below(cli):
 
 def test_svg_without_values_shows_structure_only(cli):
     texts, _, _ = svg_boxes(cli("graph", "3*(a+b*c)", "--format", "svg").stdout)
-    assert {t[4] for t in texts} == {"a", "b", "c", "*", "+", "*3", "f"}
+    assert {t[4] for t in texts} == {"a", "b", "c", "×", "+", "×3", "f"}
 
 
 def test_a_large_svg_is_still_well_formed(cli):
@@ -385,3 +437,245 @@ def test_the_readme_circuit_is_what_its_command_draws(cli, tmp_path):
     args[-1] = str(tmp_path / "neuron.svg")
     cli(*args)
     assert (tmp_path / "neuron.svg").read_text() == (README.parent / "docs" / "neuron.svg").read_text()
+
+
+# ---- figures a teacher prints: legend, palette, labels, marks, layout, PNG and PDF ----
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of #rrggbb."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_colour_reads_on_its_background(theme):
+    from gradcalc.render.svg import THEMES
+
+    colours = THEMES[theme]
+    for ink in (colours.ink, colours.value, colours.grad):
+        assert contrast(ink, colours.background) >= 4.5  # WCAG AA for text
+    assert contrast("#ffffff", "#000000") == pytest.approx(21)  # the formula, on its known extreme
+
+
+def test_values_and_gradients_differ_in_place_and_weight_not_only_in_colour(cli):
+    svg = cli("graph", "3*(a+b*c)", "--at", "a=5,b=3,c=2", "--format", "svg").stdout
+    root = ET.fromstring(svg)
+    texts = {t.text: t for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    value, grad = texts["11"], texts["3"]  # the wire out of a + b*c: value 11, gradient 3
+    assert value.get("font-weight") is None and grad.get("font-weight") == "bold"
+    assert float(value.get("y")) < float(grad.get("y"))
+
+
+def test_the_legend_says_what_the_labels_mean(cli):
+    with_values = cli("graph", "u = x*y; L = u + 1", "--at", "x=2,y=3", "--format", "svg").stdout
+    texts = [t[4] for t in svg_boxes(with_values)[0]]
+    assert "value above the wire, ∂L/∂wire below" in texts and "∂L/∂wire" in texts
+    structure = cli("graph", "u = x*y; L = u + 1", "--format", "svg").stdout
+    assert "∂L/∂wire" not in structure  # no values, no legend
+
+
+def test_the_title_is_above_the_circuit(cli):
+    texts, circles, _ = svg_boxes(cli("graph", "x*y", "--title", "One gate", "--format", "svg").stdout)
+    title = next(t for t in texts if t[4] == "One gate")
+    assert title[3] < min(c[1] for c in circles)
+
+
+def test_the_dark_theme_draws_light_on_dark(cli):
+    root = ET.fromstring(cli("graph", "x*y", "--at", "x=1,y=2", "--theme", "dark", "--format", "svg").stdout)
+    assert root.find("{http://www.w3.org/2000/svg}rect").get("fill") == "#1e1e1e"
+    run = cli("graph", "x*y", "--theme", "dark", "--format", "dot")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: --theme applies to --format svg, png, pdf, not dot")
+
+
+def test_gate_labels_are_print_symbols_that_never_read_as_an_input(cli):
+    texts, _, _ = svg_boxes(cli("graph", "x**2*(3*x+1) - sin(x**2) + 1/x + (1 - x)*x", "--format", "svg").stdout)
+    labels = {t[4] for t in texts}
+    assert {"□²", "×3", "+1", "×", "−", "1÷□", "1−□", "sin"} <= labels
+    assert "x" in labels and not any("x" in label for label in labels - {"x"})
+
+
+def test_the_second_operand_of_a_non_commutative_gate_is_marked(cli):
+    root = ET.fromstring(cli("graph", "b - a", "--format", "svg").stdout)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = list(root.iter(f"{ns}text"))
+    name = {t.text: (float(t.get("x")), float(t.get("y"))) for t in texts if t.text in ("a", "b")}
+    mark = next(t for t in texts if t.text == "−" and t.get("font-size") == "10")
+    label = next(t for t in texts if t.text == "−" and t.get("font-size") == "16")
+    # the mark sits on the side from which a's wire comes in
+    assert (float(mark.get("y")) < float(label.get("y"))) == (name["a"][1] < name["b"][1])
+    assert not [t for t in texts if t.get("font-size") == "10" and t.text != "−"]
+    plain = ET.fromstring(cli("graph", "a + b", "--format", "svg").stdout)
+    assert not [t for t in plain.iter(f"{ns}text") if t.get("font-size") == "10"]  # + needs no mark
+
+
+def test_gates_are_one_size_and_a_long_label_is_set_smaller(cli):
+    svg = cli("graph", "softplus(x) * y", "--format", "svg").stdout
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert {c.get("r") for c in root.iter(f"{ns}circle")} == {"20.0"}
+    sizes = {t.text: float(t.get("font-size")) for t in root.iter(f"{ns}text")}
+    assert sizes["×"] == 16 and sizes["softplus"] < 16
+    assert_readable(svg)
+
+
+def test_the_same_input_draws_the_same_bytes(cli):
+    expression, at = random_program(45, 2)
+    first = cli("graph", expression, "--at", at, "--format", "svg").stdout
+    assert cli("graph", expression, "--at", at, "--format", "svg").stdout == first
+    env = {**__import__("os").environ, "PYTHONHASHSEED": "7"}
+    other = subprocess.run([sys.executable, "-m", "gradcalc", "graph", expression, "--at", at, "--format", "svg"],
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert other.stdout == first
+
+
+def naive_crossings(expression: str) -> tuple[int, int]:
+    """Crossings of the circuit's wires with the columns in first-appearance order, and with
+    the layered layout's order."""
+    from gradcalc.core.graph import lower
+    from gradcalc.render.circuit import circuit
+    from gradcalc.render.layers import crossings, layered
+
+    graph = lower(expression)
+    layout = layered(circuit(graph), graph.output)
+    unordered = [sorted(members, key=lambda k: (k[1], k[2]) if isinstance(k, tuple) else (k, -1))
+                 for members in layout.columns]
+    return crossings(unordered, layout.segments), layout.crossings()
+
+
+def test_the_layout_crosses_fewer_wires_on_the_network_loss():
+    before, after = naive_crossings(network_loss()[0])
+    assert (before, after) == (5, 2)
+
+
+@pytest.mark.parametrize("expression, at", LARGE, ids=LARGE_IDS)
+def test_the_layout_never_crosses_more_than_first_appearance_order(expression, at):
+    before, after = naive_crossings(expression)
+    assert after <= before
+
+
+def test_crossings_are_counted_as_pairs_of_wires_that_cross():
+    from gradcalc.render.layers import crossings
+
+    columns = [["a", "b", "c"], ["d", "e", "f"]]
+    assert crossings(columns, [("a", "f"), ("b", "e"), ("c", "d")]) == 3  # every pair
+    assert crossings(columns, [("a", "d"), ("b", "e"), ("c", "f")]) == 0
+    assert crossings(columns, [("a", "e"), ("a", "f"), ("b", "d")]) == 2  # a's two wires over b's
+
+
+PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF-"
+
+
+def test_graph_writes_real_png_and_pdf_files(cli, tmp_path):
+    import struct
+
+    expression, at = network_loss()
+    svg = ET.fromstring(cli("graph", expression, "--at", at, "--format", "svg").stdout)
+    png, pdf = tmp_path / "network.png", tmp_path / "network.pdf"
+    assert cli("graph", expression, "--at", at, "-o", str(png)) == type(cli("x"))(0, "", "")
+    assert cli("graph", expression, "--at", at, "-o", str(pdf)).code == 0
+    data = png.read_bytes()
+    assert data.startswith(PNG_MAGIC) and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (2 * int(svg.get("width")), 2 * int(svg.get("height")))
+    assert len(data) > 20_000  # a picture, not an empty canvas
+    document = pdf.read_bytes()
+    assert document.startswith(PDF_MAGIC) and document.rstrip().endswith(b"%%EOF") and len(document) > 5_000
+
+
+def test_png_without_the_figures_extra_is_refused_with_the_install_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cairosvg", None)  # import cairosvg now fails
+    target = tmp_path / "c.png"
+    run = cli("graph", "x*y", "-o", str(target))
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "error: --format png needs cairosvg: pip install 'gradcalc[figures]'\n"
+    assert not target.exists()
+
+
+def test_png_without_the_system_cairo_library_says_which_to_install(cli, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_cairo(name, *args, **kwargs):
+        if name == "cairosvg":
+            raise OSError("no library called \"cairo-2\" was found")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "cairosvg", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_cairo)
+    run = cli("graph", "x*y", "--format", "pdf")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: PNG and PDF need the system's cairo library "
+                                 "(Debian and Ubuntu: apt-get install libcairo2)")
+
+
+def figure_commands() -> list[list[str]]:
+    """The graph commands of scripts/figures.sh, for the SVG pass of its loop."""
+    script = (ROOT / "scripts" / "figures.sh").read_text().replace("\\\n", " ")
+    commands = [shlex.split(line.strip().replace("$suffix", "svg"))
+                for line in script.splitlines() if line.strip().startswith("$gradcalc graph")]
+    return [args[1:] for args in commands]
+
+
+def test_the_docs_figures_are_what_their_script_draws(cli, tmp_path, monkeypatch):
+    commands = figure_commands()
+    assert [args[-1] for args in commands] == ["docs/neuron.svg", "docs/network.svg", "docs/program50.svg"]
+    readme = README.read_text()
+    monkeypatch.chdir(ROOT)  # the script runs from the repository root
+    for args in commands:
+        assert f"]({args[-1]})" in readme  # shown in the README
+        run = cli(*args[:-2], "-o", str(tmp_path / "figure.svg"))
+        assert run.code == 0, run.stderr
+        assert (tmp_path / "figure.svg").read_text() == (ROOT / args[-1]).read_text(), args[-1]
+        assert (ROOT / args[-1]).with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_graph_depth_draws_the_stages_near_the_output_and_cuts_the_rest_to_inputs(cli):
+    chain = ("-f", str(ROOT / "examples" / "chain.txt"))
+    out = cli("graph", *chain, "--depth", "2", "--format", "mermaid").stdout.splitlines()
+    assert out[:4] == ["flowchart LR", '    n0["r"]', '    n1197["u797"]', '    n1198["u798"]']
+    assert len([line for line in out if "((" in line]) == 4  # the gates at most 2 steps away
+    svg = cli("graph", *chain, "--at", "x=0.3,r=2.5", "--depth", "6", "--format", "svg").stdout
+    assert_readable(svg)
+    texts = [t[4] for t in svg_boxes(svg)[0]]
+    assert "1,190 stages more than 6 steps from the output hidden; u793, u794 enter as inputs" in texts
+    dot = cli("graph", *chain, "--depth", "1", "--format", "dot").stdout
+    assert 'n1199 [label="x399", shape=plaintext' in dot and 'n0 [label="r", shape=plaintext' in dot
+    assert dot.count("shape=circle") == 3
+    for line in dot.splitlines():  # every wire joins drawn nodes
+        if "->" in line and "output" not in line:
+            ends = line.strip(" ;").split(" -> ")
+            assert all(f"  {end} [label=" in dot for end in ends), line
+    whole = cli("graph", "sin(x)*y", "--depth", "5", "--format", "svg").stdout
+    assert whole == cli("graph", "sin(x)*y", "--format", "svg").stdout  # nothing hidden, nothing said
+
+
+def test_wires_fanning_out_of_one_node_leave_from_points_of_their_own(cli):
+    svg = cli("graph", "sin(x) + cos(x) + exp(x) + 2*x", "--at", "x=1", "--format", "svg").stdout
+    assert_readable(svg)
+    _, _, lines = svg_boxes(svg)
+    bar = next(ln for ln in lines if ln[0] == ln[2] and ln[1] != ln[3])  # the fan's vertical bar
+    fan = sorted((ln[1], ln[3]) for ln in lines if ln[0] == bar[0] and ln[2] > ln[0])
+    assert len(fan) == 4  # sin, cos, exp and ×2 each get a wire from x
+    starts, ends = [s for s, _ in fan], [e for _, e in fan]
+    assert len(set(starts)) == 4 and ends == sorted(ends)  # apart, and in the order of their gates
+    assert min(bar[1], bar[3]) == starts[0] and max(bar[1], bar[3]) == starts[-1]
+
+
+def test_the_depth_note_names_a_few_cut_stages_and_counts_the_rest(cli):
+    expression = "max(" + ", ".join(f"sin(x{i})" for i in range(8)) + ")"
+    svg = cli("graph", expression, "--depth", "0", "--format", "svg").stdout
+    texts = [t[4] for t in svg_boxes(svg)[0]]
+    assert ("8 stages more than 0 steps from the output hidden; u1, u2, u3, u4, u5 and 3 more "
+            "enter as inputs") in texts
+    assert {"u6", "u7", "u8", "max"} <= set(texts) and "sin" not in texts

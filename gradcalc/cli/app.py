@@ -164,7 +164,7 @@ class GradcalcGroup(click.Group):
 
 # The optional libraries and the extra of pyproject.toml that installs each.
 EXTRAS = {"numpy": "data", "pyarrow": "arrow", "pandas": "dask", "dask": "dask",
-          "distributed": "dask", "fsspec": "dask"}
+          "distributed": "dask", "fsspec": "dask", "cairosvg": "figures"}
 
 
 def missing_module(exc: BaseException) -> str | None:
@@ -189,6 +189,8 @@ def install_line(ctx: click.Context, module: str) -> str:
         need = "descend"
     elif ctx.params.get("data") is not None:
         need = "--data"
+    elif ctx.params.get("fmt") in ("png", "pdf"):
+        need = f"--format {ctx.params['fmt']}"
     else:
         need = ctx.command_path
     extra = "dask" if dask and module in EXTRAS else EXTRAS.get(module)

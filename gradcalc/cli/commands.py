@@ -20,7 +20,7 @@ from gradcalc.cli.options import (
 )
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
 from gradcalc.errors import MismatchError
-from gradcalc.render import AUTO_ROWS, OUTLINED, renderer
+from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, renderer
 
 EPILOG_EVAL = """\b
 Examples:
@@ -79,6 +79,9 @@ Examples:
 EPILOG_GRAPH = """\b
 Examples:
   gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive -o neuron.svg
+  gradcalc graph -f examples/network/loss.txt --at x=0.5,y=1,w10=-7.9,w11=-8.3,b10=-3.9,b11=3.8,w20=5,w21=-4.1,b2=1.6 \\
+      --title "Two-layer network, one point" -o network.png
+  gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -315,19 +318,31 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
 @main.command("graph", cls=ExpressionCommand, epilog=EPILOG_GRAPH)
 @expression_options("graph", wrt=None)
 @gates_option
+@click.option("--title", metavar="TEXT", help="A title above the picture.")
+@click.option("--theme", type=click.Choice(["light", "dark"]), default=None,
+              help="Dark or light background (svg, png, pdf) [default: light].")
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="Draw only the stages at most N steps from the output; the stages just "
+                   "beyond enter as inputs.")
 def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
     Without --at the picture shows the structure only. -o FILE takes the format from its
-    suffix (.svg, .dot, .gv, .mmd) unless --format says it.
+    suffix (.svg, .png, .pdf, .dot, .gv, .mmd) unless --format says it; PNG and PDF need
+    pip install 'gradcalc[figures]'.
     """
+    fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
+    if options["theme"] is not None:
+        if fmt not in PICTURES:
+            raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")
+        style["theme"] = options["theme"]
     job = prepare(options)
     if options["at"]:
         result = at_point(job)  # warns as eval does
     else:
         result = None
         report(job, ())  # stages the output does not use: drawn, but said
-    show(renderer("graph", options["fmt"])(job.graph, result), destination(options))
+    show(renderer("graph", fmt)(job.graph, result, **style), destination(options))
 
 
 @main.command("paths", cls=ExpressionCommand, epilog=EPILOG_PATHS)
@@ -364,6 +379,7 @@ def paths_command(**options) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
               help="Write the loss curve as an SVG to FILE (.svg; '-': standard output, in place "
                    "of the result).")
+@click.option("--log-y", is_flag=True, help="Draw the --plot curve on a logarithmic loss axis.")
 def descend_command(**options) -> None:
     """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
     at their --at values and move by -lr times the gradient, --steps times."""
@@ -371,6 +387,8 @@ def descend_command(**options) -> None:
 
     if options["data"] is None:
         raise click.UsageError("descend needs --data FILE")
+    if options["log_y"] and not options["plot"]:
+        raise click.UsageError("--log-y draws the curve of --plot FILE: give --plot too")
     descend_data(options)
 
 

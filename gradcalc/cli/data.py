@@ -148,10 +148,10 @@ def descend_data(options: dict[str, Any]) -> None:
         with written(options["history"]) as out:
             out.write(history_csv(result))
     if options["plot"]:
-        from gradcalc.render.curve import loss_svg
+        from gradcalc.render.data import descent_svg
 
         with written(options["plot"]) as out:
-            out.write(loss_svg(result.losses, f"{result.graph.output_name} per step"))
+            out.write(descent_svg(result, log_y=options["log_y"]))
     summary = options["output"] or (None if STDOUT in (options["history"], options["plot"]) else STDOUT)
     if summary is not None:  # `--history -` takes standard output in place of the summary
         emit("descend", options["fmt"], result, to=summary)

@@ -60,11 +60,12 @@ def _same_file(a: str, b: str) -> bool:
 
 
 @contextmanager
-def written(path: str) -> Iterator[IO[str]]:
-    """A text stream for `path`: standard output for '-'; otherwise a temporary file beside it
-    that replaces it when the block ends without an error, and is removed when it does not."""
+def written(path: str, binary: bool = False) -> Iterator[IO[Any]]:
+    """A text (or binary) stream for `path`: standard output for '-'; otherwise a temporary
+    file beside it that replaces it when the block ends without an error, and is removed when
+    it does not."""
     if path == STDOUT:
-        stream = sys.stdout
+        stream = sys.stdout.buffer if binary else sys.stdout
         yield stream
         stream.flush()  # a closed pipe shows up here, where the group ends the run normally
         return
@@ -75,7 +76,7 @@ def written(path: str) -> Iterator[IO[str]]:
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8")) as stream:
             yield stream
         os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
@@ -109,7 +110,11 @@ def _cannot_write(path: str, exc: OSError) -> click.UsageError:
 
 
 def show(rendered: Any, to: str = STDOUT) -> None:
-    """Text or a rich renderable, to standard output or into the file `to`."""
+    """Text, bytes (a PNG or PDF) or a rich renderable, to standard output or into the file `to`."""
+    if isinstance(rendered, bytes):
+        with written(to, binary=True) as stream:
+            stream.write(rendered)
+        return
     with written(to) as stream:
         text = rendered if isinstance(rendered, str) else drawn(rendered, stream)
         stream.write(text if text.endswith("\n") else text + "\n")

@@ -33,7 +33,7 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     calls: tuple[str, ...] = ()  # function names users call it by: ("log", "ln")
     written: str = ""  # the definition in a trace: "{0} + {1}", "log({0}, {1})"
     latex: str = ""  # the definition in LaTeX: r"\\frac{{{0}}}{{{1}}}"
-    label: str = ""  # the circle of a circuit gate: "+", "σ" (default: the name)
+    label: str = ""  # the circle of a circuit gate, in print's symbols: "×", "σ" (default: the name)
     longhand: tuple[str, str] = ("", "")  # (argument names, elementary circuit) for --gates primitive
     fused_from: tuple[tuple[str, tuple], ...] = ()  # (longhand pattern, arguments) for --gates fused
     commutative: bool = False  # f(a, b) = f(b, a): patterns match either order; `+1` labels
@@ -169,19 +169,19 @@ _declare(
        written="{0} + {1}", latex="{0} + {1}", label="+", commutative=True),
     Op("sub", lambda m, a, b: a - b,
        each(lambda m, out, a, b: m.ONE, lambda m, out, a, b: -m.ONE), (2, 2), "-",
-       written="{0} - {1}", latex="{0} - {1}", label="-"),
+       written="{0} - {1}", latex="{0} - {1}", label="−"),
     Op("mul", lambda m, a, b: a * b,
        each(lambda m, out, a, b: b, lambda m, out, a, b: a), (2, 2), "*",
-       written="{0}*{1}", latex=r"{0} \cdot {1}", label="*", commutative=True),
+       written="{0}*{1}", latex=r"{0} \cdot {1}", label="×", commutative=True),
     Op("div", lambda m, a, b: a / b,
        each(lambda m, out, a, b: m.ONE / b, lambda m, out, a, b: -out / b), (2, 2), "/",
        why=lambda a, b: "division by zero" if b == 0 else "overflow",
-       written="{0}/{1}", latex=r"\frac{{{0}}}{{{1}}}", label="/"),
+       written="{0}/{1}", latex=r"\frac{{{0}}}{{{1}}}", label="÷"),
     Op("pow", lambda m, a, b: m.pow(a, b),
        each(lambda m, out, a, b: b * m.pow(a, b - 1), lambda m, out, a, b: m.xlogy(out, a)),
        (2, 2), "**", why=_pow_why, written="{0}**{1}", latex="{{{0}}}^{{{1}}}", label="^"),
     Op("neg", lambda m, a: -a, each(lambda m, out, a: -m.ONE), (1, 1), "-",
-       written="-{0}", latex="-{0}", label="*-1"),
+       written="-{0}", latex="-{0}", label="×−1"),
     Op("exp", lambda m, x: m.exp(x), each(lambda m, out, x: out), why=_OVERFLOW,
        calls=("exp",), latex=_function(r"\exp")),
     Op("log", lambda m, x: m.log(x), each(lambda m, out, x: m.ONE / x), why=_log_why,

@@ -23,11 +23,14 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "markdown": ("markdown", "trace_markdown"),
         "latex": ("latex", "trace_latex"),
     },
-    # graph renderers take (graph, result or None): without values they draw the structure
+    # graph renderers take (graph, result or None, title=...): without values they draw the
+    # structure; svg, png and pdf also take theme=, and png and pdf return bytes
     "graph": {
         "dot": ("dot", "graph_dot"),
         "mermaid": ("mermaid", "graph_mermaid"),
         "svg": ("svg", "graph_svg"),
+        "png": ("raster", "graph_png"),
+        "pdf": ("raster", "graph_pdf"),
     },
     "paths": {
         "table": ("paths", "paths_table"),
@@ -104,11 +107,13 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
 SUFFIX_FORMATS = {
     ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
     ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
-    ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg",
+    ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png", ".pdf": "pdf",
 }
 
 # trace formats that take --depth and --collapse
 OUTLINED = ("table", "markdown", "latex")
+# graph formats drawn by gradcalc itself, which take --theme
+PICTURES = ("svg", "png", "pdf")
 AUTO_ROWS = 100  # without --collapse/--no-collapse, tables longer than this are folded (outline.py)
 
 

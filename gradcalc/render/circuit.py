@@ -1,7 +1,7 @@
 """The circuit every picture draws: inputs and gates, wires between them, gate labels.
 
 Constants are not drawn as wires: they fold into the label of the gate that uses them, as
-in the lecture circuit (`+1`, `*-1`, `1/x`). Shared by the DOT, Mermaid and SVG renderers.
+in the lecture circuit (`+1`, `×−1`, `1÷□`). Shared by the DOT, Mermaid and SVG renderers.
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph, format_call
 from gradcalc.core.ops import REGISTRY
 from gradcalc.render.numerals import human
+from gradcalc.render.outline import near
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
+NAMED = 5  # stages named in the note on what --depth hides; the rest are counted
 
 @dataclass(frozen=True)
 class Circuit:
@@ -20,25 +22,53 @@ class Circuit:
     drawn: tuple[int, ...]  # inputs and gates, in topological order (constants are folded)
     wires: tuple[tuple[int, int], ...]  # (from, to) node indices, one per argument
     column: dict[int, int]  # 0 for inputs; a gate sits one column right of its latest input
+    cut: frozenset[int] = frozenset()  # stages drawn as inputs: what computes them is hidden
+    hidden: int = 0  # stages more than --depth steps from the output (the cut ones among them)
 
     def label(self, i: int) -> str:
-        return gate_label(self.graph, i)
+        return self.graph.nodes[i].name if i in self.cut else gate_label(self.graph, i)
+
+    def is_input(self, i: int) -> bool:
+        return i in self.cut or self.graph.nodes[i].op == "input"
+
+    def note(self, depth: int | None) -> str | None:
+        """What the picture leaves out, in a line (None when it shows everything)."""
+        if not self.hidden:
+            return None
+        s = "s" if self.hidden != 1 else ""
+        names = [self.graph.nodes[i].name for i in sorted(self.cut)]
+        listed = ", ".join(names[:NAMED]) + (f" and {len(names) - NAMED:,} more" if len(names) > NAMED else "")
+        return f"{self.hidden:,} stage{s} more than {depth} steps from the output hidden; {listed} enter as inputs"
 
 
-def circuit(graph: Graph) -> Circuit:
+def circuit(graph: Graph, depth: int | None = None) -> Circuit:
+    """The drawn circuit; with `depth`, only the stages at most that many steps from the
+    output, each stage just beyond drawn as an input of its own name."""
     nodes = graph.nodes
-    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const")
-    wires = tuple((j, i) for i in drawn for j in nodes[i].inputs if nodes[j].op != "const")
+    shown = near(graph, depth)
+    beyond = {j for i, node in enumerate(nodes) if shown[i] for j in node.inputs
+              if not shown[j] and nodes[j].op != "const"}  # feeding the picture from outside it
+    cut = frozenset(j for j in beyond if nodes[j].op != "input")
+    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const" and (shown[i] or i in beyond))
+    wires = tuple((j, i) for i in drawn if i not in cut for j in nodes[i].inputs if nodes[j].op != "const")
     column: dict[int, int] = {}
     for i in drawn:
-        column[i] = 1 + max((column[j] for j in nodes[i].inputs if j in column), default=-1)
-        if nodes[i].op != "input" and not any(j in column for j in nodes[i].inputs):
+        inputs = () if i in cut else nodes[i].inputs
+        column[i] = 1 + max((column[j] for j in inputs if j in column), default=-1)
+        if nodes[i].op != "input" and not any(j in column for j in inputs):
             column[i] = 0  # a gate of constants only starts at the left, like an input
-    return Circuit(graph, drawn, wires, column)
+    hidden = sum(1 for i, node in enumerate(nodes) if node.op not in ("const", "input") and not shown[i])
+    return Circuit(graph, drawn, wires, column, cut, hidden)
+
+
+HOLE = "□"  # where a gate's wired operand goes in a label with a folded constant: 1÷□, □²
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def gate_label(graph: Graph, i: int) -> str:
-    """What the gate's circle says: `*`, `exp`, or with a folded constant `+1`, `*3`, `1/x`."""
+    """What the gate's circle says: `×`, `exp`, or with a folded constant `+1`, `×3`, `1÷□`, `□²`.
+
+    An operand's place is a box, never a letter, so no label reads as an input's name."""
     node = graph.nodes[i]
     if node.op == "input":
         return node.name
@@ -52,10 +82,23 @@ def gate_label(graph: Graph, i: int) -> str:
         return graph.definition(i)
     if len(args) == 2 and op.symbol:
         value = args[0].text if constant[0] else args[1].text
+        if constant[1] and op.symbol == "**" and value.isdigit():
+            return HOLE + value.translate(_SUPERSCRIPTS)
         if op.commutative or constant[1]:
             return f"{symbol}{value}"
-        return f"{value}{symbol}x"  # a constant on the left of -, / or ^: 1/x, 2^x, 1-x
-    return format_call(node.op, [a.text if c else "·" for a, c in zip(args, constant)])
+        return f"{value}{symbol}{HOLE}"  # a constant on the left of −, ÷ or ^: 1÷□, 2^□, 1−□
+    return format_call(node.op, [a.text if c else HOLE for a, c in zip(args, constant)])
+
+
+def second_operand_mark(graph: Graph, i: int) -> str | None:
+    """The mark on the wire of a non-commutative gate's second operand (the `b` of a − b,
+    a ÷ b, a ^ b): the gate's own symbol; None when no mark is needed."""
+    node = graph.nodes[i]
+    op = REGISTRY[node.op]
+    wired = [j for j in node.inputs if graph.nodes[j].op != "const"]
+    if op.commutative or not op.symbol or len(node.inputs) != 2 or len(wired) != 2:
+        return None
+    return op.gate_label
 
 
 def wire_text(result: Result | None, j: int) -> tuple[str, str] | None:

@@ -161,8 +161,22 @@ def descent_curve(result) -> str:
     is that of its own batch, and the chart says so."""
     from gradcalc.render.curve import terminal_curve
 
+    values, title = _curve(result)
+    return terminal_curve(values, label=printable(result.graph.output_name), title=title)
+
+
+def descent_svg(result, log_y: bool = False) -> str:
+    """The same curve as the terminal's, as a standalone SVG (`descend --plot`)."""
+    from gradcalc.render.curve import loss_svg
+
+    out = printable(result.graph.output_name)
+    values, title = _curve(result)
+    return loss_svg(values, title or f"{out} per step", label=out, log_y=log_y)
+
+
+def _curve(result) -> tuple[list[float], str | None]:
+    """The losses a curve draws, and its title when it is not the plain `L per step`."""
     out = printable(result.graph.output_name)
     if result.batch_size is None or result.batch_size >= result.rows:
-        return terminal_curve([*result.losses, result.loss], label=out)
-    return terminal_curve(result.losses, label=out,
-                          title=f"{out} per step, on each step's batch of {result.batch_size:,} rows")
+        return [*result.losses, result.loss], None
+    return list(result.losses), f"{out} per step, on each step's batch of {result.batch_size:,} rows"

@@ -1,7 +1,8 @@
 """Graphviz DOT of the circuit: `gradcalc graph ... | dot -Tsvg > circuit.svg`.
 
 Inputs are plain text on the left, gates circles, left to right; with values, each wire
-carries its forward value (green) above its gradient (red), as in the lecture drawing.
+carries its forward value (blue) above its gradient (vermilion, bold), as in the lecture
+drawing and in gradcalc's own SVG (the same colour-blind-safe colours).
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from html import escape
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
 from gradcalc.render.circuit import circuit, tooltip, wire_text
+from gradcalc.render.svg import THEMES
+
+LIGHT = THEMES["light"]
 
 
 def _quoted(text: str) -> str:
@@ -21,20 +25,22 @@ def _edge_label(result: Result | None, j: int) -> str:
     if texts is None:
         return ""
     value, grad = (escape(t) for t in texts)
-    return (f' [label=<<font color="darkgreen">{value}</font><br/>'
-            f'<font color="red">{grad}</font>>]')
+    return (f' [label=<<font color="{LIGHT.value}">{value}</font><br/>'
+            f'<font color="{LIGHT.grad}"><b>{grad}</b></font>>]')
 
 
-def graph_dot(graph: Graph, result: Result | None = None) -> str:
-    drawing = circuit(graph)
+def graph_dot(graph: Graph, result: Result | None = None, title: str | None = None,
+              depth: int | None = None) -> str:
+    drawing = circuit(graph, depth)
     lines = [
         "digraph gradcalc {",
         "  rankdir=LR;",
+        *([f"  label={_quoted(title)}; labelloc=t; fontname=\"Helvetica\"; fontsize=18;"] if title else []),
         '  node [fontname="Helvetica", fontsize=14];',
         '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
     ]
     for i in drawing.drawn:
-        shape = "plaintext" if graph.nodes[i].op == "input" else "circle"
+        shape = "plaintext" if drawing.is_input(i) else "circle"
         lines.append(f"  n{i} [label={_quoted(drawing.label(i))}, shape={shape}, "
                      f"tooltip={_quoted(tooltip(graph, i))}];")
     for j, i in drawing.wires:

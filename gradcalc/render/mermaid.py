@@ -22,12 +22,14 @@ def _arrow(result: Result | None, j: int) -> str:
     return f"-->|{quoted(f'value {value}, grad {grad}')}|"
 
 
-def graph_mermaid(graph: Graph, result: Result | None = None) -> str:
-    drawing = circuit(graph)
-    lines = ["flowchart LR"]
+def graph_mermaid(graph: Graph, result: Result | None = None, title: str | None = None,
+                  depth: int | None = None) -> str:
+    drawing = circuit(graph, depth)
+    lines = ["---", f"title: {quoted(title)}", "---"] if title else []
+    lines.append("flowchart LR")
     for i in drawing.drawn:
         label = quoted(drawing.label(i))
-        lines.append(f"    n{i}[{label}]" if graph.nodes[i].op == "input" else f"    n{i}(({label}))")
+        lines.append(f"    n{i}[{label}]" if drawing.is_input(i) else f"    n{i}(({label}))")
     lines.append(f"    output[{quoted(graph.output_name)}]")
     for j, i in drawing.wires:
         lines.append(f"    n{j} {_arrow(result, j)} n{i}")

@@ -1,31 +1,54 @@
 """The circuit as a self-contained SVG, drawn by gradcalc itself (no Graphviz).
 
-The lecture drawing: inputs on the left, the output on the right, gates as labelled
-circles in columns by stage depth, each wire labelled with its forward value above (green)
-and its gradient below (red). The layout keeps labels apart by construction: a column is a
+The lecture drawing: inputs on the left, the output on the right, gates as circles of one
+size in columns by stage depth, each wire labelled with its forward value above and its
+gradient below, and a legend that says so. The order and rows come from the layered layout
+(layers.py), which keeps crossings few. Labels stay apart by construction: a column is a
 band of circles, then a band of horizontal wire stubs that carry the labels, then a gap
-that only the slanted wires cross. A wire that skips columns runs straight through them in
+that only the slanted wires cross; a wire that skips columns runs straight through them in
 a slot of its own, so no wire crosses a label. Widths are estimated as font size × 0.6 per
 character.
+
+The colours are Okabe and Ito's, safe for colour-blind readers; values and gradients also
+differ in place (above, below) and weight (regular, bold), so a greyscale print keeps them
+apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
-from gradcalc.render.circuit import circuit, tooltip, wire_text
+from gradcalc.render.circuit import circuit, second_operand_mark, tooltip, wire_text
+from gradcalc.render.layers import Layered, layered
 
 FONT = 14  # wire labels and names
 GATE_FONT = 16  # the label inside a gate
+MARK_FONT = 10  # the operand mark inside a gate
+TITLE_FONT = 18
 CHAR = 0.6  # estimated character width, in font sizes
 PAD = 6
 GAP = 48  # between a column's wire labels and the next column: only wires cross it
-MIN_RADIUS = 18
-MAX_DETOURS = 5000  # beyond this, long wires are drawn straight (the graph is too big to read)
-GREEN, RED = "green", "red"
+RADIUS = 20  # every gate's: a long label is set smaller instead
+FAN_STEP = 7  # between the starts of wires fanning out of one slot
+SPREAD = math.radians(50)  # the widest angle from the left at which a wire enters a gate
 FONT_FAMILY = "Helvetica, Arial, sans-serif"
+
+
+class Palette(NamedTuple):
+    background: str
+    ink: str  # lines, names, gate labels
+    value: str  # Okabe–Ito blue
+    grad: str  # Okabe–Ito vermilion (on white, darkened to the contrast text needs)
+
+
+THEMES = {
+    "light": Palette("#ffffff", "#000000", "#0072B2", "#B84F00"),  # vermilion darkened to 4.5:1
+    "dark": Palette("#1e1e1e", "#f0f0f0", "#56B4E9", "#E69F00"),  # sky blue and orange
+}
 
 
 def text_width(text: str, size: float) -> float:
@@ -39,26 +62,40 @@ class _Slot:
     column: int
     radius: float = 0.0
     labels: tuple[str, str] | None = None
-    after: list = field(default_factory=list)  # slots this one's wire continues from
     y: float = 0.0
 
 
-def graph_svg(graph: Graph, result: Result | None = None) -> str:
-    drawing = circuit(graph)
-    slots, segments = _slots(graph, drawing, result)
-    names = [graph.nodes[i].name for i in drawing.drawn if graph.nodes[i].op == "input"]
+def graph_svg(graph: Graph, result: Result | None = None, title: str | None = None,
+              theme: str = "light", depth: int | None = None) -> str:
+    colours = THEMES[theme]
+    drawing = circuit(graph, depth)
+    layout = layered(drawing, graph.output)
+    slots = _slots(graph, drawing, layout, result)
+    names = [graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)]
     columns = _Columns.measure(slots, names)
     labels = 2 * (FONT + PAD) if result is not None else 0.0
-    spacing = max(2 * max(columns.radius), labels) + 2 * PAD + 4
-    _place(slots, len(columns.x), spacing)
+    spacing = max(2 * RADIUS, labels) + 2 * PAD + 4
+    top = spacing / 2 + PAD + (TITLE_FONT + 2 * PAD if title else 0)
+    for key, slot in slots.items():
+        slot.y = top + layout.row[key] * spacing
     body = []
     for key, slot in slots.items():
-        body += _draw_slot(graph, drawing, key, slot, columns)
-    for source, target in segments:
-        body += _draw_wire(slots, columns, source, target)
+        body += _draw_slot(graph, drawing, key, slot, columns, colours)
+    body += _draw_wires(graph, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
     width = columns.stub_end(slots[graph.output]) + 3 * PAD + text_width(graph.output_name, FONT)
     height = max(s.y for s in slots.values()) + spacing / 2
-    return _document(width, height, body)
+    if result is not None:
+        legend, legend_width = _legend(graph.output_name, height, colours)
+        body += legend
+        width, height = max(width, legend_width), height + 2 * (FONT + PAD) + 2 * PAD
+    note = drawing.note(depth)
+    if note:
+        body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
+        width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
+    if title:
+        width = max(width, text_width(title, TITLE_FONT) + 4 * PAD)
+        body.append(_text(width / 2, PAD + TITLE_FONT, title, TITLE_FONT, colours.ink, "middle", bold=True))
+    return _document(width, height, body, colours)
 
 
 @dataclass
@@ -89,106 +126,153 @@ class _Columns:
         return self.x[c] + self.radius[c] + self.stub[c]
 
 
-def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns) -> list[str]:
+def _gate_font(label: str) -> float:
+    """The label's size: GATE_FONT, or smaller so that a long label fits the circle."""
+    room = 2 * RADIUS - 2 * PAD + 4
+    return min(GATE_FONT, room / (max(1, len(label)) * CHAR))
+
+
+def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colours: Palette) -> list[str]:
     """A gate or input with its outgoing wire stub and labels, or a wire passing through."""
     x, y, band = columns.x[slot.column], slot.y, columns.radius[slot.column]
     if isinstance(key, tuple):
-        return [_line(x - band, y, columns.stub_end(slot), y)]
+        return [_line(x - band, y, columns.stub_end(slot), y, colours.ink)]
     node = graph.nodes[key]
     is_output = key == graph.output
-    out = [_line(x + slot.radius, y, columns.stub_end(slot), y, arrow=is_output)]
+    out = [_line(x + slot.radius, y, columns.stub_end(slot), y, colours.ink, arrow=is_output)]
     if slot.labels:
         value, grad = slot.labels
-        out.append(_text(x + band + PAD, y - PAD, value, FONT, GREEN))
-        out.append(_text(x + band + PAD, y + PAD + FONT * 0.8, grad, FONT, RED))
-    if node.op == "input":
-        out.append(_text(x - PAD, y + FONT * 0.35, node.name, FONT, anchor="end"))
+        out.append(_text(x + band + PAD, y - PAD, value, FONT, colours.value))
+        out.append(_text(x + band + PAD, y + PAD + FONT * 0.8, grad, FONT, colours.grad, bold=True))
+    if drawing.is_input(key):
+        out.append(_text(x - PAD, y + FONT * 0.35, node.name, FONT, colours.ink, "end"))
     else:
-        label = _text(x, y + GATE_FONT * 0.35, drawing.label(key), GATE_FONT, anchor="middle")
+        text = drawing.label(key)
+        size = _gate_font(text)
+        label = _text(x, y + size * 0.35, text, size, colours.ink, "middle")
         out.append(f"<g><title>{escape(tooltip(graph, key))}</title>"
-                   f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{slot.radius:.1f}" fill="white" '
-                   f'stroke="black" stroke-width="1"/>{label}</g>')
+                   f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{slot.radius:.1f}" fill="{colours.background}" '
+                   f'stroke="{colours.ink}" stroke-width="1.2"/>{label}</g>')
     if is_output:
-        out.append(_text(columns.stub_end(slot) + PAD, y + FONT * 0.35, graph.output_name, FONT))
+        out.append(_text(columns.stub_end(slot) + PAD, y + FONT * 0.35, graph.output_name, FONT, colours.ink))
     return out
 
 
-def _draw_wire(slots: dict, columns: _Columns, source, target) -> list[str]:
-    """A slanted wire across the gap between two columns; into a gate smaller than its
-    column's widest, it runs on level to the circle, where the arrow ends."""
-    start, end = slots[source], slots[target]
-    edge = columns.x[end.column] - columns.radius[end.column]
-    circle = columns.x[end.column] - end.radius
-    passing = isinstance(target, tuple)
-    level = not passing and circle - edge > 0.5
-    out = [_line(columns.stub_end(start), start.y, edge, end.y, arrow=not passing and not level)]
-    if level:
-        out.append(_line(edge, end.y, circle, end.y, arrow=True))
+def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, fan: float,
+                colours: Palette) -> list[str]:
+    """The slanted wires across the gaps. The wires into a gate end at points spread over its
+    left side, top to bottom in the order they come from, so no two arrows meet; the second
+    operand of −, ÷ or ^ is marked inside the circle where its wire enters."""
+    into: dict = {}
+    for number, (source, target) in enumerate(layout.segments):
+        into.setdefault(target, []).append((slots[source].y, number, source))
+    starts, out = _fanned(layout.segments, slots, columns, fan, colours)
+    for target, sources in into.items():
+        end = slots[target]
+        if isinstance(target, tuple):
+            x = columns.x[end.column] - columns.radius[end.column]
+            out += [_line(columns.stub_end(slots[s]), starts[n], x, end.y, colours.ink)
+                    for _, n, s in sources]
+            continue
+        mark = second_operand_mark(graph, target)
+        operands = [j for j in graph.nodes[target].inputs if graph.nodes[j].op != "const"]
+        sources.sort()
+        for k, (_, number, source) in enumerate(sources):
+            angle = _entry_angle(k, len(sources))
+            cx, r = columns.x[end.column], end.radius
+            x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
+            start = slots[source]
+            out.append(_line(columns.stub_end(start), starts[number], x, y, colours.ink, arrow=True))
+            if mark and _origin(source) == operands[1] and (operands[0] != operands[1] or k == len(sources) - 1):
+                inner = r - MARK_FONT * 0.75
+                out.append(_text(cx - inner * math.cos(angle), end.y - inner * math.sin(angle) + MARK_FONT * 0.35,
+                                 mark, MARK_FONT, colours.ink, "middle", bold=True))
     return out
 
 
-def _slots(graph: Graph, drawing, result: Result | None) -> tuple[dict, list]:
-    """Every node's slot, a pass-through slot per column a long wire skips, and the
-    segments joining them (each between neighbouring columns unless the graph is huge)."""
-    column = dict(drawing.column)
-    column[graph.output] = max(column.values())  # the output sits on the right
+def _fanned(segments: list, slots: dict, columns: _Columns, fan: float, colours: Palette
+            ) -> tuple[dict[int, float], list[str]]:
+    """Where each segment leaves its slot: three or more wires from one slot leave from points
+    spread along a short bar at the end of its stub, in the order of their targets, so each
+    can be followed from its start; one or two leave from the stub's end."""
+    leaving: dict = {}
+    for number, (source, target) in enumerate(segments):
+        leaving.setdefault(source, []).append((slots[target].y, number))
+    starts: dict[int, float] = {}
+    bars = []
+    for source, targets in leaving.items():
+        y = slots[source].y
+        if len(targets) < 3:
+            starts.update((number, y) for _, number in targets)
+            continue
+        half = min(fan, FAN_STEP * (len(targets) - 1) / 2)
+        for k, (_, number) in enumerate(sorted(targets)):
+            starts[number] = y - half + 2 * half * k / (len(targets) - 1)
+        x = columns.stub_end(slots[source])
+        bars.append(_line(x, y - half, x, y + half, colours.ink))
+    return starts, bars
+
+
+def _origin(key) -> int:
+    """The node a slot's wire comes from: itself, or the source of a waypoint."""
+    return key[1] if isinstance(key, tuple) else key
+
+
+def _entry_angle(k: int, count: int) -> float:
+    """The k-th of `count` wires into a gate enters this far above (positive) the left point."""
+    if count == 1:
+        return 0.0
+    spread = min(SPREAD, math.radians(18) * (count - 1))
+    return spread - 2 * spread * k / (count - 1)
+
+
+def _legend(output: str, top: float, colours: Palette) -> tuple[list[str], float]:
+    """A sample wire with its two labels, and what they mean: below the circuit."""
+    y = top + FONT + 2 * PAD
+    left, length = 2 * PAD, 4 * FONT
+    value, grad = "value", f"∂{output}/∂wire"
+    stub = max(text_width(value, FONT), text_width(grad, FONT)) + 2 * PAD
+    words = f"value above the wire, ∂{output}/∂wire below"
+    x = left + max(length, stub) + 2 * PAD
+    parts = [
+        _line(left, y, left + max(length, stub), y, colours.ink),
+        _text(left + PAD, y - PAD, value, FONT, colours.value),
+        _text(left + PAD, y + PAD + FONT * 0.8, grad, FONT, colours.grad, bold=True),
+        _text(x, y + FONT * 0.35, words, FONT, colours.ink),
+    ]
+    return parts, x + text_width(words, FONT) + 2 * PAD
+
+
+def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dict:
+    """Every slot of the layout, in the columns' order: a node with its labels, or a waypoint."""
     slots: dict = {}
-    for i in drawing.drawn:
-        labels = wire_text(result, i)
-        radius = 0.0 if graph.nodes[i].op == "input" else \
-            max(MIN_RADIUS, text_width(drawing.label(i), GATE_FONT) / 2 + PAD)
-        slots[i] = _Slot(column[i], radius, labels)
-    detours = sum(max(0, column[i] - column[j] - 1) for j, i in drawing.wires)
-    segments = []
-    for j, i in drawing.wires:
-        previous = j
-        if detours <= MAX_DETOURS:
-            for c in range(column[j] + 1, column[i]):
-                key = ("via", j, c)
-                if key not in slots:
-                    slots[key] = _Slot(c)
-                    slots[key].after.append(previous)
-                    segments.append((previous, key))
-                previous = key
-        slots[i].after.append(previous)
-        segments.append((previous, i))
-    return slots, segments
+    for members in layout.columns:
+        for key in members:
+            if not isinstance(key, int):
+                slots[key] = _Slot(layout.column[key])
+                continue
+            radius = 0.0 if drawing.is_input(key) else RADIUS
+            slots[key] = _Slot(layout.column[key], radius, wire_text(result, key))
+    return slots
 
 
-def _place(slots: dict, columns: int, spacing: float) -> None:
-    """Column by column, each slot as level as possible with what feeds it, never closer
-    than `spacing` to its neighbour."""
-    by_column: list[list] = [[] for _ in range(columns)]
-    for order, (key, slot) in enumerate(slots.items()):
-        by_column[slot.column].append((order, key, slot))
-    top = spacing / 2 + PAD
-    for c, members in enumerate(by_column):
-        wanted = []
-        for order, key, slot in members:
-            feeds = [slots[k].y for k in slot.after]
-            wanted.append((sum(feeds) / len(feeds) if feeds and c else top, order, slot))
-        wanted.sort(key=lambda w: (w[0], w[1]))
-        floor = top
-        for desired, _, slot in wanted:
-            slot.y = max(desired, floor)
-            floor = slot.y + spacing
-
-
-def _line(x1: float, y1: float, x2: float, y2: float, arrow: bool = False) -> str:
+def _line(x1: float, y1: float, x2: float, y2: float, ink: str, arrow: bool = False) -> str:
     marker = ' marker-end="url(#arrow)"' if arrow else ""
     return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-            f'stroke="black" stroke-width="1"{marker}/>')
+            f'stroke="{ink}" stroke-width="1"{marker}/>')
 
 
-def _text(x: float, y: float, text: str, size: float, fill: str = "black", anchor: str = "start") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
+def _text(x: float, y: float, text: str, size: float, fill: str, anchor: str = "start",
+          bold: bool = False) -> str:
+    weight = ' font-weight="bold"' if bold else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:.3g}" fill="{fill}"{weight} '
             f'text-anchor="{anchor}">{escape(text)}</text>')
 
 
-def _document(width: float, height: float, body: list[str]) -> str:
+def _document(width: float, height: float, body: list[str], colours: Palette) -> str:
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family={quoteattr(FONT_FAMILY)}>\n'
-            '<rect width="100%" height="100%" fill="white"/>\n'
+            f'<rect width="100%" height="100%" fill="{colours.background}"/>\n'
             '<defs><marker id="arrow" refX="6" refY="2" markerWidth="6" markerHeight="4" '
-            'orient="auto"><path d="M 0,0 V 4 L6,2 Z"/></marker></defs>\n')
+            f'orient="auto"><path d="M 0,0 V 4 L6,2 Z" fill="{colours.ink}"/></marker></defs>\n')
     return head + "\n".join(body) + "\n</svg>\n"
