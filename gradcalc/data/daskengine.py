@@ -97,7 +97,7 @@ def _csv_header(path: str) -> tuple[str, ...]:
             raise FileNotFoundError(f"[Errno 2] No such file or directory: '{path}'")
         with files[0] as stream:
             return CsvTable(path, stream, seekable=False).headers
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError) as exc:
         raise UsageError(f"data {path}: cannot read it with Dask ({_first_line(exc)})"
                          ).about("data") from None
 
