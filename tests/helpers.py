@@ -242,3 +242,135 @@ def assert_all_finite(document: dict) -> None:
     for node in document.get("nodes", ()):
         numbers += [node["value"], node["grad"], *(p for p in node["local"] if p is not None)]
     assert all(isinstance(x, float) and math.isfinite(x) for x in numbers), numbers
+
+
+# ---- hostile data files -------------------------------------------------------------------
+
+HOSTILE_CSV = {  # name → the file's bytes; every reader and both engines must treat each alike
+    "good": b"x,y\n1,2\n3,4\n",
+    "ragged_long": b"x,y\n1,2\n3,4,5\n6,7\n",
+    "ragged_short": b"x,y\n1,2\n3\n",
+    "empty_cell": b"x,y\n1,\n2,3\n",
+    "not_a_number": b"x,y\nabc,1\n",
+    "underscore": b"x,y\n1_000,2\n",
+    "arabic_digits": "x,y\n١٢,2\n".encode(),
+    "fullwidth_digit": "x,y\n１,2\n".encode(),
+    "nbsp": "x,y\n\u00a01,2\n".encode(),
+    "nan": b"x,y\nnan,1\n2,3\n",
+    "inf_word": b"x,y\n-Infinity,1\n",
+    "overflowing": b"x,y\n1e400,1\n",
+    "spaces_and_tabs": b"x , y\n 1\t, 2 \n",
+    "hex": b"x,y\n0x10,1\n",
+    "trailing_header_comma": b"x,y,\n1,2,\n",
+    "duplicate_names": b"x,x ,y\n1,2,3\n",
+    "missing_column": b"x,z\n1,2\n",
+    "empty_file": b"",
+    "header_only": b"x,y\n",
+    "blank_lines": b"\nx,y\n\n1,2\n\n3,4\n",
+    "bom_crlf": b"\xef\xbb\xbfx,y\r\n1,2\r\n",
+    "quoted": b'"x","y"\n"1","2"\n',
+    "not_utf8": b"x,y\n\xff,2\n",
+    "huge_rows": b"x,y\n" + b"1e308,1e308\n" * 3,
+}
+
+
+def write_hostile_files(folder) -> dict[str, str]:
+    """Hostile data files of every kind in `folder`: the CSV cases above, and .npy, .npz and
+    Parquet files with wrong dtypes, lying shape headers, nested types and duplicate names.
+    Returns name → path."""
+    import numpy as np
+
+    paths = {}
+    for name, data in HOSTILE_CSV.items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(data)
+        paths[name] = str(path)
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+
+    def npz(name, **arrays):
+        np.savez(folder / f"{name}.npz", **arrays)
+        paths[name] = str(folder / f"{name}.npz")
+
+    def npy(name, array):
+        np.save(folder / f"{name}.npy", array)
+        paths[name] = str(folder / f"{name}.npy")
+
+    npz("npz_good", x=x, y=y)
+    npz("npz_complex", x=x + 1j, y=y)
+    npz("npz_datetime", x=np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]"), y=y)
+    npz("npz_timedelta", x=np.array([1, 2], dtype="timedelta64[s]"), y=y)
+    npz("npz_strings", x=np.array(["1", "2"]), y=y)
+    npz("npz_nan", x=np.array([np.nan, 1.0]), y=y)
+    npz("npz_2d", x=np.ones((2, 2)), y=y)
+    npz("npz_lengths", x=np.ones(3), y=y)
+    np.savez(folder / "npz_object.npz", x=np.array([1, "a"], dtype=object), y=y, allow_pickle=True)
+    paths["npz_object"] = str(folder / "npz_object.npz")
+    _lying_npz(folder / "npz_huge_shape.npz", np)
+    paths["npz_huge_shape"] = str(folder / "npz_huge_shape.npz")
+    (folder / "npz_not_zip.npz").write_bytes(b"x,y\n1,2\n")
+    paths["npz_not_zip"] = str(folder / "npz_not_zip.npz")
+    table = np.zeros(2, dtype=[("x", "f8"), ("y", "f8")])
+    npy("npy_good", table)
+    npy("npy_complex", np.zeros(2, dtype=[("x", "c16"), ("y", "f8")]))
+    npy("npy_datetime", np.zeros(2, dtype=[("x", "M8[s]"), ("y", "f8")]))
+    npy("npy_plain", x)
+    (folder / "npy_not_numpy.npy").write_bytes(b"hello, world\n")
+    paths["npy_not_numpy"] = str(folder / "npy_not_numpy.npy")
+    _lying_npy(folder / "npy_huge_shape.npy", table)
+    paths["npy_huge_shape"] = str(folder / "npy_huge_shape.npy")
+    _hostile_parquet(folder, paths)
+    return paths
+
+
+def _declaring(shape: tuple, array) -> bytes:
+    """`array`'s data behind an .npy header that declares `shape`."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False,
+              "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + array.tobytes()
+
+
+def _lying_npy(path, array) -> None:
+    """An .npy file whose header declares 10¹⁵ rows and holds two."""
+    path.write_bytes(_declaring((10 ** 15,), array))
+
+
+def _lying_npz(path, np) -> None:
+    """An .npz member whose header declares 10¹² rows: a decompression bomb's header."""
+    import zipfile
+
+    member = _declaring((10 ** 12,), np.zeros(4))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", member)
+        archive.writestr("y.npy", member)
+
+
+def _hostile_parquet(folder, paths: dict) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    y = pa.array([3.0, 4.0])
+    cases = {
+        "pq_good": pa.table({"x": [1.0, 2.0], "y": y}),
+        "pq_list": pa.table({"x": [[1.0], [2.0]], "y": y}),
+        "pq_struct": pa.table({"x": [{"a": 1}, {"a": 2}], "y": y}),
+        "pq_map": pa.table({"x": pa.array([[("k", 1.0)], [("k", 2.0)]],
+                                          type=pa.map_(pa.string(), pa.float64())), "y": y}),
+        "pq_binary": pa.table({"x": pa.array([b"1", b"2"]), "y": y}),
+        "pq_timestamp": pa.table({"x": pa.array([1, 2], type=pa.timestamp("s")), "y": y}),
+        "pq_text": pa.table({"x": ["1", "1_000"], "y": y}),
+        "pq_nan": pa.table({"x": [float("nan"), 1.0], "y": y}),
+        "pq_null": pa.table({"x": pa.array([None, 1.0]), "y": y}),
+        "pq_duplicate": pa.Table.from_arrays([pa.array([1.0, 2.0]), pa.array([1.0, 2.0]), y],
+                                             names=["x", "x", "y"]),
+    }
+    for name, table in cases.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+        paths[name] = str(folder / f"{name}.parquet")

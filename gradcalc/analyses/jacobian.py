@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from gradcalc.core import autodiff
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
-from gradcalc.errors import UsageError
+from gradcalc.errors import GradcalcError, UsageError
 from gradcalc.numbers import floats
 
 MODES = ("reverse", "forward", "auto")
@@ -208,6 +208,8 @@ def _local(graph: Graph, values: list, i: int, k: int, m: Any):
     try:
         p = op.partial(m, values[i], args, k)
         ok = m.isfinite(p)
+    except GradcalcError:  # a limit (exact digits), not a derivative that fails
+        raise
     except _FAILURES:
         ok = False
     if not ok:

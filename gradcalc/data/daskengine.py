@@ -2,22 +2,27 @@
 
 Each partition (a block of a CSV file, or a Parquet row group; local paths, globs or any URL
 Dask reads) becomes one task that returns its row count, its sum of the output, its sums of
-the gradients and its bad rows; a mean-loss gradient is the sum of the partition sums over
+the gradients and its bad rows. A CSV block is read by the in-process engine's own CSV reader
+(the csv module, on the block's bytes), so both engines accept and refuse the same files
+with the same messages; a mean-loss gradient is the sum of the partition sums over
 the total row count. Row numbers are made global once every partition's count is known.
 `--scheduler ADDRESS` sends the tasks to a dask.distributed cluster (its workers need
 gradcalc installed); without it Dask's local scheduler runs them here.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from gradcalc.data.batch import run
-from gradcalc.data.files import Table, checked_chunk, column_name, floats_of
-from gradcalc.data.plan import Plan, Reduced, finish, notes
+from gradcalc.data.files import CsvTable, Table, checked_chunk, column_name, floats_of
+from gradcalc.data.plan import Plan, Reduced, Stream, Total, finish, notes
 from gradcalc.data.problems import Kink, Problem, Problems
-from gradcalc.errors import UsageError
+from gradcalc.errors import DataError, GradcalcError, UsageError, printable
+
+CSV_BLOCK = 64 << 20  # bytes of CSV per partition, as dask.dataframe.read_csv takes them
 
 
 def _dask():
@@ -51,6 +56,8 @@ def _file_frame(path: str, headers=None):
             frame = dd.read_parquet(path, columns=headers)
         else:
             frame = dd.read_csv(path, usecols=headers, dtype=str, keep_default_na=False)
+    except GradcalcError:  # a ValueError too, and already said
+        raise
     except (OSError, ValueError) as exc:
         raise UsageError(f"data {path}: cannot read it with Dask ({_first_line(exc)})"
                          ).about("data") from None
@@ -74,8 +81,44 @@ class DaskTable(Table):
 
 
 def dask_table(path: str) -> DaskTable:
-    """The columns of the file as it writes them; the rows stay where they are."""
-    return DaskTable(path, [str(c) for c in _file_frame(path).columns], 0, "rows")
+    """The columns of the file as it writes them (a CSV header read as the in-process engine
+    reads it); the rows stay where they are."""
+    if path == "-" or _is_parquet(path):
+        return DaskTable(path, [str(c) for c in _file_frame(path).columns], 0, "rows")
+    return DaskTable(path, _csv_header(path), 0, "rows")
+
+
+def _csv_header(path: str) -> tuple[str, ...]:
+    """The header row of the first file a path or glob names (local, s3://, hdfs://...)."""
+    _dask()
+    from fsspec import open_files
+
+    try:
+        files = open_files(path, mode="rb")
+        if not files:
+            raise FileNotFoundError(f"[Errno 2] No such file or directory: '{path}'")
+        with files[0] as stream:
+            return CsvTable(path, stream, seekable=False).headers
+    except GradcalcError:  # a ValueError too, and already said
+        raise
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"data {path}: cannot read it with Dask ({_first_line(exc)})"
+                         ).about("data") from None
+
+
+def _csv_blocks(path: str) -> list[tuple[object, bool]]:
+    """Each file's blocks, cut at line ends, in file order: (the block, whether it is the
+    first of its file, which holds the header row)."""
+    from dask.bytes import read_bytes
+
+    try:
+        _, blocks = read_bytes(path, delimiter=b"\n", sample=False, blocksize=CSV_BLOCK)
+    except GradcalcError:  # a ValueError too, and already said
+        raise
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"data {path}: cannot read it with Dask ({_first_line(exc)})"
+                         ).about("data") from None
+    return [(block, k == 0) for per_file in blocks for k, block in enumerate(per_file)]
 
 
 @dataclass
@@ -84,14 +127,37 @@ class PartSums:
 
     rows: int
     used: int
-    value: float
-    grads: dict[str, float]
+    value: Total
+    grads: dict[str, Total]
     problems: Problems = field(default_factory=Problems)
     kinks: dict[str, Kink] = field(default_factory=dict)
 
 
+def block_sums(block: bytes, first: bool, plan: Plan, label: str, header: tuple[str, ...]
+               ) -> PartSums:
+    """The in-process engine on one CSV block (its rows numbered from 1): what every worker
+    runs. The first block of each file starts with its header row, which must be the first
+    file's."""
+    table = CsvTable(label, io.BytesIO(block), seekable=False, header=None if first else header)
+    if table.headers != header:
+        raise DataError(f"data {label}: the files' header rows differ ({_shown(header)} and "
+                        f"{_shown(table.headers)})").about("data")
+    stream = Stream(replace(plan, table=table, on_error="skip"))
+    value = Total()
+    sums = {name: Total() for name in plan.wrt}
+    for batch in stream:
+        value.add(Total.of(batch.value))
+        for name in plan.wrt:
+            sums[name].add(Total.of(batch.grads[name]))
+    return PartSums(stream.rows, stream.used, value, sums, stream.problems, stream.kinks)
+
+
+def _shown(header: tuple[str, ...]) -> str:
+    return printable(",".join(header)[:60])
+
+
 def partition_sums(frame, plan: Plan) -> PartSums:
-    """The batch engine on one partition: what every worker runs."""
+    """The batch engine on one partition of a Parquet dataset: what every worker runs."""
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     texts = {name: frame[name] for name in plan.columns}
     chunk = checked_chunk(rows, {name: _numbers(s) for name, s in texts.items()},
@@ -101,8 +167,8 @@ def partition_sums(frame, plan: Plan) -> PartSums:
         rows, data = rows[~chunk.bad], {n: c[~chunk.bad] for n, c in data.items()}
     batch = run(plan.graph, data, plan.params, rows, plan.wrt)
     chunk.problems.merge(batch.problems)
-    return PartSums(len(frame), len(batch.rows), float(np.sum(batch.value)),
-                    {name: float(np.sum(batch.grads[name])) for name in plan.wrt},
+    return PartSums(len(frame), len(batch.rows), Total.of(batch.value),
+                    {name: Total.of(batch.grads[name]) for name in plan.wrt},
                     chunk.problems, batch.kinks)
 
 
@@ -117,9 +183,13 @@ def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Red
     dask, _ = _dask()
     assert plan.table is not None  # the plan as made; `lean` below is the tasks' copy
     table = plan.table
-    frame = read_frame(table.label, [table.header(name) for name in plan.columns] or None)
     lean = replace(plan, table=None, warnings=[])  # what the tasks carry: no open files
-    tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
+    if _is_parquet(table.label):
+        frame = read_frame(table.label, [table.header(name) for name in plan.columns] or None)
+        tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
+    else:
+        tasks = [dask.delayed(block_sums)(block, first, lean, table.label, table.headers)
+                 for block, first in _csv_blocks(table.label)]
     if scheduler:
         parts = _on_cluster(scheduler, tasks)
     else:
@@ -142,8 +212,8 @@ def _on_cluster(address: str, tasks) -> list[PartSums]:
 
 
 def _combine(plan: Plan, how: str, parts) -> tuple[Reduced, list[str]]:
-    offset, used, value = 0, 0, 0.0
-    sums = dict.fromkeys(plan.wrt, 0.0)
+    offset, used, value = 0, 0, Total()
+    sums = {name: Total() for name in plan.wrt}
     problems = Problems()
     kinks: dict[str, Kink] = {}
     for part in parts:
@@ -151,9 +221,9 @@ def _combine(plan: Plan, how: str, parts) -> tuple[Reduced, list[str]]:
         for stage, kink in part.kinks.items():
             kink = replace(kink, row=kink.row + offset)
             kinks[stage] = kink.merge(kinks[stage]) if stage in kinks else kink
-        value += part.value
+        value.add(part.value)
         for name in plan.wrt:
-            sums[name] += part.grads[name]
+            sums[name].add(part.grads[name])
         used += part.used
         offset += part.rows
     if problems.count and plan.on_error == "fail":

@@ -13,9 +13,9 @@ import numpy as np
 
 from gradcalc.core.graph import Graph
 from gradcalc.data.batch import run
-from gradcalc.data.plan import Plan, Stream
+from gradcalc.data.plan import Plan, Stream, Total
 from gradcalc.data.problems import Problems
-from gradcalc.errors import DataError, DomainError
+from gradcalc.errors import DataError, DomainError, UsageError
 
 
 @dataclass
@@ -56,19 +56,22 @@ def load(plan: Plan) -> tuple[dict[str, np.ndarray], np.ndarray, Stream]:
 def _cells_only(stream: Stream):
     plan = stream.plan
     assert plan.table is not None  # the plan as made, not a Dask task's copy
-    for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
-        if chunk.problems.count and plan.on_error == "fail":
-            raise chunk.problems.first[0].error()
-        stream.problems.merge(chunk.problems)
-        stream.rows += len(chunk.rows)
-        keep = slice(None) if chunk.bad is None else ~chunk.bad
-        yield chunk.rows[keep], {name: c[keep] for name, c in chunk.columns.items()}
+    with plan.table.reading(plan.columns, plan.chunk_rows) as chunks:
+        for chunk in chunks:
+            if chunk.problems.count and plan.on_error == "fail":
+                raise chunk.problems.first[0].error()
+            stream.problems.merge(chunk.problems)
+            stream.rows += len(chunk.rows)
+            keep = slice(None) if chunk.bad is None else ~chunk.bad
+            yield chunk.rows[keep], {name: c[keep] for name, c in chunk.columns.items()}
 
 
 def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
             batch_size: int | None = None, seed: int = 0,
             on_step: Callable[[int, float], None] | None = None) -> Descent:
     """Run `steps` updates of the parameters in plan.wrt; the loss and gradient at the end."""
+    if seed < 0:
+        raise UsageError(f"seed {seed}: a seed is a whole number from 0 up").about("seed")
     data, rows, stream = load(plan)
     params = dict(plan.params)
     start = {name: params[name] for name in plan.wrt}
@@ -123,8 +126,10 @@ def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropp
     if used == 0:
         raise DataError(f"step {step}: every row of the step had a math error")
     scale = 1.0 / used if reduce == "mean" else 1.0
-    return (float(np.sum(batch.value)) * scale,
-            {name: float(np.sum(batch.grads[name])) * scale for name in plan.wrt})
+    out, over = plan.graph.output_name, f"over the {used:,} rows of step {step}"
+    return (Total.of(batch.value).times(scale, f"the {reduce} of {out} {over}"),
+            {name: Total.of(batch.grads[name]).times(scale, f"the {reduce} of ∂{out}/∂{name} {over}")
+             for name in plan.wrt})
 
 
 def _check_finite(params: dict[str, float], step: int, lr: float) -> None:

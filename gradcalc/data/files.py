@@ -16,9 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+import stat
 import sys
+import zipfile
+import zlib
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import IO, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -26,7 +31,15 @@ from gradcalc.data.problems import FIRST_FEW, Problem, Problems
 from gradcalc.errors import DataError, ExitCode, GradcalcError, UsageError, ValueTypeError, printable
 
 ARROW_BLOCK = 4 << 20  # bytes of CSV pyarrow parses at a time
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+# The one rule for a text cell, on every path (pyarrow, the csv module, Dask): ASCII decimal
+# digits, an optional sign, point and exponent, with spaces or tabs around it. Python's float()
+# alone would also take `1_000` and digits of other scripts, and pyarrow would not.
+DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+CELL_SPACES = " \t"
+_CELL = re.compile(f"[{CELL_SPACES}]*{DECIMAL}[{CELL_SPACES}]*")
+_COLUMN = re.compile(f"(?:[{CELL_SPACES}]*{DECIMAL}[{CELL_SPACES}]*\x00)*")  # cells, NUL-ended
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)  # words float() reads
 
 
 @dataclass
@@ -76,37 +89,68 @@ class Table:
     def chunks(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Chunk]:
         raise NotImplementedError
 
+    @contextmanager
+    def reading(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Iterator[Chunk]]:
+        """The chunks, with the readers behind them closed however reading ends (an error,
+        a stop at the first bad row), not when the interpreter finalises what is left."""
+        chunks = self.chunks(needed, chunk_rows)
+        try:
+            yield chunks
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
 
 def open_table(path: str) -> Table:
     """Open FILE by its extension: .npy, .npz, .parquet/.pq, anything else is CSV."""
     if path == "-":
-        return _CsvTable("standard input", sys.stdin.buffer, seekable=False)
-    if not os.path.isfile(path):
-        raise UsageError(f"data {path}: no such file").about("data")
+        return CsvTable("standard input", sys.stdin.buffer, seekable=False)
+    regular = _regular(path)
     lower = path.lower()
     kind = (_NpyTable if lower.endswith(".npy") else _NpzTable if lower.endswith(".npz")
             else _ParquetTable if lower.endswith((".parquet", ".pq")) else None)
+    if kind and not regular:
+        raise UsageError(f"data {path}: a {os.path.splitext(lower)[1]} file is read by seeking, "
+                         "so it must be a regular file, not a pipe or a device").about("data")
     try:
-        return kind(path) if kind else _CsvTable(path, path, seekable=True)
+        if kind:
+            return kind(path)
+        return CsvTable(path, path, seekable=True) if regular else \
+            CsvTable(path, open(path, "rb"), seekable=False)
     except GradcalcError:  # a ValueError too, but already said
         raise
     except (OSError, ValueError, csv.Error) as exc:
         raise DataError(f"data {path}: cannot read it ({exc})").about("data") from None
 
 
+def _regular(path: str) -> bool:
+    """Whether FILE is a regular file; a pipe (`--data <(cmd)`) or a device is streamed."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UsageError(f"data {path}: no such file").about("data") from None
+    except OSError as exc:
+        raise UsageError(f"data {path}: cannot open it ({exc.strerror})").about("data") from None
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"data {path}: is a directory, not a data file").about("data")
+    return stat.S_ISREG(mode)
+
+
 # ---- cells ---------------------------------------------------------------------------------
 
 def cell_reason(text) -> str:
     """Why a cell is not usable: empty, not a number, or a number that is not finite."""
-    if text is None or (isinstance(text, str) and not text.strip()):
+    if text is None:
         return "empty cell"
     if not isinstance(text, str):
         return f"{text!r} is not a finite number"
-    try:
-        float(text)
-    except ValueError:
-        return f"'{printable(text)}' is not a number"
-    return f"'{printable(text)}' is not a finite number"
+    cell = text.strip(CELL_SPACES)
+    if not cell:
+        return "empty cell"
+    if _CELL.fullmatch(cell) or _NOT_FINITE.fullmatch(cell):
+        return f"'{printable(text)}' is not a finite number"
+    return f"'{printable(text)}' is not a number"
 
 
 def checked_chunk(rows: np.ndarray, columns: dict[str, np.ndarray],
@@ -145,15 +189,19 @@ def _row_numbers(start: int, n: int) -> np.ndarray:
 
 # ---- CSV -----------------------------------------------------------------------------------
 
-class _CsvTable(Table):
-    def __init__(self, label: str, source, seekable: bool):
+class CsvTable(Table):
+    """CSV: a path (`seekable`), or a binary stream read once; `header` given when the stream
+    is a later block of a file whose header row came before (the Dask engine's partitions)."""
+
+    def __init__(self, label: str, source, seekable: bool, header: Sequence[str] | None = None):
         self.source = source
         self.seekable = seekable
         self._binary = open(source, "rb") if seekable else source
         self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", errors="surrogateescape",
                                       newline="")
         self._records = csv.reader(self._text)
-        header = next((r for r in self._records if r), None)
+        if header is None:
+            header = next((r for r in self._records if r), None)
         if header is None:
             raise DataError(f"data {label}: empty file (a CSV file starts with a header row)").about("data")
         total = os.path.getsize(source) if seekable else 0
@@ -167,30 +215,37 @@ class _CsvTable(Table):
             yield from self._csv_chunks(self._records, needed, chunk_rows, 0)
 
     def _arrow_chunks(self, needed, chunk_rows) -> Iterator[Chunk]:
+        """pyarrow reads its own handle of the file, in C++: its read-ahead threads never call
+        back into Python, and reader and handle are closed before reading returns, so no
+        thread of theirs outlives the read (one still running at exit can abort Python)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        self._binary.seek(0)
         options = dict(read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
                        convert_options=pacsv.ConvertOptions(
                            include_columns=[self.header(n) for n in needed],
                            column_types={self.header(n): pa.string() for n in needed}))
         done, reader = 0, None
-        while True:
+        with pa.OSFile(self.source) as handle:
             try:
-                reader = reader or pacsv.open_csv(self._binary, **options)  # reads a first block
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except (pa.ArrowInvalid, UnicodeDecodeError):
-                yield from self._exact_from(done, needed, chunk_rows)
-                return
-            self.done = self._binary.tell()
-            for lo, hi in _split(batch.num_rows, chunk_rows):
-                part = batch.slice(lo, hi - lo)
-                yield arrow_chunk(_row_numbers(done + lo + 1, hi - lo),
-                                  {n: part.column(self.header(n)) for n in needed})
-            done += batch.num_rows
+                while True:
+                    try:
+                        reader = reader or pacsv.open_csv(handle, **options)  # reads a first block
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except (pa.ArrowInvalid, UnicodeDecodeError):
+                        break
+                    self.done = handle.tell()
+                    for lo, hi in _split(batch.num_rows, chunk_rows):
+                        part = batch.slice(lo, hi - lo)
+                        yield arrow_chunk(_row_numbers(done + lo + 1, hi - lo),
+                                          {n: part.column(self.header(n)) for n in needed})
+                    done += batch.num_rows
+            finally:
+                if reader is not None:
+                    reader.close()
+        yield from self._exact_from(done, needed, chunk_rows)
 
     def _exact_from(self, done: int, needed, chunk_rows) -> Iterator[Chunk]:
         """Go on with the csv module after the `done` rows pyarrow has already delivered."""
@@ -237,18 +292,16 @@ class _CsvTable(Table):
 
 
 def floats_of(cells: list[str]) -> np.ndarray:
-    """Text cells as floats; nan where a cell is not a number (the caller names it)."""
-    try:
+    """Text cells as floats by the cell rule; nan where a cell breaks it (the caller names it).
+
+    One regular expression checks the whole column at once (the cells joined, each ended by
+    a NUL that no number holds), so a good column costs no Python call per cell.
+    """
+    joined = "\x00".join(cells) + "\x00"
+    if joined.count("\x00") == len(cells) and _COLUMN.fullmatch(joined):
         return np.array(cells, dtype=np.float64)
-    except ValueError:
-        return np.array([_float_or_nan(c) for c in cells], dtype=np.float64)
-
-
-def _float_or_nan(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return float("nan")
+    return np.array([float(c) if _CELL.fullmatch(c) else np.nan for c in cells],
+                    dtype=np.float64)
 
 
 def has_pyarrow() -> bool:
@@ -271,13 +324,27 @@ def _arrow_floats(array) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
+    try:  # every finite number pyarrow's cast reads is one the cell rule reads alike
         floats = pc.cast(array, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
-        numeric = pc.match_substring_regex(text, _NUMBER)
+        text = pc.utf8_trim(pc.cast(array, pa.string()), characters=CELL_SPACES)
+        numeric = pc.match_substring_regex(text, f"^{DECIMAL}$")
         floats = pc.cast(pc.if_else(numeric, text, pa.scalar("nan")), pa.float64())
     return floats.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def _check_arrow_type(label: str, name: str, kind) -> None:
+    """Numbers, or text read by the cell rule; a nested, binary or date column is refused."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    readable = (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                or pa.types.is_decimal(kind) or pa.types.is_string(kind)
+                or pa.types.is_large_string(kind) or pa.types.is_null(kind))
+    if not readable:
+        raise DataError(f"data {label}: column {printable(name)} has type {kind}; a column must "
+                        "hold real numbers (or text cells that are numbers)").about("data")
 
 
 class _ParquetTable(Table):
@@ -293,6 +360,9 @@ class _ParquetTable(Table):
     def chunks(self, needed, chunk_rows) -> Iterator[Chunk]:
         done = 0
         headers = [self.header(n) for n in needed]
+        schema = self.file.schema_arrow
+        for name, header in zip(needed, headers):
+            _check_arrow_type(self.label, name, schema.field(header).type)
         for batch in self.file.iter_batches(batch_size=chunk_rows, columns=headers):
             yield arrow_chunk(_row_numbers(done + 1, batch.num_rows),
                               {n: batch.column(h) for n, h in zip(needed, headers)})
@@ -301,6 +371,14 @@ class _ParquetTable(Table):
 
 
 # ---- numpy files ---------------------------------------------------------------------------
+
+def _check_real(label: str, name: str, dtype: np.dtype) -> None:
+    """Only real numbers are data: a complex, date, text or object column would be read as
+    some other number (or not at all), so it is refused by name and dtype."""
+    if dtype.kind not in "biuf":
+        raise DataError(f"data {label}: column {printable(name)} has dtype {dtype}; a column "
+                        "must hold real numbers (bool, integer or float)").about("data")
+
 
 class ArraysTable(Table):
     """Named 1-D arrays of one length, sliced into chunks."""
@@ -312,57 +390,140 @@ class ArraysTable(Table):
         arrays = {name: self.column(name) for name in needed}
         self._check_shapes(arrays)
         for lo, hi in _split(self.total, chunk_rows):
-            part = {name: _as_floats(a[lo:hi]) for name, a in arrays.items()}
+            raw = {name: a[lo:hi] for name, a in arrays.items()}
             self.done = hi
-
-            def text_of(name: str, k: int, lo: int = lo) -> object:
-                return arrays[name][lo + k].item()
-
-            yield checked_chunk(_row_numbers(lo + 1, hi - lo), part, text_of)
-
+            yield values_chunk(_row_numbers(lo + 1, hi - lo), raw)
 
     def _check_shapes(self, arrays: dict[str, np.ndarray]) -> None:
         for name, array in arrays.items():
+            _check_real(self.label, name, array.dtype)
             if array.ndim != 1:
                 raise DataError(f"data {self.label}: array {name} has shape {array.shape}; "
                                 "each column must be a 1-D array").about("data")
         lengths = {name: len(array) for name, array in arrays.items()}
-        if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
-            raise DataError(f"data {self.label}: the columns differ in length ({shown})").about("data")
+        _check_lengths(self.label, lengths)
         if lengths:
             self.total = next(iter(lengths.values()))
         elif self.names:
             self.total = len(self.column(self.names[0]))
 
 
-def _as_floats(values: np.ndarray) -> np.ndarray:
+
+def _check_lengths(label: str, lengths: dict[str, int]) -> None:
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
+        raise DataError(f"data {label}: the columns differ in length ({shown})").about("data")
+
+
+def values_chunk(rows: np.ndarray, raw: dict[str, np.ndarray]) -> Chunk:
+    """Real-valued columns as float64, checked; a bad value is named as it is stored."""
+    columns = {name: np.asarray(values, dtype=np.float64) for name, values in raw.items()}
+    return checked_chunk(rows, columns, lambda name, k: raw[name][k].item())
+
+
+def npy_header(fp, label: str, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an .npy stream declares, read without reading its data."""
+    fmt = np.lib.format
     try:
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        return np.array([_float_or_nan(str(v)) for v in values], dtype=np.float64)
+        version = fmt.read_magic(fp)
+    except ValueError:
+        raise DataError(f"data {label}: {what} is not in .npy format (it does not start "
+                        "with numpy's magic string)").about("data") from None
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    try:
+        shape, _, dtype = read(fp)
+    except ValueError as exc:
+        raise DataError(f"data {label}: {what} has a header numpy cannot read "
+                        f"({_first_line(exc)})").about("data") from None
+    return shape, dtype
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _check_size(label: str, what: str, shape: tuple[int, ...], dtype: np.dtype, held: int) -> None:
+    """Refuse a header that declares more data than its file holds, before anything is read."""
+    declared = dtype.itemsize
+    for n in shape:
+        declared *= n
+    if declared > held:
+        raise DataError(f"data {label}: {what} declares shape {shape} ({declared:,} bytes) but "
+                        f"holds {held:,} bytes; the file is truncated or corrupt").about("data")
 
 
 class _NpyTable(ArraysTable):
     def __init__(self, path: str):
-        self.array = np.load(path, mmap_mode="r", allow_pickle=False)
-        names = self.array.dtype.names
-        if not names or self.array.ndim != 1:
+        with open(path, "rb") as fp:
+            shape, dtype = npy_header(fp, path, "the file")
+            _check_size(path, "the file", shape, dtype, os.path.getsize(path) - fp.tell())
+        if not dtype.names or len(shape) != 1:
             raise DataError(f"data {path}: a .npy file needs named columns: a 1-D structured "
                             "array (or use .npz with one array per column)").about("data")
-        super().__init__(path, names, len(self.array), "rows")
+        for name in dtype.names:
+            _check_real(path, column_name(name), dtype[name])
+        self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+        super().__init__(path, dtype.names, shape[0], "rows")
 
     def column(self, name):
         return self.array[self.header(name)]
 
 
-class _NpzTable(ArraysTable):
-    def __init__(self, path: str):
-        self.archive = np.load(path, allow_pickle=False)  # an array loads when first used
-        super().__init__(path, self.archive.files, 0, "rows")
+class _NpzTable(Table):
+    """One .npy member per column, each read a chunk at a time: memory stays bounded
+    however far the archive decompresses."""
 
-    def column(self, name):
-        return self.archive[self.header(name)]
+    def __init__(self, path: str):
+        try:
+            self.archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise DataError(f"data {path}: not a .npz file (it is not a zip archive)").about("data") from None
+        self.members = {_array_name(info.filename): info for info in self.archive.infolist()}
+        super().__init__(path, list(self.members), 0, "rows")
+
+    def chunks(self, needed, chunk_rows) -> Iterator[Chunk]:
+        with ExitStack() as stack:
+            streams = {name: self._member(name, stack) for name in needed}
+            lengths = {name: n for name, (_, _, n) in streams.items()}
+            _check_lengths(self.label, lengths)
+            if lengths:
+                self.total = next(iter(lengths.values()))
+            elif self.names:
+                self.total = self._member(self.names[0], stack)[2]
+            for lo, hi in _split(self.total, chunk_rows):
+                raw = {name: self._rows(name, fp, dtype, hi - lo)
+                       for name, (fp, dtype, _) in streams.items()}
+                self.done = hi
+                yield values_chunk(_row_numbers(lo + 1, hi - lo), raw)
+
+    def _member(self, name: str, stack: ExitStack) -> tuple[IO[bytes], np.dtype, int]:
+        """The member's stream past its header, its dtype and its length, all checked."""
+        info = self.members[self.header(name)]
+        what = f"member {printable(info.filename)}"
+        fp = stack.enter_context(self.archive.open(info))
+        shape, dtype = npy_header(fp, self.label, what)
+        _check_real(self.label, name, dtype)
+        if len(shape) != 1:
+            raise DataError(f"data {self.label}: array {name} has shape {shape}; "
+                            "each column must be a 1-D array").about("data")
+        _check_size(self.label, what, shape, dtype, info.file_size - fp.tell())
+        return fp, dtype, shape[0]
+
+    def _rows(self, name: str, fp: IO[bytes], dtype: np.dtype, n: int) -> np.ndarray:
+        try:
+            data = fp.read(n * dtype.itemsize)
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"data {self.label}: cannot read column {printable(name)} "
+                            f"({_first_line(exc)})").about("data") from None
+        if len(data) < n * dtype.itemsize:
+            raise DataError(f"data {self.label}: column {printable(name)} ends early; the file "
+                            "is truncated or corrupt").about("data")
+        return np.frombuffer(data, dtype=dtype, count=n)
+
+
+def _array_name(member: str) -> str:
+    """The column a member holds, as numpy names it: `x.npy` holds x."""
+    return member[:-4] if member.endswith(".npy") else member
 
 
 # ---- columns in memory (the Python API) ----------------------------------------------------

@@ -9,6 +9,7 @@ number, so chunk sums add up to the whole file's.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
@@ -19,15 +20,18 @@ from gradcalc.core.graph import Graph, lower
 from gradcalc.core.parse import call_hint
 from gradcalc.core.values import Point
 from gradcalc.data.batch import Batch, run
-from gradcalc.data.files import Table, open_table
+from gradcalc.data.files import Chunk, Table, open_table
 from gradcalc.data.problems import Kink, Problems
-from gradcalc.errors import DataError, MissingValues, UsageError
+from gradcalc.errors import DataError, DomainError, MissingValues, UsageError, listed
 
 # Working memory one chunk may take: every node's values and gradients. Small enough to stay
 # in the processor's cache and in memory the allocator reuses (fresh pages cost a page fault
 # each), large enough to spread the per-chunk cost of interpreting the graph: 16 MB runs the
 # logistic loss at about 1.2x hand-fused numpy, where 48 MB took twice as long (bench/README.md).
 CHUNK_BYTES = 16 << 20
+# A chunk larger than this is the same as one of this many rows (no file holds more), and
+# every reader (Parquet's takes a C long) accepts it.
+MAX_CHUNK_ROWS = 1 << 40
 
 
 @dataclass
@@ -63,12 +67,18 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     params = {name: values[name] for name in inputs if name in given}
     warnings = [f"{name} has a value and is also a column of {table.label}; using the value"
                 for name in params if name in in_file]
-    unused = [name for name in table.names if name not in used]
+    unnamed = [str(k + 1) for k, name in enumerate(table.names) if not name]
+    if unnamed:
+        many = len(unnamed) > 1
+        warnings.append(f"column{'s' if many else ''} {listed(unnamed)} of {table.label} "
+                        f"{'have' if many else 'has'} an empty name in the header (a trailing "
+                        f"comma?) and {'are' if many else 'is'} not read")
+    unused = [name for name in table.names if name and name not in used]
     if unused:
         shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
         warnings.append(f"columns of {table.label} that the expression does not use: {shown}")
     return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
-                on_error, chunk_rows or auto_chunk_rows(graph), warnings)
+                on_error, min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings)
 
 
 def _wrt(graph: Graph, params: dict, columns: tuple, wrt: Sequence[str] | None, reduce: str
@@ -105,7 +115,13 @@ class Stream:
     def __iter__(self) -> Iterator[Batch]:
         plan = self.plan
         assert plan.table is not None  # only a Dask task's copy has none, and it never streams
-        for chunk in plan.table.chunks(plan.columns, plan.chunk_rows):
+        with plan.table.reading(plan.columns, plan.chunk_rows) as chunks:
+            yield from self._batches(chunks)
+
+    def _batches(self, chunks: Iterator[Chunk]) -> Iterator[Batch]:
+        """The batch engine on each chunk; the reader is closed by `__iter__` however it ends."""
+        plan = self.plan
+        for chunk in chunks:
             rows, data = chunk.rows, chunk.columns
             if chunk.bad is not None:
                 keep = ~chunk.bad
@@ -160,20 +176,62 @@ class Reduced:
     columns: tuple[str, ...] = ()  # the inputs read from the file, one value per row
 
 
+# Sums over rows are also kept scaled by 2⁻⁶⁴ once they overflow: no count of rows reaches 2⁶⁴,
+# so the scaled sum of finite values stays finite, and the mean it gives is exact to rounding.
+SCALE = 2.0 ** -64
+
+
+@dataclass
+class Total:
+    """A sum over rows that does not overflow: plain while it is finite, else scaled."""
+
+    value: float = 0.0
+    scaled: float | None = None  # the sum times SCALE, once the plain sum has overflowed
+
+    @classmethod
+    def of(cls, column) -> "Total":
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = float(np.sum(column))
+            if math.isfinite(value):
+                return cls(value)
+            return cls(math.nan, float(np.sum(np.multiply(column, SCALE))))
+
+    def add(self, other: "Total") -> None:
+        if self.scaled is None and other.scaled is None:
+            total = self.value + other.value
+            if math.isfinite(total):
+                self.value = total
+                return
+        self.scaled = self._scaled() + other._scaled()
+
+    def _scaled(self) -> float:
+        return self.value * SCALE if self.scaled is None else self.scaled
+
+    def times(self, scale: float, what: str) -> float:
+        """The sum times `scale` (1/rows for a mean); beyond the largest float it is exit 3."""
+        if self.scaled is None:
+            return self.value * scale
+        result = self.scaled * scale / SCALE
+        if not math.isfinite(result):
+            raise DomainError(f"{what} is beyond the largest float (about 1.8e308); the mean "
+                              "of the same rows is not: reduce mean gives it").about("reduce")
+        return result
+
+
 def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
     """The mean or sum over the rows of the output and of its gradient, chunk sums added up."""
     stream = stream or Stream(plan)
-    value = 0.0
-    sums = dict.fromkeys(plan.wrt, 0.0)
+    value = Total()
+    sums = {name: Total() for name in plan.wrt}
     for batch in stream:
-        value += float(np.sum(batch.value))
+        value.add(Total.of(batch.value))
         for name in plan.wrt:
-            sums[name] += float(np.sum(batch.grads[name]))
+            sums[name].add(Total.of(batch.grads[name]))
     return finish(plan, how, value, sums, used=stream.used, skipped=stream.problems.count,
                   rows=stream.rows)
 
 
-def finish(plan: Plan, how: str, value: float, sums: dict[str, float], *, used: int,
+def finish(plan: Plan, how: str, value: Total, sums: dict[str, Total], *, used: int,
            skipped: int, rows: int) -> Reduced:
     """Sums → the reduced result (also how the Dask engine combines its partitions)."""
     assert plan.table is not None  # the plan as made, not a Dask task's copy
@@ -181,6 +239,9 @@ def finish(plan: Plan, how: str, value: float, sums: dict[str, float], *, used: 
         why = f"all {rows:,} rows were skipped" if rows else "it has no data rows"
         raise DataError(f"data {plan.table.label}: no rows to reduce ({why})").about("data")
     scale = 1.0 / used if how == "mean" else 1.0
-    return Reduced(plan.graph, value * scale, dict(plan.params),
-                   {name: s * scale for name, s in sums.items()}, how, used, skipped,
+    out = plan.graph.output_name
+    over = f"over {used:,} rows"
+    return Reduced(plan.graph, value.times(scale, f"the {how} of {out} {over}"), dict(plan.params),
+                   {name: s.times(scale, f"the {how} of ∂{out}/∂{name} {over}")
+                    for name, s in sums.items()}, how, used, skipped,
                    plan.table.label, plan.columns)

@@ -16,6 +16,16 @@ from gradcalc.render.numerals import human
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+def _fraction(v: float, lo: float, hi: float) -> float:
+    """Where v lies from lo (0) to hi (1), computed in halves: hi - lo may pass float max."""
+    span = hi / 2 - lo / 2
+    return (v / 2 - lo / 2) / span if span else 0.0
+
+
 def _columns(values: Sequence[float], width: int) -> list[float]:
     """At most `width` points, evenly spaced steps from the first to the last, both shown."""
     if len(values) <= width:
@@ -32,15 +42,17 @@ def terminal_curve(values: Sequence[float], width: int = 60, height: int = 6,
     """A block plot of values[k] at step k, highest at the top row. The labels on the left
     are the highest and lowest values drawn; the axis spans the first and the last step.
     Losses over more than a decade are drawn on a log scale (marked `log` on the axis), so
-    a steep first step does not flatten the rest."""
-    if not values:
-        return ""
+    a steep first step does not flatten the rest. A step whose value is not finite is left
+    blank."""
     points = _columns(values, width)
-    top, bottom = max(points), min(points)
+    drawn = _finite(points)
+    if not drawn:
+        return ""
+    top, bottom = max(drawn), min(drawn)
     logarithmic = bottom > 0 and top > LOG_SPAN * bottom
     scale = math.log if logarithmic else (lambda v: v)
-    span = (scale(top) - scale(bottom)) or 1.0
-    levels = [round((scale(p) - scale(bottom)) / span * (height * 8 - 1)) + 1 for p in points]
+    levels = [round(_fraction(scale(p), scale(bottom), scale(top)) * (height * 8 - 1)) + 1
+              if math.isfinite(p) else 0 for p in points]
     left = [human(top), *[""] * (height - 2), human(bottom)][-height:]  # as the headline writes them
     if logarithmic and height > 2:
         left[height // 2] = "log"
@@ -61,11 +73,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     of ten, the first at or below low and the last at or above high."""
     if high <= low:
         high = low + (abs(low) or 1.0)
-    raw = (high - low) / max(1, count - 1)
+    raw = (high / 2 - low / 2) / max(1, count - 1) * 2  # in halves: the span may pass float max
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
     first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
-    return [_clean(k * step) for k in range(first, last + 1)]
+    ticks = [_clean(k * step) for k in range(first, last + 1)]
+    return [t for t in ticks if math.isfinite(t)] or [low, high]  # none beyond float max
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -93,25 +106,27 @@ GRID, INK, CURVE, MARK = "#e3e3e3", "#000000", "#0072B2", "#B84F00"  # Okabe–I
 def loss_svg(values: Sequence[float], title: str = "loss", width: int = 640,
              height: int = 400, label: str = "loss", log_y: bool = False) -> str:
     """A standalone SVG line chart of loss against step: round ticks, a light grid, axis
-    titles, the final value marked; `log_y` for a logarithmic loss axis."""
-    if log_y and any(v <= 0 for v in values):
+    titles, the final value marked; `log_y` for a logarithmic loss axis. A step whose value
+    is not finite breaks the line (every coordinate written is a number)."""
+    drawn = _finite(values)
+    if log_y and any(v <= 0 for v in drawn):
         raise UsageError("log_y needs positive losses; this descent reaches "
-                         f"{human(min(values))}").about("log_y")
+                         f"{human(min(drawn))}").about("log_y")
     left, right, top_m, bottom_m = 78, 24, 44, 56
     plot_w, plot_h = width - left - right, height - top_m - bottom_m
     n = max(1, len(values) - 1)
-    hi, lo = (max(values), min(values)) if values else (1.0, 0.0)
+    hi, lo = (max(drawn), min(drawn)) if drawn else (1.0, 0.0)
     scale = math.log10 if log_y else (lambda v: v)
     y_ticks = log_ticks(lo, hi) if log_y else nice_ticks(lo, hi)
     x_ticks = [t for t in nice_ticks(0, n, 6) if t == int(t)]
-    y_low, y_high = scale(y_ticks[0]), scale(y_ticks[-1])
+    y_low, y_high = scale(min(y_ticks[0], lo)), scale(max(y_ticks[-1], hi))
     x_high = x_ticks[-1]
 
     def x(i: float) -> float:
         return left + plot_w * i / x_high
 
     def y(v: float) -> float:
-        return top_m + plot_h * (y_high - scale(v)) / ((y_high - y_low) or 1.0)
+        return top_m + plot_h * (1 - _fraction(scale(v), y_low, y_high))
 
     bottom = top_m + plot_h
     parts = [
@@ -127,7 +142,12 @@ def loss_svg(values: Sequence[float], title: str = "loss", width: int = 640,
     for t in x_ticks:
         parts.append(f'<line x1="{x(t):.2f}" y1="{top_m}" x2="{x(t):.2f}" y2="{bottom}" stroke="{GRID}"/>')
         parts.append(f'<text x="{x(t):.2f}" y="{bottom + 18}" text-anchor="middle">{int(t)}</text>')
-    points = " ".join(f"{x(i):.2f},{y(v):.2f}" for i, v in enumerate(values))
+    runs: list[list[str]] = [[]]  # the finite stretches of the curve
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            runs[-1].append(f"{x(i):.2f},{y(v):.2f}")
+        elif runs[-1]:
+            runs.append([])
     middle = top_m + plot_h / 2
     parts += [
         f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" y2="{bottom}" stroke="{INK}"/>',
@@ -135,9 +155,10 @@ def loss_svg(values: Sequence[float], title: str = "loss", width: int = 640,
         f'<text x="{left + plot_w / 2}" y="{height - 14}" text-anchor="middle" font-size="13">step</text>',
         f'<text x="18" y="{middle}" text-anchor="middle" font-size="13" transform="rotate(-90 18 {middle})">'
         f'{escape(label)}{" (log scale)" if log_y else ""}</text>',
-        f'<polyline fill="none" stroke="{CURVE}" stroke-width="2" points="{points}"/>',
     ]
-    if values:
+    parts += [f'<polyline fill="none" stroke="{CURVE}" stroke-width="2" points="{" ".join(run)}"/>'
+              for run in runs if run]
+    if values and math.isfinite(values[-1]):
         fx, fy = x(len(values) - 1), y(values[-1])
         above = fy > top_m + 24
         parts += [
