@@ -186,3 +186,21 @@ def test_the_learning_rate_is_a_finite_number(cli, tmp_path, value):
     done = cli("descend", "(w*x-y)**2", "--data", str(data), "--at", "w=0", "--lr", value)
     assert (done.code, done.stdout) == (2, "")
     assert f"'{value}' is not a finite number" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_an_eof_error_from_a_library_is_reported_as_what_it_is(cli, monkeypatch):
+    """click turns an EOFError into "aborted" after a blank line; no prompt reads a terminal
+    here, so one escaping a library is a bug, and said in one line."""
+    from gradcalc.cli import options
+
+    def prepare(*args, **kwargs):
+        raise EOFError("No data left in file")
+
+    monkeypatch.setattr(options, "prepare", prepare)
+    from gradcalc.cli import commands
+
+    monkeypatch.setattr(commands, "prepare", prepare)
+    done = cli("eval", "x", "--at", "x=1")
+    assert (done.code, done.stdout) == (1, "")
+    assert done.stderr == ("error: internal error (EOFError: No data left in file); this is a bug in "
+                           "gradcalc — rerun with --debug for the traceback\n")

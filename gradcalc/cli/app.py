@@ -125,6 +125,14 @@ class Stopped(BaseException):
         self.message, self.code = message, code
 
 
+class Escaped(Exception):
+    """An exception that click would misreport (EOFError as an abort), carried past it."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
 class GradcalcGroup(click.Group):
     """Runs a command and turns every failure into one line on stderr and a documented exit code.
 
@@ -151,6 +159,8 @@ class GradcalcGroup(click.Group):
             return None
         except KeyboardInterrupt:
             raise Stopped("interrupted", ExitCode.INTERRUPTED) from None
+        except EOFError as exc:  # no prompt reads a terminal: a library's EOFError is a bug,
+            raise Escaped(exc) from exc  # not click's "aborted" after a blank line
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -179,7 +189,8 @@ class GradcalcGroup(click.Group):
         except Exception as exc:  # a bug: say so in one line; the traceback only under --debug
             if debug:
                 raise
-            _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcalc — "
+            bug = exc.original if isinstance(exc, Escaped) else exc
+            _fail(f"internal error ({type(bug).__name__}: {bug}); this is a bug in gradcalc — "
                   "rerun with --debug for the traceback", ExitCode.INTERNAL)
         sys.exit(ExitCode.OK)
 
