@@ -13,7 +13,6 @@ from gradcalc.errors import printable
 from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human, machine
 
-
 EXACT_DIGITS = 20  # a count of more digits is shown by its leading digits and exponent alone
 JSON_DIGITS = 4_300  # Python's own bound for writing an integer in decimal: quadratic beyond
 
