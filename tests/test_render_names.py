@@ -41,3 +41,11 @@ def test_gradient_formulas_typeset_names_with_underscores_faithfully(cli):
 def test_the_gradient_of_a_constant_says_so(cli, fmt, said):
     run = cli("grad", "2*pi", "--format", fmt)
     assert (run.code, run.stdout) == (0, said)
+
+
+@pytest.mark.parametrize("op", ["softplus", "relu"])
+def test_an_op_without_its_own_latex_is_set_as_an_operator_name(cli, op):
+    """Found by scripts/fuzz.py: the default template lost its braces to str.format."""
+    run = cli("trace", f"{op}(x)", "--at", "x=1", "--format", "latex")
+    assert run.code == 0, run.stderr
+    assert rf"$\operatorname{{{op}}}\left(x\right)$" in run.stdout
