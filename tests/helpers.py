@@ -437,7 +437,7 @@ def command_lines(draw, data_dir=None, damaged: bool = True) -> tuple[list[str],
     return args, fmt if command in ("eval", "trace") else "table", mode
 
 
-STREAMS = ["normal", "closed stdin", "closed stdout", "closed stderr", "full stdout"]
+STREAMS = ["normal", "closed stdin", "closed stdout", "closed stderr", "full stdout", "full stderr"]
 
 
 def run_process(args: list[str], streams: str = "normal", cwd: str | None = None) -> Run:
@@ -447,13 +447,14 @@ def run_process(args: list[str], streams: str = "normal", cwd: str | None = None
     import sys
 
     closed = {"closed stdin": 0, "closed stdout": 1, "closed stderr": 2}.get(streams)
-    full = open("/dev/full", "w") if streams == "full stdout" else None
+    full = open("/dev/full", "w") if streams.startswith("full") else None
     try:
         done = subprocess.run(
             [sys.executable, "-m", "gradcalc", *args], capture_output=False, text=True, cwd=cwd,
             stdin=None if closed == 0 else subprocess.DEVNULL,
-            stdout=full or (None if closed == 1 else subprocess.PIPE),
-            stderr=None if closed == 2 else subprocess.PIPE, timeout=60,
+            stdout=full if streams == "full stdout" else None if closed == 1 else subprocess.PIPE,
+            stderr=full if streams == "full stderr" else None if closed == 2 else subprocess.PIPE,
+            timeout=60,
             preexec_fn=(lambda: os.close(closed)) if closed is not None else None)
     finally:
         if full:

@@ -204,3 +204,13 @@ def test_an_eof_error_from_a_library_is_reported_as_what_it_is(cli, monkeypatch)
     assert (done.code, done.stdout) == (1, "")
     assert done.stderr == ("error: internal error (EOFError: No data left in file); this is a bug in "
                            "gradcalc — rerun with --debug for the traceback\n")
+
+
+@needs_dev_full
+@pytest.mark.parametrize("args, code", [(POINT, 0), (["eval", "x", "--at", "x=1,y=2"], 0),
+                                        (["eval", "3*(a+", "--at", "a=5"], 2),
+                                        (["eval", "log(x)", "--at", "x=0"], 3)])
+def test_a_full_standard_error_keeps_the_exit_code(args, code):
+    with open(FULL, "w") as full:
+        done = run(args, stderr=full)
+    assert done.returncode == code

@@ -300,7 +300,7 @@ def _flushed(code: Any) -> Any:
         reader_gone()
     except (OSError, ValueError) as exc:
         reader_gone()  # what is still buffered goes nowhere, so Python's own exit is quiet
-        click.echo(f"error: {cannot_write_stdout(exc)}", err=True)
+        say(f"error: {cannot_write_stdout(exc)}")
         code = ExitCode.USAGE
     try:
         sys.stderr.flush()
@@ -326,22 +326,31 @@ def _caret(exc: GradcalcError) -> str | None:
 
 
 def _fail(message: str, code: int, caret: str | None = None) -> None:
-    click.echo(f"error: {printable(message)}", err=True)
+    say(f"error: {printable(message)}")
     if caret:
-        click.echo(caret, err=True)
+        say(caret)
     sys.exit(int(code))
+
+
+def say(line: str) -> None:
+    """A line on stderr; a standard error that cannot take it (`2> /dev/full`) leaves nowhere
+    to say it, and the exit code tells all the same."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
 
 
 def warn(message: str) -> None:
     """A warning on stderr, unless -q/--quiet asks for results and errors only."""
     if not setting("quiet", False):
-        click.echo(f"warning: {printable(message)}", err=True)
+        say(f"warning: {printable(message)}")
 
 
 def note(message: str) -> None:
     """What the command is doing when it might look stuck; silenced by -q/--quiet too."""
     if not setting("quiet", False):
-        click.echo(f"note: {message}", err=True)
+        say(f"note: {message}")
 
 
 @click.group("gradcalc", cls=GradcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
