@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     MATH = 3  # a value or derivative is undefined or not finite at the point
     MISMATCH = 4  # `check` found a gradient that disagrees with its oracle
     INTERRUPTED = 130  # Ctrl-C or an abort: 128 + SIGINT, as shells report it
+    TERMINATED = 143  # SIGTERM: 128 + SIGTERM, as shells report it
 
 
 _Error = TypeVar("_Error", bound="GradcalcError")

@@ -35,6 +35,8 @@ LIMITS: dict[str, Limit] = {
               "work of listing paths: the paths listed times the stages of the graph"),
         Limit("GRADCALC_MAX_HESSIAN", 10_000_000,
               "work of a Hessian: nodes times inputs"),
+        Limit("GRADCALC_MAX_CHECK_WORK", 1_000_000,
+              "stages re-run by `check --nodes`, where each stage checked re-runs the stages after it"),
         Limit("GRADCALC_MAX_TERMS", 100_000, "terms of the formulas printed by `gradcalc grad`"),
         Limit("GRADCALC_SIMPLIFY_SECONDS", 10, "seconds of symbolic simplification"),
         Limit("GRADCALC_SYMBOLIC_SECONDS", 30,

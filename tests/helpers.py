@@ -221,7 +221,7 @@ def timed(run_cli, *args: str, **options) -> tuple:
 
 def check_contract(run, elapsed: float, fmt: str = "table", mode: str = "strict") -> None:
     """Assert what every input must get: a result or one clean error, quickly."""
-    assert run.code in (0, 2, 3), (run.code, run.stderr)
+    assert run.code in CODES, (run.code, run.stderr)
     for text in (run.stdout, run.stderr):
         assert "Traceback" not in text and "internal error" not in text, run.stderr
     if run.code:
@@ -230,7 +230,7 @@ def check_contract(run, elapsed: float, fmt: str = "table", mode: str = "strict"
         assert lines and lines[-1].startswith("error: "), run.stderr
         assert all(line.startswith(("error: ", "warning: ")) for line in lines), run.stderr
     else:
-        assert run.stdout.strip()
+        assert run.stdout.strip() or fmt == "jsonl"
         if fmt == "json" and mode == "strict" and not run.stdout.startswith("Usage:"):  # `-h`
             assert_all_finite(json.loads(run.stdout))
     assert elapsed < TIME_BOUND, elapsed
@@ -374,3 +374,237 @@ def _hostile_parquet(folder, paths: dict) -> None:
     for name, table in cases.items():
         pq.write_table(table, folder / f"{name}.parquet")
         paths[name] = str(folder / f"{name}.parquet")
+
+
+# ---- every command, every format, hostile data files, real processes ---------------------
+
+def command_formats() -> dict[str, list[str]]:
+    """Each command's formats, from the renderers' own table."""
+    from gradcalc.render import formats as known
+
+    return {command: known(command) for command in
+            ("eval", "trace", "graph", "paths", "check", "grad", "descend")}
+
+
+# Values without x and y, which the data files' columns give, and a parameter w.
+AT_DATA = ",".join(item for item in AT.split(",") if item.split("=")[0] not in ("x", "y")) + ",w=0.5"
+
+# Expressions that parse, with kinks, shared stages, wide arguments and steep functions.
+VALID = ["w*x - y", "(w*x - y)**2", "log(x)*w", "sigmoid(w*x) + y", "x/y*w", "relu(x - w)*y",
+         "max(x, y, w)", "abs(b)*x", "sqrt(b) + x", "log(c)*x", "sin(2000*x)", "sin(1/x)",
+         "u = x*y; v = u*u + u; f = v*v + v", "x^y", "exp(z*z)*x", "tanh(x)*softplus(y)",
+         "min(x, x)", "x - x", "1/(x - 0.5)", "atan(y/x)", "log(x, 2) + asin(x)"]
+sensible_texts = st.one_of(st.sampled_from(VALID), expressions().map(lambda tree: tree[0]),
+                           hostile_texts)
+
+HEADERS = ["x", "y", " x", "y ", "", "x", "z", "é", "1x", "a b", '"x"', "x\x00", "w"]
+CELLS = ["1", "-2.5", "0", "1e308", "-1e308", "1e-320", "1e400", "nan", "inf", "-inf", "",
+         " 3 ", "1_000", "٣", "１", "0x10", "1,5", "+4", ".5", "5.", "e3", '"7"', "\x00",
+         "9" * 400, "\ufeff1", "true"]
+
+
+@st.composite
+def csv_files(draw, damaged: bool = True) -> bytes:
+    """A CSV file of odd headers, cells, row lengths and line ends."""
+    header = draw(st.lists(st.sampled_from(HEADERS), min_size=1, max_size=4))
+    if draw(st.booleans()):
+        header = ["x", "y"] + header[:1]
+    width = len(header)
+    rows = draw(st.lists(st.lists(st.sampled_from(CELLS), min_size=max(0, width - 1),
+                                  max_size=width + 1), max_size=6))
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = end.join(",".join(cells) for cells in [header, *rows])
+    text += draw(st.sampled_from(["", end, end * 3, ","]))
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(st.booleans()):
+        data = b"\xef\xbb\xbf" + data
+    if damaged and draw(st.integers(0, 9)) == 0:
+        data = data[:draw(st.integers(0, len(data)))] + draw(st.binary(max_size=4))
+    return data
+
+
+DTYPES = ["<f8", "<f4", "<i8", "|u1", "|b1", "<c16", "<M8[s]", "|S3", "<U3", ">f8", "<f2"]
+
+
+@st.composite
+def npy_files(draw, damaged: bool = True) -> bytes:
+    """A .npy file: a structured array of odd field types and names, a plain array, or a cut one."""
+    import io
+
+    import numpy as np
+
+    rows = draw(st.integers(0, 4))
+    kind = draw(st.sampled_from(["structured", "plain", "scalar"]))
+    if kind == "structured":
+        names = draw(st.lists(st.sampled_from(["x", "y", "z", " x", "é"]), min_size=1, max_size=3,
+                              unique=True))
+        dtype = np.dtype([(name, draw(st.sampled_from(DTYPES))) for name in names])
+        array = np.zeros(rows, dtype=dtype)
+        for name in names:
+            if dtype[name].kind in "fc":
+                with np.errstate(over="ignore"):  # 1e308 is inf in float16 and float32
+                    array[name] = draw(st.sampled_from([0.5, -2.0, np.inf, np.nan, 1e308]))
+    elif kind == "plain":
+        array = np.full((rows, draw(st.integers(1, 3))), 1.5, dtype=draw(st.sampled_from(DTYPES[:4])))
+    else:
+        array = np.array(2.0)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    data = buffer.getvalue()
+    if damaged and draw(st.integers(0, 5)) == 0:
+        data = data[:draw(st.integers(0, len(data)))]
+    return data
+
+
+@st.composite
+def npz_files(draw, damaged: bool = True) -> bytes:
+    """A .npz file: members of odd types, lengths and shapes; `damaged`: also an object member
+    (pickled) or an archive cut short."""
+    import io
+
+    import numpy as np
+
+    members = {}
+    for name in draw(st.lists(st.sampled_from(["x", "y", "z", "x ", "w"]), min_size=0, max_size=3,
+                              unique=True)):
+        shape = draw(st.sampled_from([(3,), (2,), (3, 2), (), (0,)]))
+        kind = draw(st.sampled_from(DTYPES[:8] + (["object"] if damaged else [])))
+        members[name] = (np.array([1, "a"], dtype=object) if kind == "object"
+                         else np.ones(shape, dtype=kind))
+    buffer = io.BytesIO()
+    np.savez(buffer, **members)
+    data = buffer.getvalue()
+    if damaged and draw(st.integers(0, 5)) == 0:
+        data = data[:draw(st.integers(0, len(data)))]
+    return data
+
+
+@st.composite
+def parquet_files(draw, damaged: bool = True) -> bytes:
+    """A Parquet file: numeric, null, list, struct, map, string, binary and twice-named columns."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "float": pa.array([1.5, -2.0, None]), "int": pa.array([1, 2, 3]),
+        "nan": pa.array([float("nan"), 1.0, float("inf")]), "string": pa.array(["1", "b", "c"]),
+        "binary": pa.array([b"1", b"2", b"3"]), "list": pa.array([[1.0], [], None]),
+        "struct": pa.array([{"a": 1.0}, {"a": 2.0}, None]), "bool": pa.array([True, False, None]),
+        "map": pa.array([[("k", 1.0)], [], None], type=pa.map_(pa.string(), pa.float64())),
+    }
+    chosen = draw(st.lists(st.tuples(st.sampled_from(["x", "y", "z", "x"]), st.sampled_from(sorted(columns))),
+                           min_size=1, max_size=3))
+    rows = draw(st.integers(0, 3))
+    table = pa.Table.from_arrays([columns[kind].slice(0, rows) for _, kind in chosen],
+                                 names=[name for name, _ in chosen])
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    data = buffer.getvalue()
+    if damaged and draw(st.integers(0, 5)) == 0:
+        data = data[:draw(st.integers(0, len(data)))]
+    return data
+
+
+def data_files(damaged: bool = True):
+    """(suffix, contents) of a hostile data file of every kind the readers take; `damaged`
+    adds files cut short and random bytes under every suffix."""
+    kinds = [st.tuples(st.just(".csv"), csv_files(damaged)), st.tuples(st.just(".npy"), npy_files(damaged)),
+             st.tuples(st.just(".npz"), npz_files(damaged)),
+             st.tuples(st.just(".parquet"), parquet_files(damaged))]
+    if damaged:
+        kinds.append(st.tuples(st.sampled_from([".csv", ".npy", ".npz", ".parquet", ".txt", ""]),
+                               st.binary(max_size=64)))
+    return st.one_of(*kinds)
+
+# Codes each command may end with on any input: check's 4 says a correct rule is wrong.
+CODES = (0, 2, 3)
+
+
+@st.composite
+def command_lines(draw, data_dir=None, damaged: bool = True) -> tuple[list[str], str, str]:
+    """A command line of any command with any of its formats, the format and --nonfinite mode
+    chosen; with `data_dir`, eval --data and descend read a hostile file written there
+    (`damaged`: data_files)."""
+    known = command_formats()
+    choices = ["eval", "trace", "graph", "paths", "check", "grad"] + (["data", "descend"] if data_dir else [])
+    command = draw(st.sampled_from(choices))
+    expression = draw(sensible_texts)
+    mode = "strict"
+    if command in ("data", "descend"):
+        suffix, contents = draw(data_files(damaged))
+        path = f"{data_dir}/rows{draw(st.integers(0, 10**6))}{suffix}"
+        with open(path, "wb") as handle:
+            handle.write(contents)
+        fmt = draw(st.sampled_from(known["eval" if command == "data" else "descend"]))
+        name = "eval" if command == "data" else "descend"
+        args = [name, expression, "--data", path, "--at", AT_DATA, "--format", fmt]
+        if command == "data":
+            args += draw(st.sampled_from([[], ["--reduce", "sum"], ["--reduce", "none"],
+                                          ["--on-error", "skip"], ["--chunk-size", "2"]]))
+            if "none" in args and fmt not in ("csv", "json"):
+                args[args.index("--format") + 1] = fmt = "csv"
+        else:
+            args += ["--steps", str(draw(st.integers(0, 5))), "--lr", draw(st.sampled_from(["0.1", "1e300", "1e-300"]))]
+            args += draw(st.sampled_from([[], ["--batch-size", "2", "--seed", "3"], ["--history", "-"]]))
+        if "none" in args and fmt == "json":
+            return args, "jsonl", mode  # JSON Lines: a file of no rows is no line at all
+        return args, "table", mode  # (the JSON contract's keys are eval's and trace's)
+    fmt = draw(st.sampled_from(known[command]))
+    args = [command, expression, "--at", draw(at_values), "--format", fmt]
+    args += ["--gates", draw(st.sampled_from(["written", "fused", "primitive"]))] if command != "grad" else []
+    if command in ("eval", "trace"):
+        mode = draw(nonfinite) if fmt in ("table", "json", "csv") else "strict"
+        args += ["--nonfinite", mode]
+        if mode == "strict" and fmt in ("table", "json", "csv"):
+            args += draw(st.sampled_from([[], [], ["--exact"], ["--digits", "20"]]
+                                         + ([["--hessian"]] if command == "eval" else [])))
+    elif command == "paths":
+        args += ["--wrt", "x", "--top", draw(st.sampled_from(["1", "3", "10"]))]
+    elif command == "check":
+        args += draw(st.sampled_from([[], ["--nodes"], ["--rtol", "1e-9"]]))
+    elif command == "grad":
+        args += draw(st.sampled_from([[], ["--stages"], ["--simplify"]]))
+    return args, fmt if command in ("eval", "trace") else "table", mode
+
+
+STREAMS = ["normal", "closed stdin", "closed stdout", "closed stderr", "full stdout", "full stderr"]
+
+
+def run_process(args: list[str], streams: str = "normal", cwd: str | None = None) -> Run:
+    """gradcalc as a process of its own, its standard streams as `streams` says (STREAMS)."""
+    import os
+    import subprocess
+    import sys
+
+    closed = {"closed stdin": 0, "closed stdout": 1, "closed stderr": 2}.get(streams)
+    full = open("/dev/full", "w") if streams.startswith("full") else None
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gradcalc", *args], capture_output=False, text=True, cwd=cwd,
+            stdin=None if closed == 0 else subprocess.DEVNULL,
+            stdout=full if streams == "full stdout" else None if closed == 1 else subprocess.PIPE,
+            stderr=full if streams == "full stderr" else None if closed == 2 else subprocess.PIPE,
+            timeout=60,
+            preexec_fn=(lambda: os.close(closed)) if closed is not None else None)
+    finally:
+        if full:
+            full.close()
+    return Run(done.returncode, done.stdout or "", done.stderr or "")
+
+
+def check_process_contract(run: Run, streams: str, elapsed: float) -> None:
+    """What a process owes its caller whatever its streams: a documented exit code, at most
+    one error line and never a traceback; a full standard output is exit 2 when anything was
+    to be written, and a closed one an ordinary end."""
+    assert run.code in (*CODES, 130), (run.code, run.stderr)
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    lines = run.stderr.splitlines()
+    assert sum(line.startswith("error: ") for line in lines) <= 1, run.stderr
+    assert all(line.startswith(("error: ", "warning: ", "note: ")) for line in lines), run.stderr
+    if run.code and streams in ("normal", "closed stdout", "full stdout"):
+        assert lines and lines[-1].startswith("error: "), run.stderr
+    if streams == "full stdout" and run.code == 0:
+        raise AssertionError(f"exit 0 although standard output was full: {run.stderr}")
+    assert elapsed < 3 * TIME_BOUND + 5, elapsed  # interpreter start-up included

@@ -100,3 +100,68 @@ def test_a_step_that_leaves_the_domain_is_shrunk(cli):
 def test_ridders_extrapolation_is_accurate_and_knows_its_error():
     estimate, error = ridders(math.exp, 1.0, 0.01)
     assert abs(estimate - math.e) < 1e-12 and error < 1e-10
+
+
+@pytest.mark.parametrize("text, at, exact", [
+    ("sin(2000*x)", "x=1", 2000 * math.cos(2000)),
+    ("sin(1/x)", "x=0.001", -math.cos(1000) / 0.001 ** 2),
+])
+def test_a_function_that_turns_fast_is_not_blamed_on_backprop(cli, text, at, exact):
+    """The first step of the finite difference spans whole periods there; a step 100 or 10,000
+    times smaller does not, and the estimate two first steps confirm is the one kept."""
+    run, out = check(cli, text, at)
+    assert run.code == 0, run.stderr
+    row = out["inputs"][0]
+    assert row["status"] == "ok"
+    assert row["backprop"] == pytest.approx(exact, rel=1e-12)
+    assert row["finite_difference"] == pytest.approx(exact, rel=1e-8)
+
+
+def test_a_sum_of_two_thousand_fast_terms_is_not_blamed_on_backprop(cli):
+    text = "+".join(f"sin({k}*x)" for k in range(1, 2001))
+    run, out = check(cli, text, "x=1")
+    exact = math.fsum(k * math.cos(k) for k in range(1, 2001))
+    assert run.code == 0, run.stderr
+    assert out["inputs"][0]["finite_difference"] == pytest.approx(exact, rel=1e-8)
+
+
+def test_when_the_oracles_disagree_the_unreliable_one_is_named(cli, monkeypatch):
+    """A finite difference that lies (here: planted) against sympy's exact derivative: backprop
+    matches sympy, so it is judged right, and the warning says which oracle failed."""
+    from gradcalc.analyses import check as checking
+
+    monkeypatch.setattr(checking, "ridders", lambda f, x, step: (123.0, 1e-12))
+    run, out = check(cli, "x**3", "x=2")
+    assert run.code == 0 and out["inputs"][0]["status"] == "ok"
+    assert run.stderr == ("warning: the finite difference is unreliable at this point for x: it "
+                          "disagrees with sympy's exact derivative, so those gradients are judged "
+                          "against sympy alone\n")
+
+
+def test_a_wrong_rule_is_caught_by_sympy_where_the_finite_difference_is_unreliable(cli, monkeypatch):
+    _plant(monkeypatch, "sin", lambda m, out, args, i: m.cos(args[0]) * 1.001)
+    run, out = check(cli, "sin(2000*x)", "x=1")
+    assert run.code == 4 and out["inputs"][0]["status"] == "mismatch"
+
+
+def test_checking_every_stage_of_a_long_chain_is_bounded_by_a_named_limit(cli, monkeypatch):
+    chain = "; ".join(["s = x"] + ["s = sin(s) + x"] * 5000)
+    run = cli("check", chain, "--at", "x=0.3", "--nodes")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == ("error: limit GRADCALC_MAX_CHECK_WORK reached: checking 10,000 stages would "
+                          "re-run 50,005,000 stages in all (at most 1,000,000 stages re-run by `check "
+                          "--nodes`, where each stage checked re-runs the stages after it); raise it "
+                          "with the environment variable GRADCALC_MAX_CHECK_WORK=N\n")
+    monkeypatch.setenv("GRADCALC_MAX_CHECK_WORK", "100")
+    assert cli("check", "; ".join(["s = x"] + ["s = sin(s) + x"] * 8), "--at", "x=0.3", "--nodes").code == 2
+    assert cli("check", "; ".join(["s = x"] + ["s = sin(s) + x"] * 6), "--at", "x=0.3", "--nodes").code == 0
+
+
+def test_a_stage_is_checked_on_the_stages_after_it_alone(cli):
+    """Re-running only what depends on a stage: the sum's first term is checked against
+    the sum of the terms after it, a short graph, in a long program."""
+    text = "; ".join(["t = sin(x)"] + [f"a{k} = x*{k}" for k in range(300)] + ["f = t*t + a0"])
+    run, out = check(cli, text, "x=0.5", "--nodes")
+    assert run.code == 0
+    t = next(row for row in out["stages"] if row["name"] == "t")
+    assert t["finite_difference"] == pytest.approx(2 * math.sin(0.5), rel=1e-9)

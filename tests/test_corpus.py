@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -270,3 +271,68 @@ def test_structure_is_kept_as_written(cli):
     nodes = cli("trace", "exp(log(x)) + x*x", "--at", "x=2", "--format", "json").json()["nodes"]
     assert [(n["op"], n["expr"]) for n in nodes] == [
         ("input", "x"), ("log", "log(x)"), ("exp", "exp(u1)"), ("mul", "x*x"), ("add", "u2 + u3")]
+
+
+# ---- every command, not only eval: (arguments, exit code, fragment of stderr or stdout) ------
+
+CHAIN_5000 = "; ".join(["s = x"] + ["s = sin(s) + x"] * 5000)
+TRIPLING_700 = "s = x; " + "; ".join(["s = s*s + s"] * 700)
+WIDE_MAX = "max(" + ",".join(f"x{k}" for k in range(3000)) + ")"
+WIDE_AT = ",".join(f"x{k}={k % 7}" for k in range(3000))
+
+COMMANDS = [
+    (("check", "sin(2000*x)", "--at", "x=1"), 0, "1 gradient agrees"),
+    (("check", "sin(1/x)", "--at", "x=0.001"), 0, "1 gradient agrees"),
+    (("check", "x", "--at", "x=1", "--rtol", "nan"), 2, "'nan' is not a finite number"),
+    (("check", "x", "--at", "x=1", "--atol", "inf"), 2, "'inf' is not a finite number"),
+    (("check", CHAIN_5000, "--at", "x=0.3", "--nodes"), 2, "limit GRADCALC_MAX_CHECK_WORK reached"),
+    (("check", "relu(x)", "--at", "x=0"), 0, "no gradient judged: x is at a kink"),
+    (("check", "log(x)", "--at", "x=0"), 3, "log of 0"),
+    (("paths", TRIPLING_700, "--at", "x=0"), 0, "≈ 9.66e+333 paths from s back to x"),
+    (("paths", "3"), 2, "the expression has none"),
+    (("paths", "x*y", "--at", "x=1,y=2"), 2, "one of: x, y"),
+    (("paths", "x*x", "--at", "x=1", "--top", "0"), 2, "--top"),
+    (("trace", WIDE_MAX, "--at", WIDE_AT, "--format", "python", "-q"), 0, "f_args = (x0, x1, x2"),
+    (("trace", "softplus(x)", "--at", "x=1", "--format", "latex"), 0, r"\operatorname{softplus}"),
+    (("trace", "x__y*a_b_c", "--at", "x__y=1,a_b_c=2", "--format", "latex"), 0, r"\mathit{x\_\_y}"),
+    (("trace", "log(x)", "--at", "x=0", "--format", "python", "--nonfinite", "ieee"), 2,
+     "--format python needs finite values"),
+    (("grad", "0"), 0, "(no inputs: the expression is a constant)"),
+    (("grad", "x__y*sin(a_b_c)", "--format", "latex"), 0, r"\mathit{a\_b\_c}"),
+    (("grad", "x +"), 2, "unexpected end of input"),
+    (("graph", "x*y", "--format", "mermaid"), 0, "flowchart"),
+    (("graph", "x*y", "-o", "out.jpg"), 2, "does not write .jpg files"),
+    (("eval", "x", "--at", "x=1", "--hessian", "--digits", "5"), 2, "--hessian works with float64"),
+    (("eval", "x", "--at", "x=1", "--exact", "--digits", "5"), 2, "exclude each other"),
+    (("eval", "x", "--at", "x=1", "--reduce", "sum"), 2, "need --data FILE"),
+    (("descend", "w*x", "--at", "w=0"), 2, "descend needs --data FILE"),
+    (("descend", "(w*x - y)**2", "--data", "POINTS", "--at", "w=0", "--lr", "nan"), 2,
+     "'nan' is not a finite number"),
+    (("descend", "(w*x - y)**2", "--data", "POINTS", "--at", "w=0", "--lr", "inf"), 2,
+     "'inf' is not a finite number"),
+    (("eval", "(w*x - y)**2", "--data", "POINTS", "--at", "w=2", "--format", "json"), 0, '"rows"'),
+    (("eval", "(w*x - y)**2", "--data", "POINTS", "--at", "w=2", "--reduce", "none", "--format", "table"),
+     2, "--reduce none writes one line per row"),
+]
+
+
+def command_id(entry) -> str:
+    args = [arg if len(arg) <= 20 else arg[:20] + "…" for arg in entry[0]]
+    return ascii(" ".join(args))[1:-1]
+
+
+@pytest.mark.parametrize("args, code, fragment", COMMANDS, ids=[command_id(c) for c in COMMANDS])
+def test_command_corpus_case(cli, tmp_path, monkeypatch, args, code, fragment):
+    points = str(Path(__file__).resolve().parent.parent / "examples" / "points.csv")
+    monkeypatch.chdir(tmp_path)
+    run = cli(*(points if arg == "POINTS" else arg for arg in args))
+    assert run.code == code, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    if code:
+        assert run.stdout == ""
+        lines = run.stderr.splitlines()
+        assert lines[-1].startswith("error: ") and run.stderr.count("error: ") == 1
+        assert all(line.startswith("warning: ") for line in lines[:-1])
+        assert fragment in lines[-1]
+    else:
+        assert fragment in run.stdout

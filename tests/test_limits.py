@@ -174,3 +174,11 @@ def test_the_local_rules_of_a_wide_max_count_the_ties_once(monkeypatch):
     graph = lower("max(" + ", ".join(f"x{k}" for k in range(40)) + ")")
     assert len(local_rules(graph, graph.output)) == 40
     assert len(made) == 40 + 40  # one term of the count per argument, one rule per argument
+
+
+def test_the_readme_table_says_what_reaching_each_limit_does():
+    security = README[README.index("## Security"):]
+    for name in LIMITS:
+        row = next(line for line in security.splitlines() if line.strip().startswith(f"| `{name}`"))
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        assert len(cells) == 4 and cells[2] and cells[3].startswith(("exit 2", "a warning")), row

@@ -118,3 +118,44 @@ def test_a_constant_has_no_input_to_follow(cli):
     run = cli("paths", "3", "--format", "json")
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == "error: paths needs an input to follow, and the expression has none (it is a constant)\n"
+
+
+def _tripling(stages: int) -> str:
+    """Each stage of `s = s*s + s` triples the paths: 3**stages of them."""
+    return "s = x; " + "; ".join(["s = s*s + s"] * stages)
+
+
+def _decimal_scientific(count: int) -> str:
+    """The independent oracle: the decimal module's rounding to 3 significant digits."""
+    import decimal
+
+    with decimal.localcontext() as context:
+        context.prec = 3
+        return f"{+decimal.Decimal(count):.2e}".replace("E", "e")
+
+
+@pytest.mark.parametrize("stages", [700, 30_000])  # 3**700 > 2**1024; 3**30000 has 14,314 digits
+def test_a_count_beyond_float_range_is_shown_by_its_exact_exponent(cli, stages):
+    run = cli("paths", _tripling(stages), "--at", "x=0", "--top", "2")
+    assert run.code == 0, run.stderr
+    approximate = f"≈ {_decimal_scientific(3 ** stages)}"
+    assert run.stdout.startswith(f"{approximate} paths from s back to x; the 2 with the largest")
+    assert "the other ≈ " in run.stdout
+
+
+def test_json_keeps_the_exact_count_while_python_can_write_it(cli):
+    run = cli("paths", _tripling(700), "--at", "x=0", "--format", "json")
+    assert run.code == 0 and run.json()["paths"] == 3 ** 700
+
+
+def test_json_gives_a_count_past_4300_digits_as_its_leading_digits_and_exponent(cli):
+    run = cli("paths", _tripling(30_000), "--at", "x=0", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert run.json()["paths"] == f"≈ {_decimal_scientific(3 ** 30_000)}"
+
+
+@pytest.mark.parametrize("stages, shown", [(12, "531,441 paths"), (13, "1,594,323 (≈ 1.59e+06) paths"),
+                                           (40, f"{3 ** 40:,} (≈ 1.22e+19) paths"), (200, "≈ 2.66e+95 paths")])
+def test_counts_are_exact_while_short(cli, stages, shown):
+    run = cli("paths", _tripling(stages), "--at", "x=0", "--top", "1")
+    assert run.code == 0 and run.stdout.startswith(f"{shown} from s back to x")

@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from gradcalc import limits
-from gradcalc.errors import GradcalcError, LimitError
+from gradcalc.errors import GradcalcError, LimitError, listed
 
 if TYPE_CHECKING:  # the CLI imports this module for its tolerances: no evaluation code here
     from gradcalc.core.autodiff import Result
@@ -115,15 +115,25 @@ def check(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
 
     values = point.read()  # every value is checked, used or not
     result = autodiff.evaluate(graph, values, wrt)
+    checked = _checked_stages(graph) if stages else []
+    work = _stage_work(graph, checked)
+    limits.check("GRADCALC_MAX_CHECK_WORK", work,
+                 f"checking {len(checked):,} stages would re-run {work:,} stages in all")
     warnings: list[str] = []
     symbolic = _symbolic_gradient(graph, point, result.wrt, warnings)
     judge = lambda row: row._replace(status=_judge(row, rtol, atol, bool(result.warnings)))  # noqa: E731
-    inputs = [judge(Row(name, result.grads[i], *_finite_difference(result, i, warnings),
+    consumers = _consumers(graph)
+    inputs = [judge(Row(name, result.grads[i], *_finite_difference(result, i, consumers, warnings),
                         symbolic.get(name)))
               for name, i in ((name, graph.index[name]) for name in result.wrt)]
     staged = [judge(Row(graph.nodes[i].name, result.grads[i],
-                        *_finite_difference(result, i, warnings)))
-              for i in (_checked_stages(graph) if stages else ())]
+                        *_finite_difference(result, i, consumers, warnings)))
+              for i in checked]
+    unreliable = [row.name for row in inputs if _fd_unreliable(row, rtol, atol)]
+    if unreliable:
+        warnings.append(f"the finite difference is unreliable at this point for {listed(unreliable)}: "
+                        "it disagrees with sympy's exact derivative, so those gradients are judged "
+                        "against sympy alone")
     if any(row.status == "kink" for row in inputs + staged):
         warnings.append("the point is at a non-differentiable kink: gradcalc uses the min-norm "
                         "subgradient there, which the oracles need not match; rows that differ "
@@ -137,51 +147,127 @@ def _checked_stages(graph: Graph) -> list[int]:
             if graph.varying[i] and graph.live[i] and i != graph.output]
 
 
+def _stage_work(graph: Graph, stages: Sequence[int]) -> int:
+    """What checking the stages costs, counted before it starts: each re-runs at most the
+    stages after it, tens of times (a chain of n stages costs about n²/2)."""
+    return sum(graph.output - i for i in stages)
+
+
+def _close(value: float, reference: float, rtol: float, atol: float, slack: float = 0.0) -> bool:
+    return abs(value - reference) <= atol + rtol * abs(reference) + slack
+
+
 def _judge(row: Row, rtol: float, atol: float, kinks: bool) -> str:
-    references = [(row.finite_difference, row.fd_error or 0.0), (row.symbolic, 0.0)]
-    checked = [(ref, slack) for ref, slack in references if ref is not None]
-    if not checked:
+    """sympy's exact derivative, where there is one, is the oracle to trust; otherwise the
+    finite difference within its own error estimate. A finite difference can be wrong where
+    the function turns fast (sin(2000*x)); an exact derivative cannot."""
+    if row.symbolic is not None:
+        reference, slack = row.symbolic, 0.0
+    elif row.finite_difference is not None:
+        reference, slack = row.finite_difference, row.fd_error or 0.0
+    else:
         return "unchecked"
-    if all(abs(row.backprop - ref) <= atol + rtol * abs(ref) + slack for ref, slack in checked):
+    if _close(row.backprop, reference, rtol, atol, slack):
         return "ok"
     return "kink" if kinks else "mismatch"
 
 
+def _fd_unreliable(row: Row, rtol: float, atol: float) -> bool:
+    """The two oracles disagree with each other, and the exact one is right by definition."""
+    return (row.symbolic is not None and row.finite_difference is not None
+            and not _close(row.finite_difference, row.symbolic, rtol, atol, row.fd_error or 0.0))
+
+
 # --- finite differences -------------------------------------------------------------------
 
-def _finite_difference(result: Result, i: int, warnings: list[str]) -> tuple[float | None, float | None]:
+_STARTS = 4  # first steps of Ridders' method tried, each 100 times smaller than the last
+_AGREE = 1e-9  # relative difference of two estimates that counts as agreement
+
+
+def _finite_difference(result: Result, i: int, consumers: list[list[int]],
+                       warnings: list[str]) -> tuple[float | None, float | None]:
     """d output / d node i, by perturbing node i's value and re-running what depends on it."""
-    f = _downstream(result, i)
+    f = _downstream(result, i, consumers)
     x = result.values[i]
     step = 0.01 * max(abs(x), 1.0)
+    found: list[tuple[float, float]] = []
     for _ in range(8):  # a big first step may leave the domain (log(x) at x = 0.001): shrink it
         try:
-            return ridders(f, x, step)
+            found.append(ridders(f, x, step))
         except GradcalcError:
-            step /= 10
-    warnings.append(f"no finite difference for {result.graph.nodes[i].name}: the output is "
-                    "undefined at every step tried around the point")
-    return None, None
+            pass
+        if len(found) == _STARTS:
+            break
+        step /= 100 if found else 10
+    if not found:
+        warnings.append(f"no finite difference for {result.graph.nodes[i].name}: the output is "
+                        "undefined at every step tried around the point")
+        return None, None
+    return _most_certain(found)
 
 
-def _downstream(result: Result, i: int) -> Callable[[float], float]:
-    """The output as a function of node i's value, everything not downstream of i held fixed."""
+def _agreeing(found: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The estimates from neighbouring first steps that agree within their error estimates
+    (Ridders' estimate is rough: twice it, or 1e-9 relative, counts as agreement)."""
+    return [min(a, b, key=lambda estimate: estimate[1]) for a, b in zip(found, found[1:])
+            if abs(a[0] - b[0]) <= 2 * (a[1] + b[1]) + _AGREE * max(abs(a[0]), abs(b[0]))]
+
+
+def _most_certain(found: list[tuple[float, float]]) -> tuple[float, float]:
+    """The estimate confirmed from two first steps with the smallest error; when no two agree
+    (the function turns faster than every step tried), the smallest error, widened to the
+    spread of all the estimates: an estimate that is not confirmed blames nothing."""
+    agreeing = _agreeing(found)
+    if agreeing:
+        return min(agreeing, key=lambda estimate: estimate[1])
+    value, error = min(found, key=lambda estimate: estimate[1])
+    spread = max(v for v, _ in found) - min(v for v, _ in found)
+    return value, max(error, spread)
+
+
+def _consumers(graph: Graph) -> list[list[int]]:
+    """For each node, the nodes that take it as an input."""
+    consumers: list[list[int]] = [[] for _ in graph.nodes]
+    for k, node in enumerate(graph.nodes):
+        for j in set(node.inputs):
+            consumers[j].append(k)
+    return consumers
+
+
+def _downstream(result: Result, i: int, consumers: list[list[int]]) -> Callable[[float], float]:
+    """The output as a function of node i's value, everything not downstream of i held fixed.
+
+    The function runs a graph of the downstream stages alone, whose other arguments are inputs
+    holding their values: its cost is the size of what depends on node i, not of the graph.
+    """
     from gradcalc.core import autodiff
+    from gradcalc.core.graph import Graph, Node
 
     graph = result.graph
-    affected = [False] * len(graph.nodes)
-    for k in range(i + 1, len(graph.nodes)):
-        affected[k] = any(affected[j] or j == i for j in graph.nodes[k].inputs)
-    # The nodes that do not change become inputs holding their values, so forward computes
-    # only the stages downstream of i.
-    cut = graph.with_inputs(k for k in range(len(graph.nodes)) if not affected[k])
-    fixed = {node.name: result.values[k] for k, node in enumerate(graph.nodes) if not affected[k]}
-    name = graph.nodes[i].name
+    affected, seen = [], {i}
+    frontier = [i]
+    while frontier:
+        for k in consumers[frontier.pop()]:
+            if k not in seen:
+                seen.add(k)
+                affected.append(k)
+                frontier.append(k)
+    if graph.output not in seen:  # (an input only a stage the output does not use reads)
+        return lambda value: result.values[graph.output]
+    affected.sort()
+    held = sorted({j for k in affected for j in graph.nodes[k].inputs} - set(affected))
+    renumbered = {old: new for new, old in enumerate(held + affected)}
+    nodes = tuple([Node(graph.nodes[j].name, "input") for j in held]
+                  + [graph.nodes[k]._replace(inputs=tuple(renumbered[j] for j in graph.nodes[k].inputs))
+                     for k in affected])
+    cut = Graph(nodes, renumbered[graph.output], graph.output_name, graph.source)
+    fixed = {graph.nodes[j].name: result.values[j] for j in held}
+    name, output = graph.nodes[i].name, renumbered[graph.output]
 
-    def output(value: float) -> float:
-        return autodiff.forward(cut, {**fixed, name: value})[graph.output]
+    def value_at(value: float) -> float:
+        return autodiff.forward(cut, {**fixed, name: value})[output]
 
-    return output
+    return value_at
 
 
 _SHRINK, _TABLE, _SAFE = 1.4, 10, 2.0  # Ridders' step ratio, tableau size, stopping factor

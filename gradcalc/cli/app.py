@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import click
 
 from gradcalc import __version__
-from gradcalc.cli.output import reader_gone, setting, settle
+from gradcalc.cli.output import cannot_write_stdout, reader_gone, setting, settle, stdout_failed
 from gradcalc.errors import (
     ConstantAssignment,
     ExitCode,
@@ -30,7 +30,12 @@ class ExpressionCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         _refuse_stray_assignments(self, ctx, args)
-        return super().parse_args(ctx, _expression_last(self, ctx, args))
+        try:
+            return super().parse_args(ctx, _expression_last(self, ctx, args))
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # only --help writes while options are read (`--help > /dev/full`)
+            raise stdout_failed(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         with click.core.augment_usage_errors(ctx):  # its usage errors name the command, as click's do
@@ -111,6 +116,23 @@ def _leading_minus_expression(arg: str) -> bool:
 _OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]+(=.*)?$|-[A-Za-z][A-Za-z0-9_]*$")
 
 
+class Stopped(BaseException):
+    """Ctrl-C or SIGTERM, raised past click, which would print a blank line for an interrupt;
+    a BaseException, so no `except Exception` stops it and every `finally` still runs."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+class Escaped(Exception):
+    """An exception that click would misreport (EOFError as an abort), carried past it."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
 class GradcalcGroup(click.Group):
     """Runs a command and turns every failure into one line on stderr and a documented exit code.
 
@@ -124,6 +146,10 @@ class GradcalcGroup(click.Group):
         except BrokenPipeError:  # `gradcalc --help | head -1`
             reader_gone()
             raise click.exceptions.Exit(ExitCode.OK) from None
+        except KeyboardInterrupt:
+            raise Stopped("interrupted", ExitCode.INTERRUPTED) from None
+        except OSError as exc:  # only --help and --version write while options are read
+            raise stdout_failed(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -131,11 +157,15 @@ class GradcalcGroup(click.Group):
         except BrokenPipeError:
             reader_gone()
             return None
+        except KeyboardInterrupt:
+            raise Stopped("interrupted", ExitCode.INTERRUPTED) from None
+        except EOFError as exc:  # no prompt reads a terminal: a library's EOFError is a bug,
+            raise Escaped(exc) from exc  # not click's "aborted" after a blank line
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
         argv = sys.argv[1:] if args is None else list(args)
-        debug = "--debug" in argv or bool(os.environ.get("GRADCALC_DEBUG"))
+        debug = "--debug" in argv or debug_asked()
         try:
             super().main(args=argv, prog_name=prog_name or "gradcalc", standalone_mode=False, **extra)
         except GradcalcError as exc:
@@ -150,6 +180,8 @@ class GradcalcGroup(click.Group):
         except click.ClickException as exc:
             hint = _help_hint(exc)
             _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+        except Stopped as stop:
+            _fail(stop.message, stop.code)
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.INTERRUPTED)
         except BrokenPipeError:
@@ -157,9 +189,15 @@ class GradcalcGroup(click.Group):
         except Exception as exc:  # a bug: say so in one line; the traceback only under --debug
             if debug:
                 raise
-            _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcalc — "
+            bug = exc.original if isinstance(exc, Escaped) else exc
+            _fail(f"internal error ({type(bug).__name__}: {bug}); this is a bug in gradcalc — "
                   "rerun with --debug for the traceback", ExitCode.INTERNAL)
         sys.exit(ExitCode.OK)
+
+
+def debug_asked() -> bool:
+    """GRADCALC_DEBUG asks for tracebacks only with a true value: `1`, `true`, `yes` or `on`."""
+    return os.environ.get("GRADCALC_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # The optional libraries and the extra of pyproject.toml that installs each.
@@ -201,35 +239,76 @@ def install_line(ctx: click.Context, module: str) -> str:
 def run() -> None:
     """The `gradcalc` command (and `python -m gradcalc`): `main`, then a quick exit.
 
-    Tearing the interpreter down (freeing every module, a last garbage collection) takes
-    about 10 ms, a sixth of a whole `eval`. When nothing registered work for exit time and
-    the output is flushed, the process ends at once; otherwise it exits as usual.
+    Standard streams that were closed are opened on the null device first, and SIGTERM ends
+    the run as Ctrl-C does (one line, temporary files removed). Tearing the interpreter down
+    (freeing every module, a last garbage collection) takes about 10 ms, a sixth of a whole
+    `eval`. When nothing registered work for exit time and the output is flushed, the process
+    ends at once; otherwise it exits as usual.
     """
+    _reopen_closed_streams()
+    _terminate_as_interrupt()
     try:
         main(prog_name="gradcalc")
     except SystemExit as done:
         code = done.code
     else:
         code = ExitCode.OK
-    if _flushed() and isinstance(code, int) and not getattr(atexit, "_ncallbacks", lambda: 1)():
+    code = _flushed(code)
+    if isinstance(code, int) and not getattr(atexit, "_ncallbacks", lambda: 1)():
         os._exit(int(code))
     sys.exit(code)
 
 
-def _flushed() -> bool:
-    """Flush both streams, a reader that has gone being a normal end; False when a stream
-    cannot be flushed otherwise (Python then reports it as usual)."""
+def _reopen_closed_streams() -> None:
+    """`<&-`, `>&-`, `2>&-`: each closed descriptor among 0, 1 and 2 is opened on the null
+    device (in that order, so each takes its own number), so that no file the run opens later
+    becomes a standard stream, and the exit code is the run's own even when stderr is closed.
+    Output to a closed stream is dropped; standard input stays absent (reading it is an error
+    that says so)."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+        if fd:
+            setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM raises Stopped in the main thread: the run ends as Ctrl-C ends it, one line and
+    exit 143 (128 + SIGTERM), and a file being written is left as it was."""
+    import signal
+
+    def stop(signum, frame):
+        raise Stopped("terminated", ExitCode.TERMINATED)
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        pass
+
+
+def _flushed(code: Any) -> Any:
+    """Flush both streams and return the exit code: a reader that has gone is a normal end; a
+    standard output that cannot take the rest (a full disk) is exit 2 with one line."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         reader_gone()
-    except (OSError, ValueError):
-        return False
+    except (OSError, ValueError) as exc:
+        reader_gone()  # what is still buffered goes nowhere, so Python's own exit is quiet
+        say(f"error: {cannot_write_stdout(exc)}")
+        code = ExitCode.USAGE
     try:
         sys.stderr.flush()
     except (OSError, ValueError):
-        return False
-    return True
+        pass  # nowhere left to say it; the exit code still tells
+    return code
 
 
 def _help_hint(exc: click.ClickException) -> str:
@@ -249,22 +328,31 @@ def _caret(exc: GradcalcError) -> str | None:
 
 
 def _fail(message: str, code: int, caret: str | None = None) -> None:
-    click.echo(f"error: {printable(message)}", err=True)
+    say(f"error: {printable(message)}")
     if caret:
-        click.echo(caret, err=True)
+        say(caret)
     sys.exit(int(code))
+
+
+def say(line: str) -> None:
+    """A line on stderr; a standard error that cannot take it (`2> /dev/full`) leaves nowhere
+    to say it, and the exit code tells all the same."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
 
 
 def warn(message: str) -> None:
     """A warning on stderr, unless -q/--quiet asks for results and errors only."""
     if not setting("quiet", False):
-        click.echo(f"warning: {printable(message)}", err=True)
+        say(f"warning: {printable(message)}")
 
 
 def note(message: str) -> None:
     """What the command is doing when it might look stuck; silenced by -q/--quiet too."""
     if not setting("quiet", False):
-        click.echo(f"note: {message}", err=True)
+        say(f"note: {message}")
 
 
 @click.group("gradcalc", cls=GradcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})

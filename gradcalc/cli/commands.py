@@ -7,6 +7,7 @@ import click
 from gradcalc.analyses.check import ATOL, RTOL
 from gradcalc.cli.app import ExpressionCommand, main
 from gradcalc.cli.options import (
+    FiniteFloat,
     at_point,
     data_options,
     emit,
@@ -366,7 +367,7 @@ def paths_command(**options) -> None:
 @expression_options("descend", wrt=WRT_DESCEND)
 @gates_option
 @data_options(("mean", "sum"))
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.1, show_default=True,
               metavar="NUMBER", help="Learning rate: each step moves w by -lr * dJ/dw.")
 @click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True, metavar="N",
               help="How many updates of the parameters.")
@@ -398,9 +399,9 @@ def descend_command(**options) -> None:
 @click.option("--nodes", is_flag=True,
               help="Check every stage too: ∂output/∂stage against perturbing the stage's value "
                    "and re-running the graph downstream of it.")
-@click.option("--rtol", type=click.FloatRange(min=0), default=RTOL, show_default=True,
+@click.option("--rtol", type=FiniteFloat(min=0), default=RTOL, show_default=True,
               metavar="NUMBER", help="Relative tolerance of agreement.")
-@click.option("--atol", type=click.FloatRange(min=0), default=ATOL, show_default=True,
+@click.option("--atol", type=FiniteFloat(min=0), default=ATOL, show_default=True,
               metavar="NUMBER", help="Absolute tolerance, for gradients near 0.")
 def check_command(**options) -> None:
     """Check the backpropagated gradient of EXPR: for every input, against a central finite

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator
 import click
 
 from gradcalc.cli.app import warn
-from gradcalc.cli.options import emit, prepare, report
+from gradcalc.cli.options import emit, prepare, refuse_closed_stdin, report
 from gradcalc.cli.output import STDOUT, colours, setting, written
 
 SPOOL_BYTES = 16 << 20  # per-row output held in memory before it spills to a temporary file
@@ -51,6 +51,8 @@ def make_plan(options: dict[str, Any], table=None):
     if options["data"] == "-" and options["expression"] == "-":
         raise click.UsageError("standard input can hold the expression or the data (--data -), "
                                "not both")
+    if options["data"] == "-":
+        refuse_closed_stdin("the rows of --data -", "name a file with --data FILE")
     table = table or open_table(options["data"])
     job = prepare(options, columns=table.names)
     plan = plan_data(job.graph, table, job.point, wrt=job.wrt, reduce=options["reduce"],

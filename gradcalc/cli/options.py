@@ -6,6 +6,7 @@ the graph and the point.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
@@ -69,6 +70,19 @@ def format_choices(command: str) -> list[str]:
     if "table" not in known and "text" in known:
         return ["table", *(fmt for fmt in known if fmt != "text"), "text"]
     return sorted(known, key=lambda fmt: fmt != "table")
+
+
+class FiniteFloat(click.FloatRange):
+    """A float in a range, never nan or inf: a tolerance or a learning rate that is not a
+    finite number would judge or move nothing the way it says."""
+
+    name = "finite number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 gates_option = click.option(
@@ -193,11 +207,18 @@ def read_source(expression: str | None, file, stdin_free: bool = True) -> str:
     if expression is None:
         raise click.UsageError("missing the expression (EXPR, '-' for standard input, or -f FILE)")
     if expression == "-":
+        refuse_closed_stdin("the expression ('-')", "give it as EXPR or with -f FILE")
         if sys.stdin.isatty():
             note("reading the expression from standard input; end it with Ctrl-D")
         return _read_stdin(_input_limit())
     _refuse_values_as_expression(expression)
     return expression
+
+
+def refuse_closed_stdin(what: str, instead: str) -> None:
+    """`gradcalc eval - <&-`: there is no standard input to read `what` from."""
+    if sys.stdin is None:
+        raise click.UsageError(f"standard input is closed, so {what} cannot be read from it: {instead}")
 
 
 def _refuse_values_as_expression(text: str) -> None:

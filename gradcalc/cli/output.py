@@ -19,6 +19,7 @@ from typing import IO, Any, Iterator, Mapping, Sequence
 import click
 from click.core import ParameterSource
 
+from gradcalc.errors import UsageError
 from gradcalc.render import SUFFIX_FORMATS
 
 STDOUT = "-"
@@ -66,8 +67,13 @@ def written(path: str, binary: bool = False) -> Iterator[IO[Any]]:
     it does not."""
     if path == STDOUT:
         stream = sys.stdout.buffer if binary else sys.stdout
-        yield stream
-        stream.flush()  # a closed pipe shows up here, where the group ends the run normally
+        try:
+            yield stream
+            stream.flush()  # a closed pipe shows up here, where the group ends the run normally
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # `> /dev/full`: the disk, not gradcalc
+            raise stdout_failed(exc) from None
         return
     target = os.path.abspath(path)
     try:
@@ -105,6 +111,19 @@ def _remove(path: str) -> None:
         pass
 
 
+def cannot_write_stdout(exc: Exception) -> str:
+    """The one line for a standard output that refuses what is written (a full disk)."""
+    reason = getattr(exc, "strerror", None) or exc
+    return f"cannot write standard output: {reason}; send the output elsewhere (-o FILE)"
+
+
+def stdout_failed(exc: Exception) -> UsageError:
+    """Standard output refused a write (`> /dev/full`): what is still buffered goes nowhere, so
+    Python's own exit stays quiet, and the run ends with one line and exit 2."""
+    reader_gone()
+    return UsageError(cannot_write_stdout(exc))
+
+
 def _cannot_write(path: str, exc: OSError) -> click.UsageError:
     return click.UsageError(f"cannot write {path}: {exc.strerror or exc}")
 
@@ -117,7 +136,26 @@ def show(rendered: Any, to: str = STDOUT) -> None:
         return
     with written(to) as stream:
         text = rendered if isinstance(rendered, str) else drawn(rendered, stream)
-        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.write(encodable(text if text.endswith("\n") else text + "\n", stream))
+
+
+# One ASCII character for each that gradcalc writes beyond ASCII, so that a table keeps its
+# columns on a standard output that takes ASCII only (PYTHONIOENCODING=ascii, LANG=C).
+ASCII_STANDINS = str.maketrans("∂→—≈×²·⋮−…ε✓✗≤±┤└─▁▂▃▄▅▆▇█",
+                               "d>-~x2*:-.eyn<+|`-_.-:=+*#")
+
+
+def encodable(text: str, stream: IO[str]) -> str:
+    """`text` as the stream's encoding can take it: unchanged when it can (files are UTF-8),
+    otherwise with ASCII stand-ins, and '?' for anything else, never an error."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.translate(ASCII_STANDINS).encode(encoding, "replace").decode(encoding)
+    except LookupError:  # an encoding Python does not know: it would fail on writing too
+        return text
 
 
 def drawn(renderable: Any, stream: IO[str]) -> str:

@@ -47,7 +47,8 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
         return (self.written or f"{self.name}({{args}})").format(*args, args=", ".join(args))
 
     def write_latex(self, args: Sequence[str]) -> str:
-        template = self.latex or rf"\operatorname{{{_latex_text(self.name)}}}\left({{args}}\right)"
+        # (a template: the braces around the name are doubled, so that format keeps them)
+        template = self.latex or rf"\operatorname{{{{{_latex_text(self.name)}}}}}\left({{args}}\right)"
         return template.format(*args, args=", ".join(args))
 
     @property

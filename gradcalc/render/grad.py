@@ -5,6 +5,7 @@ import json
 
 from gradcalc.analyses.grad import Formula, SymbolicGradient
 from gradcalc.errors import printable
+from gradcalc.render.latex import expression_latex, symbol_latex
 from gradcalc.render.modes import exact_float, exact_human, exact_text
 
 
@@ -22,19 +23,15 @@ def grad_text(report: SymbolicGradient) -> str:
         if formula.value is not None and formula.value != formula.expression:
             line += f" = {exact_human(formula.value)}"
         lines.append(printable(line))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines or ["(no inputs: the expression is a constant)"]) + "\n"
 
 
 def _latex(expression) -> str:
-    import sympy as sp
-
-    return sp.latex(expression)
+    return expression_latex(expression)
 
 
 def _latex_name(name: str) -> str:
-    from gradcalc.numbers.symbolic import symbol
-
-    return _latex(symbol(name))
+    return symbol_latex(name)
 
 
 def grad_latex(report: SymbolicGradient) -> str:
@@ -47,7 +44,7 @@ def grad_latex(report: SymbolicGradient) -> str:
         if formula.value is not None and formula.value != formula.expression:
             line += f" = {_latex(formula.value)}"
         lines.append(line)
-    return " \\\\\n".join(lines) + "\n"
+    return " \\\\\n".join(lines or ["% no inputs: the expression is a constant"]) + "\n"
 
 
 def grad_json(report: SymbolicGradient) -> str:

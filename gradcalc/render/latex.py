@@ -23,12 +23,30 @@ def text(value: str) -> str:
 
 def name(graph, j: int) -> str:
     """A stage or constant as LaTeX: u1 → u_{1}, pi → \\pi."""
-    import sympy as sp
-
     node = graph.nodes[j]
     if node.op == "const":
         return {"pi": r"\pi", "e": "e"}.get(node.text, node.text)
-    return sp.latex(sp.Symbol(node.name))
+    return symbol_latex(node.name)
+
+
+def symbol_latex(written: str) -> str:
+    """A name as LaTeX, as written: sympy's way where that reads it as written (`x`, `u1` as
+    u_{1}, `beta` as \\beta), and the name itself, underscores and all, where sympy would read
+    `_` as a subscript and `__` as a power (`a_b_c` is not a_{b c}, nor `x__y` x^{y})."""
+    if "_" in written:
+        return rf"\mathit{{{text(written)}}}"
+    import sympy as sp
+
+    return sp.latex(sp.Symbol(written))
+
+
+def expression_latex(expression) -> str:
+    """A sympy expression as LaTeX, each of its names typeset as symbol_latex does."""
+    import sympy as sp
+
+    names = {symbol: symbol_latex(symbol.name) for symbol in getattr(expression, "free_symbols", ())
+             if "_" in symbol.name}
+    return sp.latex(expression, symbol_names=names) if names else sp.latex(expression)
 
 
 def definition(graph, i: int) -> str:
@@ -44,10 +62,8 @@ def _number(value) -> str:
 def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None,
                 last: tuple[str, Callable[[int], Any]] | None = None) -> str:
     """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
-    import sympy as sp
-
     graph = result.graph
-    out = sp.latex(sp.Symbol(graph.output_name))
+    out = symbol_latex(graph.output_name)
     gradient, number = last or (rf"$\partial {out}/\partial\,\mathrm{{stage}}$",
                                 lambda i: result.grads[i])
     lines = [r"\begin{tabular}{llrlr}", r"\hline",
@@ -60,8 +76,9 @@ def trace_latex(result: Result, depth: int | None = None, collapse: bool | None 
         node = graph.nodes[i]
         stage = f"${name(graph, i)}$"
         what = "input" if node.op == "input" else f"${definition(graph, i)}$"
-        locals_ = [rf"$\frac{{\partial {name(graph, i)}}}{{\partial {sp.latex(sp.Symbol(n))}}} = "
-                   + (human(value) if rule.is_Number else f"{sp.latex(rule)} = {human(value)}") + "$"
+        locals_ = [rf"$\frac{{\partial {name(graph, i)}}}{{\partial {symbol_latex(n)}}} = "
+                   + (human(value) if rule.is_Number else f"{expression_latex(rule)} = {human(value)}")
+                   + "$"
                    for n, rule, value in local_derivatives(result, i)]
         first = locals_[0] if locals_ else ""
         lines.append(rf"{stage} & {what} & {_number(result.values[i])} & {first} & "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from rich.console import Group, JustifyMethod
 from rich.table import Table
@@ -12,10 +13,40 @@ from gradcalc.errors import printable
 from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human, machine
 
+EXACT_DIGITS = 20  # a count of more digits is shown by its leading digits and exponent alone
+JSON_DIGITS = 4_300  # Python's own bound for writing an integer in decimal: quadratic beyond
+
 
 def _count_text(count: int) -> str:
-    text = f"{count:,}"
-    return text if count < 10**6 else f"{text} (≈ {count:.3g})"
+    """`1,234`; `1,234,567 (≈ 1.23e+06)`; beyond 20 digits `≈ 1.23e+1234`, from integer
+    arithmetic alone (a float overflows past 2^1024, and decimal text of a huge integer
+    takes quadratic time)."""
+    if count < 10**6:
+        return f"{count:,}"
+    approximate = f"≈ {scientific(count)}"
+    if count.bit_length() > EXACT_DIGITS * 3.32:
+        return approximate
+    return f"{count:,} ({approximate})"
+
+
+def scientific(count: int, digits: int = 3) -> str:
+    """A positive integer as `1.23e+1234`: rounded to `digits` significant digits, the
+    exponent exact."""
+    exponent = max(0, int((count.bit_length() - 1) * math.log10(2)) - 1)
+    while 10 ** (exponent + 1) <= count:
+        exponent += 1
+    shift = exponent - digits + 1
+    leading = count if shift <= 0 else (count + 5 * 10 ** (shift - 1)) // 10 ** shift
+    leading *= 10 ** max(0, -shift)
+    if leading >= 10 ** digits:  # rounding carried into a new digit (9.995e+07 → 1.00e+08)
+        leading, exponent = leading // 10, exponent + 1
+    text = str(leading)
+    return f"{text[0]}{'.' + text[1:] if digits > 1 else ''}e+{exponent:02d}"
+
+
+def _count_json(count: int) -> int | str:
+    """The exact count, or past 4,300 digits the string `≈ 1.23e+5000`."""
+    return count if count.bit_length() <= JSON_DIGITS * 3.32 else f"≈ {scientific(count)}"
 
 
 def summary(report: PathSum) -> str:
@@ -64,7 +95,7 @@ def paths_json(report: PathSum) -> str:
         "output": report.output,
         "wrt": report.wrt,
         "gradient": machine(report.gradient),
-        "paths": report.count,
+        "paths": _count_json(report.count),
         "shown": [{"stages": list(p.stages), "locals": [machine(v) for v in p.locals],
                    "arguments": list(p.arguments), "product": machine(p.product)}
                   for p in report.largest],

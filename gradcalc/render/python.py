@@ -156,7 +156,24 @@ def _globals_used(code) -> set[str]:
     return names
 
 
+class Arguments(tuple):
+    """A stage's arguments for its local rules: written out once, as a tuple assigned to `name`,
+    and by that name wherever a rule takes them all (max's tie share), so a stage of n
+    arguments costs a line of n names, not n lines of n names each."""
+
+    name: str
+    used: bool
+
+    def __new__(cls, items, name: str):
+        bound = super().__new__(cls, items)
+        bound.name, bound.used = name, False
+        return bound
+
+
 def _argument(value) -> str:
+    if isinstance(value, Arguments):
+        value.used = True
+        return value.name
     if isinstance(value, tuple):
         return f"({', '.join(_code(v).text for v in value)}{',' if len(value) == 1 else ''})"
     return _code(value).text
@@ -211,10 +228,11 @@ def trace_python(result: Result) -> str:
         node = nodes[i]
         if not node.inputs or not graph.live[i]:
             continue
-        args = tuple(code[j] for j in node.inputs)
+        args = Arguments((code[j] for j in node.inputs), identifiers([f"{variable[i]}_args"], taken)[0])
         partial = REGISTRY[node.op].partial
         assert partial is not None  # a node with inputs is not a leaf
         backward.append(f"# backprop {variable[i]} = {printable(graph.definition(i))}")
+        binding = len(backward)
         for k, j in enumerate(node.inputs):
             if not graph.varying[j]:
                 continue
@@ -225,6 +243,8 @@ def trace_python(result: Result) -> str:
             else:
                 backward.append(f"{gradient[j]} = {step}")
                 assigned.add(j)
+        if args.used:
+            backward.insert(binding, f"{args.name} = {_argument(tuple(args))}")
     unreached = [j for j in graph.inputs if j not in assigned]
     lines = _header(result)
     lines += [_definitions()[name] + "\n\n" for name in m.helpers]
