@@ -223,6 +223,16 @@ def test_a_parquet_column_that_is_not_numbers_is_refused_by_name_and_type(cli, c
                           "must hold real numbers (or text cells that are numbers)\n")
 
 
+@pytest.mark.parametrize("name", ["pq_good", "pq_list", "pq_struct", "pq_map", "pq_binary",
+                                  "pq_timestamp", "pq_duplicate"])
+def test_the_dask_engine_accepts_and_refuses_every_parquet_file_as_the_numpy_engine(cli, corpus, name):
+    here = reduce(cli, corpus[name])
+    there = reduce(cli, corpus[name], "--engine", "dask")
+    assert (there.code, there.stderr) == (here.code, here.stderr)
+    if here.code == 0:
+        assert there.json()["value"] == pytest.approx(here.json()["value"], rel=1e-15)
+
+
 def test_parquet_duplicate_names_and_text_cells_follow_the_rules_of_csv(cli, corpus):
     pytest.importorskip("pyarrow")
     assert reduce(cli, corpus["pq_duplicate"]).stderr == (

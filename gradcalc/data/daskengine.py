@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 import numpy as np
 
 from gradcalc.data.batch import run
-from gradcalc.data.files import CsvTable, Table, checked_chunk, column_name, floats_of
+from gradcalc.data.files import CsvTable, Table, check_arrow_type, checked_chunk, column_name, floats_of
 from gradcalc.data.plan import Plan, Reduced, Stream, Total, finish, notes
 from gradcalc.data.problems import Kink, Problem, Problems
 from gradcalc.errors import DataError, GradcalcError, UsageError, printable
@@ -83,9 +84,38 @@ class DaskTable(Table):
 def dask_table(path: str) -> DaskTable:
     """The columns of the file as it writes them (a CSV header read as the in-process engine
     reads it); the rows stay where they are."""
+    if path != "-" and _is_parquet(path):
+        schema = _parquet_schema(path)
+        if schema is not None:  # its names as the in-process reader gives them
+            return DaskTable(path, schema.names, 0, "rows")
     if path == "-" or _is_parquet(path):
         return DaskTable(path, [str(c) for c in _file_frame(path).columns], 0, "rows")
     return DaskTable(path, _csv_header(path), 0, "rows")
+
+
+def _check_parquet_types(table: Table, columns: Sequence[str]) -> None:
+    """Refuse the columns the in-process engine refuses (lists, structs, maps, binary,
+    timestamps), by the same rule and message, before Dask reads a row."""
+    schema = _parquet_schema(table.label)
+    if schema is None:
+        return
+    for name in columns:
+        check_arrow_type(table.label, name, schema.field(table.header(name)).type)
+
+
+def _parquet_schema(label: str):
+    """The schema of the first Parquet file a path, folder or URL names; None if it names none
+    that can be read here (Dask then says why)."""
+    _dask()
+    import pyarrow.parquet as pq
+    from fsspec.core import url_to_fs
+
+    try:
+        fs, path = url_to_fs(label)
+        files = [path] if not fs.isdir(path) else sorted(f for f in fs.find(path) if _is_parquet(f))
+        return pq.read_schema(files[0], filesystem=fs) if files else None
+    except (OSError, ValueError):
+        return None
 
 
 def _csv_header(path: str) -> tuple[str, ...]:
@@ -185,6 +215,7 @@ def reduce_dask(plan: Plan, how: str, scheduler: str | None = None) -> tuple[Red
     table = plan.table
     lean = replace(plan, table=None, warnings=[])  # what the tasks carry: no open files
     if _is_parquet(table.label):
+        _check_parquet_types(table, plan.columns)
         frame = read_frame(table.label, [table.header(name) for name in plan.columns] or None)
         tasks = [dask.delayed(partition_sums)(part, lean) for part in frame.to_delayed()]
     else:

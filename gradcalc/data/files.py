@@ -333,7 +333,7 @@ def _arrow_floats(array) -> np.ndarray:
     return floats.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
 
-def _check_arrow_type(label: str, name: str, kind) -> None:
+def check_arrow_type(label: str, name: str, kind) -> None:
     """Numbers, or text read by the cell rule; a nested, binary or date column is refused."""
     import pyarrow as pa
 
@@ -362,7 +362,7 @@ class _ParquetTable(Table):
         headers = [self.header(n) for n in needed]
         schema = self.file.schema_arrow
         for name, header in zip(needed, headers):
-            _check_arrow_type(self.label, name, schema.field(header).type)
+            check_arrow_type(self.label, name, schema.field(header).type)
         for batch in self.file.iter_batches(batch_size=chunk_rows, columns=headers):
             yield arrow_chunk(_row_numbers(done + 1, batch.num_rows),
                               {n: batch.column(h) for n, h in zip(needed, headers)})
