@@ -200,3 +200,13 @@ def test_version_and_help(cli):
     assert "Examples" in cli("eval", "--help").stdout
     assert "Examples" in cli("trace", "--help").stdout
     assert "Exit codes" in cli("--help").stdout
+
+
+def test_a_warning_about_a_wide_call_stays_one_readable_line(cli):
+    names = ",".join(f"x{k}" for k in range(1000))
+    run = cli("eval", f"max({names})", "--at", "x=[" + ",".join("1" for _ in range(1000)) + "]",
+              "--format", "json")
+    assert run.code == 0
+    assert run.stderr == ("warning: stage f = max(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, …; "
+                          "1,000 arguments): max has a 1000-way tie; the gradient is split evenly between "
+                          "them\n")

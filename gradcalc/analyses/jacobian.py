@@ -223,7 +223,7 @@ def _kink(graph: Graph, values: list, i: int, warnings: list[str]) -> None:
     if kink is not None:
         note = kink(values[i], tuple(values[j] for j in node.inputs))
         if note:
-            warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
+            warnings.append(f"stage {graph.stage(i)}: {note}")
 
 
 @dataclass

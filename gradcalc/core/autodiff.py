@@ -133,7 +133,7 @@ def _evaluate_ieee(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any, mode
 
 def _stage_note(graph: Graph, i: int, note: str) -> str:
     node = graph.nodes[i]
-    where = node.name if node.op == "input" else f"{node.name} = {graph.definition(i)}"
+    where = node.name if node.op == "input" else graph.stage(i)
     return f"stage {where}: {note}"
 
 
@@ -236,7 +236,7 @@ def _node_backward(graph: Graph, i: int, values: list, grads: list, m: Any,
     if op.kink is not None and needed:
         note = op.kink(out, args)
         if note:
-            warnings.append(f"stage {node.name} = {graph.definition(i)}: {note}")
+            warnings.append(f"stage {graph.stage(i)}: {note}")
     return tuple(local)
 
 
@@ -383,12 +383,10 @@ def check_gradients(graph: Graph, grads: list, isfinite, notes: dict | None = No
 
 
 def _describe_args(graph: Graph, i: int, args) -> str:
-    parts = []
-    for j, value in zip(graph.nodes[i].inputs, args):
-        node = graph.nodes[j]
-        if node.op != "const":
-            parts.append(f"{node.name} = {_short(value)}")
-    return f" ({', '.join(parts)})" if parts else ""
+    parts = [f"{graph.nodes[j].name} = {_short(value)}"
+             for j, value in zip(graph.nodes[i].inputs, args) if graph.nodes[j].op != "const"]
+    more = f" and {len(parts) - 10:,} more" if len(parts) > 10 else ""
+    return f" ({', '.join(parts[:10])}{more})" if parts else ""
 
 
 def _short(value) -> str:
@@ -419,13 +417,13 @@ def value_error(graph: Graph, i: int, args, exc: Exception | None) -> DomainErro
         reason = "overflow"
     else:
         reason = "undefined"
-    return DomainError(f"stage {node.name} = {graph.definition(i)}: {reason}"
+    return DomainError(f"stage {graph.stage(i)}: {reason}"
                        f"{_describe_args(graph, i, args)}", node.name)
 
 
 def derivative_error(graph: Graph, i: int, k: int, args) -> DomainError:
     node = graph.nodes[i]
     wrt = graph.nodes[node.inputs[k]].name
-    return DomainError(f"stage {node.name} = {graph.definition(i)}: the derivative with respect "
+    return DomainError(f"stage {graph.stage(i)}: the derivative with respect "
                        f"to {wrt} is undefined or infinite here{_describe_args(graph, i, args)}",
                        node.name)

@@ -16,6 +16,7 @@ from gradcalc.core.parse import Program, collector_paused, error_at, parse
 from gradcalc.errors import ConstantAssignment, ParseError, UsageError
 
 _LEAVES = ("input", "const")
+_MESSAGE_WIDTH = 60  # characters of a stage's definition quoted in a message
 _LISTED = 10  # names listed in a warning; the rest are counted
 
 
@@ -213,6 +214,15 @@ class Graph:
         if node.op in _LEAVES:
             return node.text or node.name
         return format_call(node.op, [self.nodes[j].name for j in node.inputs])
+
+    def stage(self, i: int) -> str:
+        """`name = definition` for a message, kept to one readable line: a call of hundreds of
+        arguments is cut and says how many it has (`u9 = max(x0, x1, …; 1,000 arguments)`)."""
+        node = self.nodes[i]
+        definition = self.definition(i)
+        if len(definition) > _MESSAGE_WIDTH:
+            definition = f"{definition[:_MESSAGE_WIDTH].rsplit(', ', 1)[0]}, …; {len(node.inputs):,} arguments)"
+        return f"{node.name} = {definition}"
 
     def with_inputs(self, indices: Iterable[int]) -> "Graph":
         """The same graph with these nodes turned into inputs of the same names (so a forward

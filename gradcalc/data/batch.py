@@ -198,7 +198,7 @@ def _note_kink(graph: Graph, i: int, out, args: tuple, rows: np.ndarray,
         k = int(hits[0])
         note = op.kink(at_row(out, k), tuple(at_row(a, k) for a in args))
         stage = graph.nodes[i].name
-        text = f"stage {stage} = {graph.definition(i)}: {note}"
+        text = f"stage {graph.stage(i)}: {note}"
         kinks[stage] = Kink(len(hits), int(rows[k]), text)
 
 
