@@ -339,3 +339,35 @@ def test_a_file_name_given_as_the_outputs_says_where_files_go(cli):
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == ("error: --output out.svg: --output names the outputs among the stages (f,g or "
                           "all); to write the result to a file use -o FILE (see 'gradcalc eval --help')\n")
+
+
+LOGISTIC_TWO = "p = sigmoid(w1*x1 + w2*x2 + b); L = -y*log(p) - (1-y)*log(1-p); R = w1*w1 + w2*w2"
+
+
+def test_data_mode_reduces_each_output(cli):
+    """Each row of the reduced Jacobian is what that output alone gives, and the numpy formula."""
+    import numpy as np
+
+    data = "examples/logistic/data.csv"
+    args = ("eval", LOGISTIC_TWO, "--data", data, "--at", "w1=0.5,w2=-0.3,b=0.1", "--format", "json")
+    both = cli(*args, "--output", "L,R").json()
+    assert both["outputs"] == ["L", "R"] and both["reduce"] == "mean" and both["rows"] == 200
+    for name in ("L", "R"):
+        alone = cli(*args, "--output", name).json()
+        assert both["values"][name] == alone["value"]
+        assert both["jacobian"][name] == alone["gradient"]
+    x1, x2, y = np.loadtxt(data, delimiter=",", skiprows=1, unpack=True)
+    p = 1 / (1 + np.exp(-(0.5 * x1 - 0.3 * x2 + 0.1)))
+    assert both["values"]["L"] == pytest.approx(np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p)), rel=1e-12)
+    assert both["jacobian"]["L"]["w1"] == pytest.approx(np.mean((p - y) * x1), rel=1e-12)
+    assert both["jacobian"]["R"] == pytest.approx({"w1": 1.0, "w2": -0.6, "b": 0.0}, abs=1e-12)
+
+
+def test_data_mode_with_several_outputs_refuses_what_it_cannot_do(cli, tmp_path):
+    args = ("eval", LOGISTIC_TWO, "--at", "w1=0,w2=0,b=0", "--output", "L,R")
+    none = cli(*args, "--data", "examples/logistic/data.csv", "--reduce", "none")
+    assert none.code == 2 and "one output per row is not written" in none.stderr
+    dask = cli(*args, "--data", "examples/logistic/data.csv", "--engine", "dask")
+    assert dask.code == 2 and "use --engine numpy for several outputs" in dask.stderr
+    piped = cli(*args, "--data", "-", stdin="x1,x2,y\n1,2,1\n")
+    assert piped.code == 2 and "standard input can be read once" in piped.stderr

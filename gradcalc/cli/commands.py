@@ -136,8 +136,9 @@ def eval_command(ctx: click.Context, **options) -> None:
     if options["data"] is not None:
         from gradcalc.cli.data import eval_data
 
-        if options["outputs"] is not None or options["jacobian"]:
-            raise click.UsageError("--output and --jacobian apply to single points, not to --data")
+        if options["jacobian"]:
+            raise click.UsageError("--jacobian counts the passes at one point, not over --data; "
+                                   "--output f,g gives the Jacobian of the reduced outputs")
 
         eval_data(options, fmt_given=format_chosen(ctx))
         return

@@ -72,10 +72,16 @@ def eval_data(options: dict[str, Any], *, fmt_given: bool) -> None:
     if reduce != "none" and fmt not in formats("data"):
         raise click.UsageError(f"--data prints --format {', '.join(formats('data'))}, not {fmt}")
     if options["engine"] == "dask":
+        if options.get("outputs") is not None:
+            raise click.UsageError("--output with --engine dask: the Dask engine reduces the last "
+                                   "statement only; use --engine numpy for several outputs")
         _eval_dask(options)
         return
     if options["scheduler"]:
         raise click.UsageError("--scheduler needs --engine dask")
+    if options.get("outputs") is not None:
+        _eval_outputs(options)
+        return
     plan = make_plan(options)
     from gradcalc.data.plan import Stream, reduce_data
 
@@ -91,6 +97,43 @@ def eval_data(options: dict[str, Any], *, fmt_given: bool) -> None:
     _warn_all(stream.notes())
     if result is not None:
         emit("data", fmt, result, to=to)
+
+
+def _eval_outputs(options: dict[str, Any]) -> None:
+    """--output f,g over --data: each output reduced in a pass over the file of its own,
+    printed as the Jacobian of the reduced outputs with respect to the parameters."""
+    from gradcalc.data.files import open_table
+    from gradcalc.data.plan import reduce_outputs
+
+    if options["reduce"] == "none":
+        raise click.UsageError("--output with --reduce none: one output per row is not written; "
+                               "reduce with mean or sum, or run once per output")
+    if options["data"] == "-":
+        raise click.UsageError("--output over --data -: each output reads the rows again, and "
+                               "standard input can be read once; name a file with --data FILE")
+    job = prepare(options, columns=open_table(options["data"]).names)
+    if len(job.graph.outputs) == 1:  # one output chosen: today's result and format
+        plan = make_plan(options)
+        from gradcalc.data.plan import reduce_data
+
+        emit("data", options["fmt"], reduce_data(plan, options["reduce"]), to=options["output"] or STDOUT)
+        return
+    streams: list = []
+    said: list[str] = []
+
+    def before(plan, stream) -> None:  # each output's plan warns what the first did not
+        if not streams:
+            report(job, plan.warnings)
+        _warn_all(w for w in plan.warnings if w not in said and streams)
+        said.extend(plan.warnings)
+        streams.append(stream)
+
+    reduced = reduce_outputs(job.graph, lambda: open_table(options["data"]), job.point,
+                             wrt=job.wrt, reduce=options["reduce"], on_error=options["on_error"],
+                             chunk_rows=options.get("chunk_rows"), on_plan=before)
+    for name, stream in zip(job.graph.output_names, streams):
+        _warn_all(f"output {name}: {note}" for note in stream.notes())
+    emit("data --outputs", options["fmt"], reduced, to=options["output"] or STDOUT)
 
 
 def _eval_dask(options: dict[str, Any]) -> None:

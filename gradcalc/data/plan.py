@@ -176,6 +176,38 @@ class Reduced:
     columns: tuple[str, ...] = ()  # the inputs read from the file, one value per row
 
 
+@dataclass
+class ReducedOutputs:
+    """Several outputs reduced over the rows of one file, one `Reduced` per output (each its
+    own pass over the file): reads like the Jacobian of several outputs at a point."""
+
+    graph: Graph
+    rows: list[Reduced]
+    number: str = "float"
+
+    @property
+    def results(self) -> list[Reduced]:
+        return self.rows
+
+
+def reduce_outputs(graph: Graph, open_data: Callable[[], Table], point: Point, *,
+                   wrt: Sequence[str] | None = None, reduce: str = "mean", on_error: str = "fail",
+                   chunk_rows: int | None = None,
+                   on_plan: Callable[[Plan, Stream], None] | None = None) -> ReducedOutputs:
+    """Each of the graph's outputs reduced over the rows (`open_data` opens the file afresh
+    for each): the value and the gradient with respect to the parameters, per output.
+    `on_plan` sees each output's plan and stream before its pass (warnings, progress)."""
+    rows = []
+    for i in graph.outputs:
+        plan = plan_data(graph.seeded_at(i), open_data(), point, wrt=wrt, reduce=reduce,
+                         on_error=on_error, chunk_rows=chunk_rows)
+        stream = Stream(plan)
+        if on_plan is not None:
+            on_plan(plan, stream)
+        rows.append(reduce_data(plan, reduce, stream))
+    return ReducedOutputs(graph, rows)
+
+
 # Sums over rows are also kept scaled by 2⁻⁶⁴ once they overflow: no count of rows reaches 2⁶⁴,
 # so the scaled sum of finite values stays finite, and the mean it gives is exact to rounding.
 SCALE = 2.0 ** -64

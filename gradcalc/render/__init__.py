@@ -79,6 +79,11 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "json": ("outputs", "jacobian_json"),
         "csv": ("outputs", "jacobian_csv"),
     },
+    "data --outputs": {
+        "table": ("data", "outputs_table"),
+        "json": ("data", "outputs_json"),
+        "csv": ("data", "outputs_csv"),
+    },
     "trace --outputs": {
         "table": ("outputs", "trace_table"),
         "json": ("outputs", "trace_json"),

@@ -45,6 +45,41 @@ def no_parameters(result) -> str:
             f"or get ∂{out}/∂{columns[0]} for each row with --reduce none")
 
 
+def outputs_table(reduced) -> Group:
+    """Several outputs reduced over the rows: the Jacobian of the reduced outputs."""
+    from gradcalc.render.outputs import jacobian_table
+
+    return Group(jacobian_table(reduced), Line(_caption(reduced.rows)))
+
+
+def _caption(rows: list) -> str:
+    first = rows[0]
+    used = {row.rows for row in rows}
+    counted = (f"{first.rows:,} rows" if len(used) == 1
+               else ", ".join(f"{row.rows:,} rows for {printable(row.graph.output_name)}" for row in rows))
+    skipped = max(row.skipped for row in rows)
+    return (f"{first.reduce} over {counted} of {printable(first.source)}"
+            + (f" ({skipped:,} skipped)" if skipped else ""))
+
+
+def outputs_json(reduced) -> str:
+    from gradcalc.render.outputs import jacobian_document
+
+    rows = reduced.rows
+    used = {row.graph.output_name: row.rows for row in rows}
+    skipped = {row.graph.output_name: row.skipped for row in rows}
+    about = {"reduce": rows[0].reduce,
+             "rows": rows[0].rows if len(set(used.values())) == 1 else used,
+             "skipped": rows[0].skipped if len(set(skipped.values())) == 1 else skipped}
+    return json.dumps({**jacobian_document(reduced), **about}, indent=2, ensure_ascii=False)
+
+
+def outputs_csv(reduced) -> str:
+    from gradcalc.render.outputs import jacobian_csv
+
+    return jacobian_csv(reduced)
+
+
 def data_json(result) -> str:
     return json.dumps({**eval_document(result), **_about(result)}, indent=2, ensure_ascii=False)
 
