@@ -371,3 +371,17 @@ def test_data_mode_with_several_outputs_refuses_what_it_cannot_do(cli, tmp_path)
     assert dask.code == 2 and "use --engine numpy for several outputs" in dask.stderr
     piped = cli(*args, "--data", "-", stdin="x1,x2,y\n1,2,1\n")
     assert piped.code == 2 and "standard input can be read once" in piped.stderr
+
+
+def test_forward_mode_to_many_digits_against_mpmath(cli):
+    """σ'(1000)·y to 25 digits, where float64 gives 0: the tangent of every stage is confirmed."""
+    import mpmath
+
+    out = cli("trace", "f = sigmoid(x)*y; g = x*x", "--at", "x=1000,y=2", "--output", "f,g",
+              "--mode", "forward", "--wrt", "x", "--digits", "25", "--format", "json").json()
+    with mpmath.workdps(60):
+        z = mpmath.exp(-1000)
+        want = mpmath.nstr(2 * z / (1 + z) ** 2, 25, strip_zeros=False)  # 2σ(1-σ), no cancellation
+    assert out["decimal"]["derivative"]["f"] == want
+    assert out["decimal"]["derivative"]["g"] == "2000.000000000000000000000"
+    assert out["derivative"]["f"] == pytest.approx(1.0151917795098913e-434, rel=1e-15)

@@ -138,3 +138,40 @@ def _label(result: Result, key: tuple) -> tuple[str, str]:
     return f"the local derivative ∂{node.name}/∂{wrt} of stage {node.name}", node.name
 
 
+
+
+def tangents_to_digits(graph: Graph, point: Point, *, digits: int, wrt: str | None = None):
+    """Forward mode to `digits` confirmed digits: every stage's value, local derivatives and
+    tangent agree between two runs in randomized rounding, the second at twice the first's
+    precision (doubling until they do, as `evaluate_digits` does)."""
+    from gradcalc.analyses.jacobian import tangents
+
+    limits.check("GRADCALC_MAX_DIGITS", digits, f"digits={digits:,}", parameter="digits")
+    first = digits + GUARD
+    last = builtins.max(4 * first, digits + EXTRA)
+
+    def run(dps: int, seed: int):
+        with mpmath.workdps(dps):
+            precise.reseed(seed)
+            computed = tangents(graph, point.read(precise), wrt, m=precise)
+            numbers = [*computed.values, *computed.tangents,
+                       *(p for local in computed.locals for p in (local or ()))]
+            return computed, numbers
+
+    with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", f"the evaluation to {digits:,} digits"):
+        low, low_numbers = run(first, 1)
+        dps, seed = first, 1
+        while True:
+            dps, seed = builtins.min(2 * dps, last), seed + 1
+            high, numbers = run(dps, seed)
+            unsettled = [k for k, (a, b) in enumerate(zip(low_numbers, numbers))
+                         if not _agree(a, b, digits)]
+            if not unsettled or dps >= last:
+                break
+            low, low_numbers = high, numbers
+    if unsettled:
+        raise DomainError(f"forward mode to {digits:,} digits: {len(unsettled):,} of its numbers "
+                          "could not be confirmed (they change when the precision doubles); "
+                          "reverse mode (without --mode forward) settles values that are 0")
+    high.exact, high.digits = False, digits
+    return high

@@ -37,6 +37,7 @@ class Tangents:
     evaluations: int  # local derivatives evaluated
     warnings: list[str] = field(default_factory=list)
     exact: bool = False  # values are sympy's
+    digits: int | None = None  # values and tangents confirmed to this many digits (mpmath)
 
     @property
     def at(self) -> dict[str, Any]:

@@ -246,22 +246,27 @@ def emit_forward(options: dict, **shown) -> None:
     """trace --mode forward --wrt x: one forward pass, each stage's tangent beside its value."""
     from gradcalc.analyses.jacobian import tangents
 
-    if options["digits"] is not None or options["nonfinite"] != "strict":
-        raise click.UsageError("--mode forward works with float64 or --exact values")
+    if options["nonfinite"] != "strict":
+        raise click.UsageError("--mode forward works with float64, --exact or --digits values")
     if options["seed_output"] is not None:
         raise click.UsageError("--seed-output chooses a backward pass; --mode forward has none")
     fmt = options["fmt"]
-    if options["exact"] and fmt not in ("table", "json", "csv"):
-        raise click.UsageError(f"--format {fmt} shows float64 values; with --exact use table, "
-                               "json or csv")
+    if (options["exact"] or options["digits"] is not None) and fmt not in ("table", "json", "csv"):
+        raise click.UsageError(f"--format {fmt} shows float64 values; with --exact or --digits "
+                               "use table, json or csv")
     with _clock(options["exact"]):
         job = prepare(options)
         wrt = job.wrt or (None,)
         if len(wrt) > 1:
             raise click.UsageError(f"--mode forward differentiates by one input: --wrt "
                                    f"{wrt[0]} (one pass per input; eval --jacobian runs them all)")
-        m = _number_system(options["exact"])
-        computed = tangents(job.graph, job.point.read(m), wrt[0], m=m)
+        if options["digits"] is not None:
+            from gradcalc.analyses.digits import tangents_to_digits
+
+            computed = tangents_to_digits(job.graph, job.point, digits=options["digits"], wrt=wrt[0])
+        else:
+            m = _number_system(options["exact"])
+            computed = tangents(job.graph, job.point.read(m), wrt[0], m=m)
         report(job, computed.warnings)
         emit("trace --mode forward", fmt, computed, to=destination(options), **shown)
 

@@ -26,6 +26,13 @@ def _shows(tangents):
         from gradcalc.render import modes
 
         return modes.exact_human, modes.exact_text, modes.exact_float
+    if tangents.digits is not None:
+        from gradcalc.numbers.precise import significant
+
+        def confirmed(value) -> str:
+            return "—" if value is None else significant(value, tangents.digits)
+
+        return confirmed, confirmed, lambda value: None if value is None else machine(float(value))
     return human, text, machine
 
 
@@ -73,13 +80,14 @@ def forward_document(tangents, nodes: bool = True) -> dict:
         }
         for i, node in enumerate(graph.nodes)
     ]
-    if tangents.exact:
-        document["exact"] = {
+    key = "exact" if tangents.exact else "decimal" if tangents.digits is not None else None
+    if key:
+        document[key] = {
             "values": {name: strings(v) for name, v in tangents.output_values.items()},
             "derivative": {name: strings(d) for name, d in tangents.derivative.items()},
         }
         for entry, value, tangent in zip(document["nodes"], tangents.values, tangents.tangents):
-            entry["exact"] = {"value": strings(value), "tangent": strings(tangent)}
+            entry[key] = {"value": strings(value), "tangent": strings(tangent)}
     return document
 
 
