@@ -582,7 +582,8 @@ def run_process(args: list[str], streams: str = "normal", cwd: str | None = None
     full = open("/dev/full", "w") if streams.startswith("full") else None
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "gradcalc", *args], capture_output=False, text=True, cwd=cwd,
+            [sys.executable, "-m", "gradcalc", *args], capture_output=False, cwd=cwd,
+            encoding="utf-8", errors="replace",  # png and pdf write bytes
             stdin=None if closed == 0 else subprocess.DEVNULL,
             stdout=full if streams == "full stdout" else None if closed == 1 else subprocess.PIPE,
             stderr=full if streams == "full stderr" else None if closed == 2 else subprocess.PIPE,

@@ -159,7 +159,7 @@ def tangents_to_digits(graph: Graph, point: Point, *, digits: int, wrt: str | No
             return computed, numbers
 
     with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", f"the evaluation to {digits:,} digits"):
-        low, low_numbers = run(first, 1)
+        _, low_numbers = run(first, 1)
         dps, seed = first, 1
         while True:
             dps, seed = builtins.min(2 * dps, last), seed + 1
@@ -168,7 +168,7 @@ def tangents_to_digits(graph: Graph, point: Point, *, digits: int, wrt: str | No
                          if not _agree(a, b, digits)]
             if not unsettled or dps >= last:
                 break
-            low, low_numbers = high, numbers
+            low_numbers = numbers
     if unsettled:
         raise DomainError(f"forward mode to {digits:,} digits: {len(unsettled):,} of its numbers "
                           "could not be confirmed (they change when the precision doubles); "
