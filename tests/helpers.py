@@ -223,7 +223,9 @@ def check_contract(run, elapsed: float, fmt: str = "table", mode: str = "strict"
     """Assert what every input must get: a result or one clean error, quickly."""
     assert run.code in CODES, (run.code, run.stderr)
     for text in (run.stdout, run.stderr):
-        assert "Traceback" not in text and "internal error" not in text, run.stderr
+        # the messages themselves, not words of the help (`--debug`: the traceback of internal errors)
+        assert "Traceback (most recent call last)" not in text and "error: internal error" not in text, \
+            run.stderr
     if run.code:
         assert run.stdout == "", run.stdout
         lines = run.stderr.splitlines()
