@@ -19,7 +19,7 @@ import numpy as np
 
 from gradcalc.data.batch import run
 from gradcalc.data.files import CsvTable, Table, check_arrow_type, checked_chunk, column_name, floats_of
-from gradcalc.data.plan import Plan, Reduced, Stream, Total, finish, notes
+from gradcalc.data.plan import Plan, Reduced, Stream, Total, finish, notes, summed
 from gradcalc.data.problems import Kink, Problem, Problems
 from gradcalc.errors import DataError, GradcalcError, UsageError, printable
 
@@ -173,12 +173,7 @@ def block_sums(block: bytes, first: bool, plan: Plan, label: str, header: tuple[
         raise DataError(f"data {label}: the files' header rows differ ({_shown(header)} and "
                         f"{_shown(table.headers)})").about("data")
     stream = Stream(replace(plan, table=table, on_error="skip"))
-    value = Total()
-    sums = {name: Total() for name in plan.wrt}
-    for batch in stream:
-        value.add(Total.of(batch.value))
-        for name in plan.wrt:
-            sums[name].add(Total.of(batch.grads[name]))
+    value, sums = summed(stream, plan.wrt)
     return PartSums(stream.rows, stream.used, value, sums, stream.problems, stream.kinks)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -250,15 +250,21 @@ class Total:
         return result
 
 
+def summed(batches: Iterable[Batch], wrt: Sequence[str]) -> tuple[Total, dict[str, Total]]:
+    """The output's sum over the rows and each gradient's, chunk by chunk, without overflow."""
+    value = Total()
+    sums = {name: Total() for name in wrt}
+    for batch in batches:
+        value.add(Total.of(batch.value))
+        for name in wrt:
+            sums[name].add(Total.of(batch.grads[name]))
+    return value, sums
+
+
 def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
     """The mean or sum over the rows of the output and of its gradient, chunk sums added up."""
     stream = stream or Stream(plan)
-    value = Total()
-    sums = {name: Total() for name in plan.wrt}
-    for batch in stream:
-        value.add(Total.of(batch.value))
-        for name in plan.wrt:
-            sums[name].add(Total.of(batch.grads[name]))
+    value, sums = summed(stream, plan.wrt)
     return finish(plan, how, value, sums, used=stream.used, skipped=stream.problems.count,
                   rows=stream.rows)
 
