@@ -15,6 +15,7 @@ from rich.console import Group
 from gradcalc.core.ops import REGISTRY
 from gradcalc.errors import UsageError, printable
 from gradcalc.render import csv, latex, markdown, table
+from gradcalc.render.json import node_entry
 from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human, machine, text
 from gradcalc.render.python import ATOM, Code, SourceMath, helper_sources, identifiers, literal
@@ -69,16 +70,9 @@ def forward_document(tangents, nodes: bool = True) -> dict:
     document["evaluations"] = tangents.evaluations
     graph = tangents.graph
     document["nodes"] = [
-        {
-            "name": node.name,
-            "op": node.op,
-            "inputs": [graph.nodes[j].name for j in node.inputs],
-            "expr": graph.definition(i),
-            "value": floats(tangents.values[i]),
-            "local": [floats(p) for p in tangents.locals[i]],
-            "tangent": floats(tangents.tangents[i]),
-        }
-        for i, node in enumerate(graph.nodes)
+        {**node_entry(graph, i, tangents.values[i], tangents.locals[i], floats),
+         "tangent": floats(tangents.tangents[i])}
+        for i in range(len(graph.nodes))
     ]
     key = "exact" if tangents.exact else "decimal" if tangents.digits is not None else None
     if key:

@@ -19,20 +19,20 @@ def eval_document(result: Result) -> dict:
     }
 
 
+def node_entry(graph, i: int, value, local, number=machine) -> dict:
+    """One node of a trace's JSON: its name, op, inputs and definition, value and local
+    derivatives (`number` writes them); each trace adds its own last field."""
+    node = graph.nodes[i]
+    return {"name": node.name, "op": node.op, "inputs": [graph.nodes[j].name for j in node.inputs],
+            "expr": graph.definition(i), "value": number(value), "local": [number(p) for p in local]}
+
+
 def trace_document(result: Result) -> dict:
     document = eval_document(result)
     graph = result.graph
     document["nodes"] = [
-        {
-            "name": node.name,
-            "op": node.op,
-            "inputs": [graph.nodes[j].name for j in node.inputs],
-            "expr": graph.definition(i),
-            "value": machine(result.values[i]),
-            "local": [machine(p) for p in result.locals[i]],
-            "grad": machine(result.grads[i]),
-        }
-        for i, node in enumerate(graph.nodes)
+        {**node_entry(graph, i, result.values[i], result.locals[i]), "grad": machine(result.grads[i])}
+        for i in range(len(graph.nodes))
     ]
     return document
 

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from gradcalc.errors import printable
 from gradcalc.render import csv, table
+from gradcalc.render.json import node_entry
 from gradcalc.render.layout import Line, fitted
 from gradcalc.render.numerals import human, machine, text
 
@@ -150,14 +151,9 @@ def trace_document(outputs) -> dict:
     results, graph = outputs.results, outputs.graph
     first = results[0]
     nodes = []
-    for i, node in enumerate(graph.nodes):
+    for i in range(len(graph.nodes)):
         entry = {
-            "name": node.name,
-            "op": node.op,
-            "inputs": [graph.nodes[j].name for j in node.inputs],
-            "expr": graph.definition(i),
-            "value": numbers.float(first.values[i]),
-            "local": [numbers.float(p) for p in first.locals[i]],
+            **node_entry(graph, i, first.values[i], first.locals[i], numbers.float),
             "grads": {name: numbers.float(r.grads[i]) for name, r in zip(graph.output_names, results)},
         }
         if numbers.key:
