@@ -111,8 +111,10 @@ SMOOTH = {
 
 
 @st.composite
-def expressions(draw, unary=SMOOTH, size=8):
-    """A random tree whose nodes may reuse earlier subtrees, so subexpressions are shared."""
+def expressions(draw, unary=SMOOTH, size=8, binary=None):
+    """A random tree whose nodes may reuse earlier subtrees, so subexpressions are shared;
+    `binary` defaults to the rational operations (RATIONAL)."""
+    binary = RATIONAL if binary is None else binary
     pool = [(name, S[name]) for name in NAMES] + [("1.5", sp.Rational(3, 2))]
     for _ in range(draw(st.integers(1, size))):
         if unary and draw(st.booleans()):
@@ -120,7 +122,7 @@ def expressions(draw, unary=SMOOTH, size=8):
             p = draw(st.sampled_from(pool))
             pool.append((text(p[0]), form(p[1])))
         else:
-            text, form = RATIONAL[draw(st.sampled_from(sorted(RATIONAL)))]
+            text, form = binary[draw(st.sampled_from(sorted(binary)))]
             p, q = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
             pool.append((text(p[0], q[0]), form(p[1], q[1])))
     return pool[-1]

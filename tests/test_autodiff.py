@@ -6,6 +6,8 @@ import math
 
 import pytest
 import sympy as sp
+from helpers import NAMES
+from helpers import expressions as trees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,6 @@ from gradcalc import evaluate, lower
 from gradcalc.core.autodiff import backward, forward
 from gradcalc.errors import DomainError
 
-NAMES = ("x", "y", "z")
 SYMBOLS = {name: sp.Symbol(name, real=True) for name in NAMES}
 
 # Each builder writes text and the sympy form side by side, keeping values in safe domains.
@@ -24,33 +25,11 @@ BINARY = {
     "div": (lambda a, b: f"({a}/(2 + ({b})^2))", lambda a, b: a / (2 + b ** 2)),
     "max": (lambda a, b: f"max({a}, {b} + 0.25)", lambda a, b: sp.Max(a, b + sp.Rational(1, 4))),
 }
-UNARY = {
-    "exp": (lambda a: f"exp(tanh({a}))", lambda a: sp.exp(sp.tanh(a))),
-    "log": (lambda a: f"log(1 + ({a})**2)", lambda a: sp.log(1 + a ** 2)),
-    "sqrt": (lambda a: f"sqrt(3 + sin({a}))", lambda a: sp.sqrt(3 + sp.sin(a))),
-    "sigmoid": (lambda a: f"sigmoid({a})", lambda a: 1 / (1 + sp.exp(-a))),
-    "softplus": (lambda a: f"softplus({a})", lambda a: sp.log(1 + sp.exp(a))),
-    "cos": (lambda a: f"cos({a})", sp.cos),
-    "atan": (lambda a: f"atan({a})", sp.atan),
-    "neg": (lambda a: f"(-{a})", lambda a: -a),
-    "cube": (lambda a: f"({a})^3", lambda a: a ** 3),
-}
 
 
-@st.composite
-def expressions(draw):
-    """A random tree whose nodes may reuse earlier subtrees, so subexpressions are shared."""
-    pool = [(name, SYMBOLS[name]) for name in NAMES] + [("1.5", sp.Rational(3, 2))]
-    for _ in range(draw(st.integers(1, 12))):
-        if draw(st.booleans()):
-            text, form = UNARY[draw(st.sampled_from(sorted(UNARY)))]
-            a = draw(st.sampled_from(pool))
-            pool.append((text(a[0]), form(a[1])))
-        else:
-            text, form = BINARY[draw(st.sampled_from(sorted(BINARY)))]
-            a, b = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
-            pool.append((text(a[0], b[0]), form(a[1], b[1])))
-    return pool[-1]
+def expressions():
+    """Random trees of the smooth functions and these operations (max among them)."""
+    return trees(binary=BINARY, size=12)
 
 
 points = st.fixed_dictionaries({name: st.floats(-2, 2).map(lambda v: round(v, 3)) for name in NAMES})
