@@ -233,16 +233,25 @@ class TraceDigits(Digits):
     command = "trace --digits"
 
 
-class Hessian(View):
+class Reported(View):
+    """A view of one library report, shown by its command's renderers as it is."""
+
+    report: Any
+
+    def __init__(self, report: Any, warnings: list[str] | None = None):
+        self.report = report
+        self.warnings = report.warnings if warnings is None else warnings
+
+    def shown(self) -> Any:
+        return self.report
+
+
+class Hessian(Reported):
     """The matrix of second derivatives, `matrix[row][column]` (`hessian`)."""
 
     command = "eval --hessian"
 
-    def __init__(self, report: HessianReport, warnings: list[str]):
-        self.report, self.warnings = report, warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: HessianReport
 
     @property
     def value(self) -> Any:
@@ -260,16 +269,12 @@ class Hessian(View):
         return f"Hessian({self.report.result.graph.output_name}={self.value!r}, matrix={self.matrix!r})"
 
 
-class Check(View):
+class Check(Reported):
     """Backprop against a finite difference and sympy, per input (`check`)."""
 
     command = "check"
 
-    def __init__(self, report: CheckReport, warnings: list[str]):
-        self.report, self.warnings = report, warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: CheckReport
 
     @property
     def agree(self) -> bool:
@@ -288,16 +293,12 @@ class Check(View):
         return f"Check(agree={self.agree}, {self.verdict!r})"
 
 
-class Gradient(View):
+class Gradient(Reported):
     """The gradient as sympy formulas (`grad`); Jupyter shows them in LaTeX."""
 
     command = "grad"
 
-    def __init__(self, report: SymbolicGradient):
-        self.report, self.warnings = report, report.warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: SymbolicGradient
 
     @property
     def formulas(self) -> dict[str, Any]:
@@ -317,16 +318,12 @@ class Gradient(View):
         return f"Gradient({self.report.graph.output_name}, {shown!r})"
 
 
-class Paths(View):
+class Paths(Reported):
     """∂output/∂x as a sum over the paths back to x (`paths`)."""
 
     command = "paths"
 
-    def __init__(self, report: PathSum, warnings: list[str]):
-        self.report, self.warnings = report, warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: PathSum
 
     @property
     def count(self) -> int:
@@ -340,16 +337,12 @@ class Paths(View):
         return f"Paths({self.count:,} paths, shown_sum={self.report.shown_sum!r}, gradient={self.gradient!r})"
 
 
-class DataResult(View):
+class DataResult(Reported):
     """The mean (or sum) over the rows of a dataset and its gradient (`evaluate(data=...)`)."""
 
     command = "data"
 
-    def __init__(self, report: Reduced, warnings: list[str]):
-        self.report, self.warnings = report, warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: Reduced
 
     @property
     def value(self) -> float:
@@ -364,16 +357,12 @@ class DataResult(View):
                 f"over {self.report.rows:,} rows, gradient={self.gradient!r})")
 
 
-class Descent(View):
+class Descent(Reported):
     """Gradient descent over a dataset (`descend`): the trained parameters and the loss curve."""
 
     command = "descend"
 
-    def __init__(self, report: DescentReport):
-        self.report, self.warnings = report, report.warnings
-
-    def shown(self) -> Any:
-        return self.report
+    report: DescentReport
 
     def formats(self) -> list[str]:
         return [*formats(self.command), "csv", "svg"]
