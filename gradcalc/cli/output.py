@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import PurePath
 from typing import IO, Any, Iterator, Mapping, Sequence
@@ -77,6 +76,8 @@ def written(path: str, binary: bool = False) -> Iterator[IO[Any]]:
         return
     target = os.path.abspath(path)
     try:
+        import tempfile  # only when a file is written: it costs start-up time otherwise
+
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target),
                                              prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     except OSError as exc:
