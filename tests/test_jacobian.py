@@ -385,3 +385,14 @@ def test_forward_mode_to_many_digits_against_mpmath(cli):
     assert out["decimal"]["derivative"]["f"] == want
     assert out["decimal"]["derivative"]["g"] == "2000.000000000000000000000"
     assert out["derivative"]["f"] == pytest.approx(1.0151917795098913e-434, rel=1e-15)
+
+
+def test_bad_rows_under_several_outputs_are_said_once(cli, tmp_path):
+    data = tmp_path / "s.csv"
+    data.write_text("x1,x2,y\n1,2,1\nabc,1,0\n2,1,0\n")
+    run = cli("eval", LOGISTIC_TWO, "--data", str(data), "--at", "w1=0,w2=0,b=0", "--output", "L,R",
+              "--on-error", "skip", "--format", "json")
+    assert run.code == 0 and run.json()["rows"] == 2 and run.json()["skipped"] == 1
+    assert run.stderr.splitlines() == [
+        "warning: skipped 1 bad row of 3 (rows 2); the result uses the other 2",
+        "warning: row 2, column x1: 'abc' is not a number"]

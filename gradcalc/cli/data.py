@@ -111,29 +111,32 @@ def _eval_outputs(options: dict[str, Any]) -> None:
     if options["data"] == "-":
         raise click.UsageError("--output over --data -: each output reads the rows again, and "
                                "standard input can be read once; name a file with --data FILE")
-    job = prepare(options, columns=open_table(options["data"]).names)
-    if len(job.graph.outputs) == 1:  # one output chosen: today's result and format
-        plan = make_plan(options)
-        from gradcalc.data.plan import reduce_data
-
-        emit("data", options["fmt"], reduce_data(plan, options["reduce"]), to=options["output"] or STDOUT)
-        return
+    table = open_table(options["data"])
+    job = prepare(options, columns=table.names)
+    opened = iter([table])  # the first output reads the file already open, the others afresh
     streams: list = []
-    said: list[str] = []
 
-    def before(plan, stream) -> None:  # each output's plan warns what the first did not
+    def before(plan, stream) -> None:  # the plans differ only in their output: warn once
         if not streams:
             report(job, plan.warnings)
-        _warn_all(w for w in plan.warnings if w not in said and streams)
-        said.extend(plan.warnings)
         streams.append(stream)
 
-    reduced = reduce_outputs(job.graph, lambda: open_table(options["data"]), job.point,
-                             wrt=job.wrt, reduce=options["reduce"], on_error=options["on_error"],
-                             chunk_rows=options.get("chunk_rows"), on_plan=before)
-    for name, stream in zip(job.graph.output_names, streams):
-        _warn_all(f"output {name}: {note}" for note in stream.notes())
-    emit("data --outputs", options["fmt"], reduced, to=options["output"] or STDOUT)
+    reduced = reduce_outputs(job.graph, lambda: next(opened, None) or open_table(options["data"]),
+                             job.point, wrt=job.wrt, reduce=options["reduce"],
+                             on_error=options["on_error"], chunk_rows=options.get("chunk_rows"),
+                             on_plan=before)
+    several = len(reduced.rows) > 1
+    notes = [stream.notes() for stream in streams]
+    if all(each == notes[0] for each in notes):  # the same rows for every output (bad cells)
+        _warn_all(notes[0])
+    else:  # math errors differ by output
+        for name, each in zip(job.graph.output_names, notes):
+            _warn_all(f"output {name}: {note}" for note in each)
+    to = options["output"] or STDOUT
+    if several:
+        emit("data --outputs", options["fmt"], reduced, to=to)
+    else:  # one output chosen: the usual result and format
+        emit("data", options["fmt"], reduced.rows[0], to=to)
 
 
 def _eval_dask(options: dict[str, Any]) -> None:
