@@ -120,6 +120,13 @@ def seconds(name: str, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def exact_clock(exact: bool):
+    """The clock of exact arithmetic (GRADCALC_SYMBOLIC_SECONDS), or none for float work."""
+    from contextlib import nullcontext
+
+    return seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
+
+
 def allow_long_integers(digits: int = 0) -> None:
     """Let Python print integers of up to `digits` (or GRADCALC_MAX_DIGITS) digits.
 

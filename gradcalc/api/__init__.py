@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings as _warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence, Union, overload
 
 from gradcalc.api.points import point_of
@@ -40,6 +40,7 @@ from gradcalc.errors import (
     ValueTypeError,
     listed,
 )
+from gradcalc.limits import exact_clock
 
 if TYPE_CHECKING:
     from gradcalc.core.values import Point
@@ -226,7 +227,7 @@ def hessian(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[s
     from gradcalc.analyses.hessian import Hessian as Report
     from gradcalc.analyses.modes import compute
 
-    with _python_terms(), _clock(exact):
+    with _python_terms(), exact_clock(exact):
         graph_, point = _prepared(source, at, values, gates)
         evaluation = compute("eval", graph_, point, wrt=_names(wrt), exact=exact, hessian=True)
         assert isinstance(evaluation.shown, Report)
@@ -310,7 +311,7 @@ def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | Non
 
     if digits is not None:
         digits = int(_at_least("digits", digits, 1))
-    with _clock(exact):
+    with exact_clock(exact):
         evaluation = compute(command, graph_, point, wrt=_names(wrt), exact=exact, digits=digits,
                              steps=True)
     warned = _warned(graph_, point, evaluation.warnings)
@@ -320,12 +321,6 @@ def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | Non
     result: autodiff.Result = evaluation.shown
     result.warnings[:] = warned
     return result
-
-
-def _clock(exact: bool) -> Any:
-    from gradcalc.limits import seconds
-
-    return seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
 
 
 def _evaluate_data(source: Source, data: DataSource, at: Mapping[str, Any] | None,

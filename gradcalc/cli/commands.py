@@ -21,6 +21,7 @@ from gradcalc.cli.options import (
 )
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
 from gradcalc.errors import MismatchError
+from gradcalc.limits import exact_clock
 from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, renderer
 
 EPILOG_EVAL = """\b
@@ -234,7 +235,7 @@ def emit_jacobian(job, options: dict) -> None:
     if options["digits"] is not None:
         raise click.UsageError("--jacobian counts passes in float64 or --exact values; for the "
                                "Jacobian to N digits leave out --jacobian (reverse mode)")
-    with _clock(options["exact"]):
+    with exact_clock(options["exact"]):
         m = _number_system(options["exact"])
         computed = jacobian(job.graph, job.point.read(m), wrt=job.wrt, mode=options["mode"] or "auto",
                             m=m)
@@ -254,7 +255,7 @@ def emit_forward(options: dict, **shown) -> None:
     if (options["exact"] or options["digits"] is not None) and fmt not in ("table", "json", "csv"):
         raise click.UsageError(f"--format {fmt} shows float64 values; with --exact or --digits "
                                "use table, json or csv")
-    with _clock(options["exact"]):
+    with exact_clock(options["exact"]):
         job = prepare(options)
         wrt = job.wrt or (None,)
         if len(wrt) > 1:
@@ -271,15 +272,6 @@ def emit_forward(options: dict, **shown) -> None:
         emit("trace --mode forward", fmt, computed, to=destination(options), **shown)
 
 
-def _clock(exact: bool):
-    """Exact work runs against GRADCALC_SYMBOLIC_SECONDS."""
-    from contextlib import nullcontext
-
-    from gradcalc.limits import seconds
-
-    return seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
-
-
 def _number_system(exact: bool):
     if exact:
         from gradcalc.numbers import symbolic
@@ -293,10 +285,7 @@ def _number_system(exact: bool):
 def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
     """eval and trace with --exact, --digits or --hessian, or several outputs (`job`, if given,
     is the input already read); exact work runs against the clock."""
-    from contextlib import nullcontext
-
     from gradcalc.analyses.modes import compute, compute_outputs
-    from gradcalc.limits import seconds
 
     exact, digits, hessian = options["exact"], options["digits"], options.get("hessian", False)
     if options["nonfinite"] != "strict":
@@ -309,8 +298,7 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
     if fmt not in ("table", "json", "csv"):
         raise click.UsageError(f"--format {fmt} shows float64 values; with --exact, --digits or "
                                "--hessian use table, json or csv")
-    clock = seconds("GRADCALC_SYMBOLIC_SECONDS", "exact evaluation") if exact else nullcontext()
-    with clock:
+    with exact_clock(exact):
         job = job or prepare(options)
         if len(job.graph.outputs) > 1 and options.get("seed_output") is None:
             evaluation = compute_outputs(command, job.graph, job.point, wrt=job.wrt, exact=exact,
