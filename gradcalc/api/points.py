@@ -13,7 +13,7 @@ from fractions import Fraction
 from numbers import Integral, Rational, Real
 from typing import Mapping
 
-from gradcalc.core.values import Point, constant
+from gradcalc.core.values import Point, add_value
 from gradcalc.errors import UsageError, ValueTypeError
 
 
@@ -30,9 +30,9 @@ def point_of(*mappings: Mapping[str, object]) -> Point:
                 if not value:
                     raise UsageError(f"at {name}=[]: an empty list gives no values").about("at")
                 for k, element in enumerate(value):
-                    _merge(texts, f"{name}{k}", text_of(element, f"{name}[{k}]"))
+                    add_value(texts, f"{name}{k}", text_of(element, f"{name}[{k}]"))
             else:
-                _merge(texts, name, text_of(value, name))
+                add_value(texts, name, text_of(value, name))
     return Point(texts)
 
 
@@ -70,10 +70,3 @@ def _check_name(name: object) -> None:
                              f"({name!r})").about("at")
     if not (name.isascii() and name.isidentifier()) or name.startswith("__"):
         raise UsageError(f"at {name}: {name!r} is not a valid name").about("at")
-
-
-def _merge(texts: dict[str, str], name: str, value: str) -> None:
-    """A name given twice (`w=[1, 2]` and `w0=5`) must get one value."""
-    if name in texts and texts[name] != value and constant(texts[name], name=name) != constant(value, name=name):
-        raise UsageError(f"at gives {name} two different values: {texts[name]} and {value}").about("at")
-    texts.setdefault(name, value)

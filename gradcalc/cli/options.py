@@ -253,15 +253,17 @@ def _input_limit() -> int:
 def parse_at(options: Iterable[str]) -> dict[str, str]:
     """Merge repeated `--at` options into name → value text, in the order given; `w=[...]`
     is shorthand for w0, w1, ..."""
+    from gradcalc.core.values import add_value
+
     texts: dict[str, str] = {}
     for option in options:
         for item in _split_top_level(option, ","):
             name, value = _assignment(item, option)
             if value.startswith("["):
                 for k, element in enumerate(_vector(name, value)):
-                    _merge(texts, f"{name}{k}", element)
+                    add_value(texts, f"{name}{k}", element)
             else:
-                _merge(texts, name, value)
+                add_value(texts, name, value)
     return texts
 
 
@@ -288,15 +290,6 @@ def _vector(name: str, value: str) -> list[str]:
     if any(not e for e in elements):
         raise UsageError(f"--at {name}={value}: empty element in the vector")
     return elements
-
-
-def _merge(texts: dict[str, str], name: str, value: str) -> None:
-    if name in texts and texts[name] != value:
-        from gradcalc.core.values import constant
-
-        if constant(texts[name], name=name) != constant(value, name=name):
-            raise UsageError(f"--at gives {name} two different values: {texts[name]} and {value}")
-    texts.setdefault(name, value)
 
 
 def _split_top_level(text: str, sep: str) -> list[str]:

@@ -59,6 +59,14 @@ class Point:
             raise _bad(self.texts[name], name, str(exc)) from None
 
 
+def add_value(texts: dict[str, str], name: str, value: str) -> None:
+    """Give `name` the value text `value`; a name given twice (`w=[1, 2]` and `w0=5`) must
+    get one value, however it is written (`0.5` and `1/2` agree)."""
+    if name in texts and texts[name] != value and constant(texts[name], name=name) != constant(value, name=name):
+        raise UsageError(f"at gives {name} two different values: {texts[name]} and {value}").about("at")
+    texts.setdefault(name, value)
+
+
 def constant(text: str, m: NumberSystem = floats, name: str = "") -> Any:
     """The value of one constant expression such as `-1e-3`, `1/3` or `sqrt(2)`."""
     return Point({name or "value": text}).read(m)[name or "value"]
