@@ -208,11 +208,15 @@ class CsvTable(Table):
         super().__init__(label, header, total, "bytes")
 
     def chunks(self, needed: Sequence[str], chunk_rows: int) -> Iterator[Chunk]:
-        if self.seekable and needed and has_pyarrow():
-            self._text.detach()
-            yield from self._arrow_chunks(needed, chunk_rows)
-        else:
-            yield from self._csv_chunks(self._records, needed, chunk_rows, 0)
+        try:
+            if self.seekable and needed and has_pyarrow():
+                self._text.detach()
+                yield from self._arrow_chunks(needed, chunk_rows)
+            else:
+                yield from self._csv_chunks(self._records, needed, chunk_rows, 0)
+        finally:
+            if self.seekable:  # the handle this table opened; a stream given stays its owner's
+                self._binary.close()
 
     def _arrow_chunks(self, needed, chunk_rows) -> Iterator[Chunk]:
         """pyarrow reads its own handle of the file, in C++: its read-ahead threads never call
