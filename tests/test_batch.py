@@ -168,7 +168,8 @@ def test_a_line_over_the_input_limit_is_read_no_further_and_the_next_is_answered
     run = run_cli("eval", "--batch", "-", stdin=lines(long, point(5, 3, 2)))
     first, second = answers(run.stdout)
     assert first == {"line": 1, "exit_code": 2, "error": "limit GRADCALC_MAX_INPUT reached: the line is longer "
-                     "(at most 60 characters in an expression, program or value); raise it with the "
+                     "(at most 60 characters in an expression, program or value, or in a batch line); "
+                     "raise it with the "
                      "environment variable GRADCALC_MAX_INPUT=N"}
     assert second["value"] == 33.0
 
