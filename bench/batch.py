@@ -52,7 +52,7 @@ for line in open(sys.argv[1]):
 # The engine in-process: seconds per line of Batch.answer, imports and start-up excluded.
 IN_PROCESS = """
 import json, sys, time
-from gradcalc.api.batch import Batch
+from gradcalc.api.jsonlines import Batch
 lines = open(sys.argv[1]).read().splitlines()
 answers = Batch()
 began = time.perf_counter()

@@ -13,8 +13,9 @@ import sys
 import pytest
 from helpers import run_cli
 
-import gradcalc.api.batch
-from gradcalc.api.batch import CACHED_GRAPHS, Batch, batch
+import gradcalc
+import gradcalc.api.jsonlines
+from gradcalc.api.jsonlines import CACHED_GRAPHS, Batch, batch
 
 GRADCALC = [sys.executable, "-m", "gradcalc"]
 
@@ -184,14 +185,14 @@ def test_an_undecodable_byte_is_named():
 
 
 def test_a_bug_on_one_line_is_exit_code_1_in_its_answer_and_the_stream_goes_on(monkeypatch):
-    real = gradcalc.api.batch.eval_document
+    real = gradcalc.api.jsonlines.eval_document
 
     def broken(result):
         if result.graph.source.startswith("boom"):
             raise RuntimeError("no such thing")
         return real(result)
 
-    monkeypatch.setattr(gradcalc.api.batch, "eval_document", broken)
+    monkeypatch.setattr(gradcalc.api.jsonlines, "eval_document", broken)
     run = run_cli("eval", "--batch", "-", stdin=lines({"expr": "boom*x", "at": {"x": 1, "boom": 2}}, point(5, 3, 2)))
     first, second = answers(run.stdout)
     assert first == {"line": 1, "exit_code": 1, "error": "internal error (RuntimeError: no such thing); this is "
@@ -326,5 +327,6 @@ def test_a_full_standard_output_is_one_error_line_and_exit_2():
     assert done.stderr.count("\n") == 1
 
 
-def test_the_docstring_example_runs():
-    assert doctest.testmod(gradcalc.api.batch).failed == 0
+def test_the_docstring_example_runs_and_batch_is_in_the_api():
+    assert doctest.testmod(gradcalc.api.jsonlines).failed == 0
+    assert gradcalc.batch is gradcalc.api.batch is batch

@@ -46,7 +46,7 @@ def eval_batch(ctx: click.Context, options: dict[str, Any]) -> None:
                                "leave out --format (or give -o a .jsonl file)")
     refuse_overwriting_inputs({"--batch": source}, {"-o": destination})
     debug = bool(options.get("debug") or ctx.find_root().params.get("debug") or debug_asked())
-    from gradcalc.api.batch import Batch
+    from gradcalc.api.jsonlines import Batch
     from gradcalc.limits import limit
 
     answers = Batch(warnings=not setting("quiet", False), internal=None if debug else internal_error)

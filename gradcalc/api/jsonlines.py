@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from difflib import get_close_matches
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from gradcalc.api.points import point_of
@@ -330,6 +329,8 @@ def unknown_key(key: str) -> str:
     if key in ELSEWHERE:
         return (f"{json.dumps(key)} is not an option of a line: a line evaluates at one point "
                 f"(for the rows of a file use gradcalc eval --data); a line's keys are {known}")
+    from difflib import get_close_matches  # only for a mistyped key
+
     close = get_close_matches(key, KEYS, n=1)
     hint = f" (did you mean {json.dumps(close[0])}?)" if close else ""
     return f"unknown key {json.dumps(printable(key))}{hint}: a line's keys are {known}"
