@@ -83,11 +83,25 @@ def installed_interpreter(scratch: Path) -> Interpreter:
     hosts = dict.fromkeys([paths["purelib"], paths["platlib"]])
     Path(site, "_host_packages.pth").write_text("\n".join(hosts) + "\n", encoding="utf-8")
     env = child_environment(scratch)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", str(ROOT)],
-                   check=True, capture_output=True, env=env, cwd=scratch)
+    install_checkout(python, env, scratch)
     return Interpreter("installed", str(python), (str(home / "bin" / "gradcalc"),), env,
                        "regular `pip install .` in a clean virtual environment")
+
+
+def install_checkout(python: Path, env: dict[str, str], cwd: Path) -> None:
+    """`pip install --no-deps .` with the build requirements of pyproject.toml (setuptools ≥ 77)
+    brought by pip into a build environment of its own, as a user's `pip install .` does: the
+    host's setuptools may be older (a stock Python 3.11 virtual environment has 65.5), and the
+    build environment does not see the host's packages. Without an index to fetch them from,
+    the host's own build tools are tried."""
+    argv = [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check", str(ROOT)]
+    isolated = subprocess.run(argv, capture_output=True, env=env, cwd=cwd)
+    if isolated.returncode == 0:
+        return
+    hosted = subprocess.run([*argv, "--no-build-isolation"], capture_output=True, env=env, cwd=cwd)
+    if hosted.returncode != 0:
+        raise subprocess.CalledProcessError(isolated.returncode, argv, isolated.stdout,
+                                            isolated.stderr + b"\n" + hosted.stderr)
 
 
 def interpreters(scratch: Path) -> list[Interpreter]:

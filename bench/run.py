@@ -4,7 +4,7 @@
     python3 bench/run.py --quick          # fewer repeats and sizes: a check in a few minutes
     python3 bench/run.py --only startup,size --update-readme
 
-Four workloads (see bench/README.md): start-up, size, data and the tutorial network. Inputs
+Five workloads (see bench/README.md): start-up, size, data, the tutorial network and batch mode. Inputs
 are generated deterministically; every peer's answer is checked before its time is quoted;
 peers that are not installed are skipped with a note. The report (Markdown: medians,
 min–max, ratios to the floors, growth slopes, peak memory, versions, and each target met or
@@ -22,19 +22,20 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import data_bench, install, network, size, startup  # noqa: E402
+from bench import batch, data_bench, install, network, size, startup  # noqa: E402
 from bench.measure import Target, markdown_table, targets_table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN, END = "<!-- bench:results begin -->", "<!-- bench:results end -->"
-WORKLOADS = ("startup", "size", "data", "network")
+WORKLOADS = ("startup", "size", "data", "network", "batch")
 
 FULL = {"startup_repeats": 21, "sizes": [1_000, 10_000, 100_000], "size_repeats": 5, "timeout": 60.0,
         "rows": [10_000, 100_000, 1_000_000], "memory_rows": 10_000_000, "data_repeats": 7,
-        "network_repeats": 5}
+        "network_repeats": 5, "batch_lines": 20_000, "batch_repeats": 5}
 QUICK = {"startup_repeats": 5, "sizes": [1_000, 10_000], "size_repeats": 3, "timeout": 15.0,
-         "rows": [10_000, 100_000], "memory_rows": 1_000_000, "data_repeats": 3, "network_repeats": 2}
+         "rows": [10_000, 100_000], "memory_rows": 1_000_000, "data_repeats": 3, "network_repeats": 2,
+         "batch_lines": 5_000, "batch_repeats": 3}
 
 
 def run(workloads: list[str], config: dict, quick: bool) -> str:
@@ -62,6 +63,10 @@ def run(workloads: list[str], config: dict, quick: bool) -> str:
     if "network" in workloads:
         text, found = network.measure(pythons[0], config["network_repeats"], pythons[0].has("torch"))
         sections.append("### 4. The tutorial network\n\n" + text)
+        targets += found
+    if "batch" in workloads:
+        text, found = batch.measure(pythons[0], config["batch_lines"], config["batch_repeats"])
+        sections.append("### 5. Batch mode\n\n" + text)
         targets += found
     scratch_dir.cleanup()
     minutes = (time.perf_counter() - began) / 60

@@ -30,11 +30,12 @@ _LAZY = {"parse": "core.parse", "backward": "core.autodiff", "forward": "core.au
          "Graph": "core.graph", "Node": "core.graph", "lower": "core.graph",
          **dict.fromkeys(("evaluate", "gradient", "trace", "graph", "check", "grad", "hessian",
                           "paths", "descend"), "api"),
+         "batch": "api",
          **dict.fromkeys(_VIEWS, "api.views")}
 
 __all__ = [
     "evaluate", "gradient", "trace", "graph", "check", "grad", "hessian", "paths", "descend",
-    "lower", "parse", "forward", "backward", "Graph", "Node", *_VIEWS,
+    "batch", "lower", "parse", "forward", "backward", "Graph", "Node", *_VIEWS,
     "GradcalcError", "ParseError", "UsageError", "ValueTypeError", "DomainError", "DataError",
     "GradcalcWarning", "UnusedValueWarning", "ExitCode", "__version__",
 ]

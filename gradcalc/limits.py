@@ -27,7 +27,8 @@ class Limit(NamedTuple):  # a tuple: every command imports this module, and a da
 LIMITS: dict[str, Limit] = {
     limit.name: limit
     for limit in (
-        Limit("GRADCALC_MAX_INPUT", 4_000_000, "characters in an expression, program or value"),
+        Limit("GRADCALC_MAX_INPUT", 4_000_000,
+              "characters in an expression, program or value, or in a batch line"),
         Limit("GRADCALC_MAX_NODES", 2_000_000, "nodes in a graph"),
         Limit("GRADCALC_MAX_DIGITS", 10_000, "digits of an exact number or of a many-digit evaluation"),
         Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `paths`"),

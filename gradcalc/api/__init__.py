@@ -14,6 +14,7 @@ import warnings as _warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence, Union, overload
 
+from gradcalc.api.jsonlines import batch
 from gradcalc.api.points import point_of
 from gradcalc.api.views import (
     Check,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from gradcalc.core.values import Point
 
 __all__ = ["evaluate", "gradient", "trace", "graph", "check", "grad", "hessian", "paths",
-           "descend", "View", "Result", "Trace", "Digits", "TraceDigits", "Hessian", "Check",
+           "descend", "batch", "View", "Result", "Trace", "Digits", "TraceDigits", "Hessian", "Check",
            "Gradient", "Paths", "DataResult", "Descent", "Circuit"]
 
 Source = Union[str, Graph]

@@ -39,6 +39,13 @@ def point_of(*mappings: Mapping[str, object]) -> Point:
 def text_of(value: object, name: str) -> str:
     """The text of one value, as the parser reads it: a float by its shortest repr, so that
     0.1 is 1/10 with `exact=True`, a fraction as p/q."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return repr(value)  # the common cases first: the checks below cost microseconds each
+    if kind is int:
+        return str(value)
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, (Real, Decimal)):

@@ -189,10 +189,14 @@ class GradcalcGroup(click.Group):
         except Exception as exc:  # a bug: say so in one line; the traceback only under --debug
             if debug:
                 raise
-            bug = exc.original if isinstance(exc, Escaped) else exc
-            _fail(f"internal error ({type(bug).__name__}: {bug}); this is a bug in gradcalc — "
-                  "rerun with --debug for the traceback", ExitCode.INTERNAL)
+            _fail(internal_error(exc.original if isinstance(exc, Escaped) else exc), ExitCode.INTERNAL)
         sys.exit(ExitCode.OK)
+
+
+def internal_error(bug: BaseException) -> str:
+    """The one line for a bug (exit 1): what failed, and how to see the traceback."""
+    return (f"internal error ({type(bug).__name__}: {bug}); this is a bug in gradcalc — "
+            "rerun with --debug for the traceback")
 
 
 def debug_asked() -> bool:

@@ -37,6 +37,7 @@ Examples:
   gradcalc eval "sin(pi*x)" --at x=1/4 --exact
   gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
   gradcalc eval "x**2*y + sin(x*y)" --at x=1.5,y=-2 --hessian
+  echo '{"expr": "x*y", "at": {"x": 2, "y": 3}}' | gradcalc eval --batch -
 """
 
 EPILOG_DESCEND = """\b
@@ -125,13 +126,22 @@ WRT_GRAD = "Formulas for these inputs only [default: every input]."
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler (--engine dask).")
 @click.option("--chunk-size", "chunk_rows", type=click.IntRange(min=1), metavar="N",
               help="Rows read and computed at a time [default: from the size of the graph].")
+@click.option("--batch", metavar="FILE",
+              help='Evaluate each line of FILE (\'-\': standard input), a JSON object of these '
+                   'options ({"expr": "x*y", "at": {"x": 2, "y": 3}}), and write one JSON answer per line.')
 @click.pass_context
 def eval_command(ctx: click.Context, **options) -> None:
     """Print the value of EXPR and its gradient with respect to every input.
 
     With --data FILE: the mean (or sum) over the rows of FILE and its gradient with respect
     to the --at parameters, or with --reduce none one result per row (CSV or JSON Lines).
+    With --batch FILE: one evaluation per JSON line, one JSON answer per line, in order.
     """
+    if options["batch"] is not None:
+        from gradcalc.cli.batch import eval_batch
+
+        eval_batch(ctx, options)
+        return
     if options["mode"] is not None and not options["jacobian"]:
         raise click.UsageError("--mode says how --jacobian computes the Jacobian: add --jacobian")
     if options["data"] is not None:
