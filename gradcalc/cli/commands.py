@@ -22,7 +22,7 @@ from gradcalc.cli.options import (
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
 from gradcalc.errors import MismatchError
 from gradcalc.limits import exact_clock
-from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, renderer
+from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, formats, renderer
 
 EPILOG_EVAL = """\b
 Examples:
@@ -179,7 +179,12 @@ def trace_command(**options) -> None:
     one d<stage> per stage, that prints the JSON of 'eval --format json' when run.
     """
     fmt, shown = options["fmt"], {}
-    if options["depth"] is not None or options["collapse"] is not None:
+    if fmt == "html":  # the page draws the circuit: --depth as graph takes it, no rows folded
+        if options["collapse"] is not None:
+            raise click.UsageError(f"--collapse applies to --format {', '.join(OUTLINED)}; the page "
+                                   "shows a row for every stage it draws (--depth N draws fewer)")
+        shown = {"depth": options["depth"], "origin": origin(options)}
+    elif options["depth"] is not None or options["collapse"] is not None:
         if fmt not in OUTLINED:
             raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
         shown = {"depth": options["depth"], "collapse": options["collapse"]}
@@ -193,6 +198,12 @@ def trace_command(**options) -> None:
         emit_numbers("trace", options, **shown)
         return
     emit("trace", fmt, at_point(prepare(options), options["nonfinite"]), to=destination(options), **shown)
+
+
+def origin(options: dict) -> str | None:
+    """The file the program was read from (-f FILE), for the page to say."""
+    name = getattr(options.get("file"), "name", None)
+    return name if isinstance(name, str) and not name.startswith("<") else None
 
 
 def destination(options: dict) -> str:
@@ -252,6 +263,9 @@ def emit_forward(options: dict, **shown) -> None:
     if options["seed_output"] is not None:
         raise click.UsageError("--seed-output chooses a backward pass; --mode forward has none")
     fmt = options["fmt"]
+    if fmt not in formats("trace --mode forward"):
+        raise click.UsageError(f"--format {fmt} steps through the backward pass; --mode forward "
+                               f"writes {', '.join(formats('trace --mode forward'))}")
     if (options["exact"] or options["digits"] is not None) and fmt not in ("table", "json", "csv"):
         raise click.UsageError(f"--format {fmt} shows float64 values; with --exact or --digits "
                                "use table, json or csv")
@@ -331,6 +345,8 @@ def graph_command(**options) -> None:
         if fmt not in PICTURES:
             raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")
         style["theme"] = options["theme"]
+    if fmt == "html":
+        style["origin"] = origin(options)
     job = prepare(options)
     if options["at"]:
         result = at_point(job)  # warns as eval does
