@@ -115,7 +115,7 @@ SUFFIX_FORMATS = {
     ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
     ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png", ".pdf": "pdf",
-    ".html": "html", ".htm": "html",
+    ".html": "html",
 }
 
 # trace formats that take --depth and --collapse
