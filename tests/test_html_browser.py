@@ -314,6 +314,19 @@ def test_without_values_the_reader_types_them_and_the_page_recomputes(browser, t
     assert browser.problems() == []
 
 
+def test_a_value_the_rules_refuse_names_the_stage_as_the_command_line_does(browser, tmp_path):
+    target = page(tmp_path, "graph", "u = x*y; L = log(u)")
+    browser.open(target)
+    browser.js("""{const v = {x: '0', y: '2'}; document.querySelectorAll('#fields input')
+        .forEach(i => { i.value = v[i.name]; }); document.getElementById('compute').click()}""")
+    assert browser.js("document.getElementById('status').textContent") == (
+        "stage L = log(u): the value is undefined or not finite (u = 0)")
+    assert browser.js("document.getElementById('status').className") == "error"
+    assert browser.js("document.getElementById('step').max") == "0"  # nothing to step through
+    assert run_cli("eval", "u = x*y; L = log(u)", "--at", "x=0,y=2").code == 3
+    assert browser.problems() == []
+
+
 def test_every_op_recomputes_in_the_page_as_eval_computes(browser, tmp_path):
     """The registry's rules written out as JavaScript, against the float path at a point."""
     programs = [
@@ -403,7 +416,8 @@ def test_a_graph_cut_by_depth_steps_through_what_it_draws(browser, tmp_path):
     chain = Path(__file__).resolve().parent.parent / "examples" / "chain.txt"
     target = page(tmp_path, "trace", "-f", str(chain), "--at", "x=0.3,r=2.5", "--depth", "4", "--format", "html")
     browser.open(target)
-    assert "stages more than 4 steps from the output hidden" in browser.js("document.getElementById('note').textContent")
+    note = browser.js("document.getElementById('note').textContent")
+    assert "stages more than 4 steps from the output hidden" in note
     browser.key("End")
     drawn = browser.js("document.querySelectorAll('#circuit .node').length")
     assert drawn < 20

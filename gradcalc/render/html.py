@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
-from gradcalc.render.circuit import Circuit, circuit, second_operand_mark
+from gradcalc.render.circuit import Circuit, circuit, second_operand_mark, wire_text
 from gradcalc.render.html_page import SCRIPT, STYLE
 from gradcalc.render.layers import Layered, layered
 from gradcalc.render.numerals import machine
@@ -37,7 +37,8 @@ CHAR = 0.6  # estimated character width, in font sizes
 PAD = 6
 RADIUS = 20
 GAP = 48  # between a column's wire labels and the next column
-LABEL_CHARS = 10  # room on every wire for a value of 3 significant digits: -1.23e-100
+LABEL_CHARS = 10  # room on a wire for any value of 3 significant digits: -1.23e-100
+SHORT_CHARS = 6  # the least room on a wire whose labels are known: typed values may be longer
 ROW = 2 * RADIUS + 2 * PAD + 4 + 12  # between the rows of a column: a gate and two labels
 BAND = FONT + 4 * PAD  # above the circuit: where a backward step shows local × upstream
 SPREAD = math.radians(50)  # the widest angle from the left at which a wire enters a gate
@@ -49,7 +50,7 @@ def graph_html(graph: Graph, result: Result | None = None, title: str | None = N
     """The page of `graph`; with `result`, its values to step through; `origin`: the file the
     program was read from, shown under the title."""
     drawing = circuit(graph, depth)
-    picture = _Picture.of(graph, drawing, layered(drawing, graph.output))
+    picture = _Picture.of(graph, drawing, layered(drawing, graph.output), result)
     heading = title or f"Backpropagation of {graph.output_name}"
     data = _data(graph, drawing, picture, result, heading, origin, drawing.note(depth))
     return _document(heading, picture.svg(graph, drawing), data, graph)
@@ -68,6 +69,7 @@ class _Picture(NamedTuple):
 
     column: dict  # each slot's column
     x: list[float]  # each column's centre
+    stub: list[float]  # each column's wire stubs, as long as its labels need
     radius: list[float]  # each column's widest gate (0 for a column of inputs)
     y: dict  # each slot's centre
     wires: list[tuple[int, int, list[tuple[float, float]]]]  # (from, to, points)
@@ -75,18 +77,23 @@ class _Picture(NamedTuple):
     height: float
 
     @classmethod
-    def of(cls, graph: Graph, drawing: Circuit, layout: Layered) -> _Picture:
+    def of(cls, graph: Graph, drawing: Circuit, layout: Layered, result: Result | None) -> _Picture:
         count = len(layout.columns)
         radius = [0.0] * count
+        chars = [LABEL_CHARS if result is None else SHORT_CHARS] * count
+        for key, c in layout.column.items():
+            labels = wire_text(result, key) if isinstance(key, int) else None
+            chars[c] = max(chars[c], *(len(label) for label in labels or ("",)))
+        stub = [n * FONT * CHAR + 2 * PAD for n in chars]
         for key, c in layout.column.items():
             if isinstance(key, int) and not drawing.is_input(key):
                 radius[c] = RADIUS
         names = [_width(graph.nodes[i].name, FONT) for i in drawing.drawn if drawing.is_input(i)]
         x = [max(names, default=0.0) + 2 * PAD + radius[0]]
         for c in range(1, count):
-            x.append(x[c - 1] + radius[c - 1] + _STUB + GAP + radius[c])
+            x.append(x[c - 1] + radius[c - 1] + stub[c - 1] + GAP + radius[c])
         y = {key: BAND + ROW / 2 + PAD + row * ROW for key, row in layout.row.items()}
-        picture = cls(layout.column, x, radius, y, [], 0.0, 0.0)
+        picture = cls(layout.column, x, stub, radius, y, [], 0.0, 0.0)
         wires = picture._wires(drawing, layout)
         out = graph.output
         width = picture.stub_end(layout.column[out]) + 3 * PAD + _width(graph.output_name, FONT)
@@ -94,7 +101,7 @@ class _Picture(NamedTuple):
         return picture._replace(wires=wires, width=width, height=height)
 
     def stub_end(self, column: int) -> float:
-        return self.x[column] + self.radius[column] + _STUB
+        return self.x[column] + self.radius[column] + self.stub[column]
 
     def _wires(self, drawing: Circuit, layout: Layered) -> list:
         """Each wire from its source's stub, through the waypoints of its lane, to a point on
@@ -183,9 +190,6 @@ class _Picture(NamedTuple):
                          f'{escape(graph.output_name)}</text>')
         return (f'<g class="node" id="n{key}" data-node="{key}" tabindex="0" '
                 f'aria-label="{escape(what, quote=True)}">' + "".join(parts) + "</g>")
-
-
-_STUB = LABEL_CHARS * FONT * CHAR + 2 * PAD
 
 
 def _width(text: str, size: float) -> float:

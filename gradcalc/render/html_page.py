@@ -14,14 +14,14 @@ STYLE = r"""
     --lit-fill: #4a4020; --muted: #b0b0b0; --line: #555555; --row: #4a4020; }
 }
 * { box-sizing: border-box; }
-body { margin: 0 auto; padding: 0.75rem; max-width: 1600px; background: var(--bg); color: var(--ink);
+body { margin: 0 auto; padding: 0.75rem; max-width: 1800px; background: var(--bg); color: var(--ink);
   font: 16px/1.4 Helvetica, Arial, sans-serif; }
 h1 { font-size: 1.4rem; margin: 0 0 0.25rem; overflow-wrap: anywhere; }
 h2 { font-size: 1rem; margin: 0.75rem 0 0.25rem; }
 .origin, .note, .hint, .keys, .legend { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0; }
 .origin:empty, .note:empty { display: none; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9rem; }
-main { display: grid; gap: 0.75rem; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
+main { display: grid; gap: 0.75rem; grid-template-columns: minmax(0, 1fr) minmax(0, max-content);
   grid-template-areas: "controls controls" "left tables"; align-items: start; }
 #controls { grid-area: controls; position: sticky; top: 0; z-index: 1; background: var(--bg);
   border-bottom: 1px solid var(--line); padding: 0.25rem 0; }
@@ -42,7 +42,7 @@ button[aria-pressed="true"] { border-width: 3px; }
 :focus-visible { outline: 3px dashed var(--ink); outline-offset: 2px; }
 .slider { display: inline-flex; align-items: center; gap: 0.4rem; margin: 0 0.5rem; }
 .slider input { width: min(22rem, 60vw); min-height: 2.75rem; }
-#counter { font-variant-numeric: tabular-nums; margin-right: 0.75rem; }
+#counter { font-variant-numeric: tabular-nums; margin-right: 0.75rem; white-space: nowrap; }
 #explain { margin: 0.25rem 0 0; min-height: 1.4em; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 #picture { border: 1px solid var(--line); border-radius: 4px; }
