@@ -56,17 +56,18 @@ class Browser:
         self.writer = os.fdopen(from_us, "wb", buffering=0)
         self.reader = os.fdopen(to_us, "rb", buffering=0)
         self.buffer, self.count, self.events = b"", 0, []
-        target = self.call("Target.createTarget", {"url": "about:blank"}, session=None)
-        self.session = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                                 session=None)["sessionId"]
+        target = self.call("Target.createTarget", {"url": "about:blank"}, tab=False)
+        self.tab = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
+                             tab=False)["sessionId"]
         for domain in ("Runtime", "Page", "Log", "Network"):
             self.call(f"{domain}.enable")
 
-    def call(self, method: str, params: dict | None = None, session: str | None | bool = True) -> dict:
+    def call(self, method: str, params: dict | None = None, tab: bool = True) -> dict:
+        """A command to the tab (or with tab=False to the browser), and its reply."""
         self.count += 1
         message = {"id": self.count, "method": method, "params": params or {}}
-        if session is not None:
-            message["sessionId"] = self.session if session is True else session
+        if tab:
+            message["sessionId"] = self.tab
         self.writer.write(json.dumps(message).encode() + b"\0")
         while True:
             reply = self._receive()
@@ -132,7 +133,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.call("Browser.close", session=None)
+            self.call("Browser.close", tab=False)
         except (EOFError, OSError, RuntimeError):
             pass
         try:
@@ -275,6 +276,27 @@ def test_the_keyboard_steps_plays_and_links_to_the_step(browser, tmp_path):
     assert browser.js("document.getElementById('explain').textContent") == (
         "backward: edge u1 → c: local ∂u1/∂c = 3 × upstream du1 = 3 = 9; dc = 9")
     assert browser.problems() == []
+
+
+TRICKY = {"a": "1.125", "b": "2.675", "c": "0.000123456", "d": "1e-5", "e": "123456789", "f": "1e16",
+          "g": "1.5e300", "h": "-2.5e-300", "i": "0.1", "j": "1/3", "k": "99999.95", "l": "9.9996",
+          "m": "-0.0", "n": "12345.678", "o": "0.5", "p": "-1e22"}
+
+
+def test_numbers_are_written_as_the_tables_of_the_command_line_write_them(browser, tmp_path):
+    """Ties to even, carries, exponents, integers and -0, on the wires (3 digits) and in the
+    table (6 digits), against numerals.human."""
+    text = " + ".join(TRICKY)
+    target = page(tmp_path, "graph", text, "--at", ",".join(f"{k}={v}" for k, v in TRICKY.items()))
+    browser.open(target)
+    values = run_cli("trace", text, "--at", ",".join(f"{k}={v}" for k, v in TRICKY.items()),
+                     "--format", "json").json()["at"]
+    wires = shown(browser, "v")
+    table = browser.js("""Object.fromEntries([...document.querySelectorAll('#forward tbody tr')]
+        .map(row => [row.cells[0].textContent, row.cells[2].textContent]))""")
+    for name, value in values.items():
+        assert wires[name] == human(value, 3), name
+        assert table[name] == human(value), name
 
 
 def test_a_stage_in_focus_shows_its_rule_and_values(browser, tmp_path):

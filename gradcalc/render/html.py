@@ -326,6 +326,8 @@ def _document(heading: str, svg: str, data: dict[str, Any], graph: Graph) -> str
 <details id="program"><summary>program</summary><pre id="source"></pre></details>
 </header>
 <main>
+<noscript><p>The steps, the values and the tables need JavaScript; gradcalc graph --format svg
+draws the same circuit with its values as a picture.</p></noscript>
 <section id="controls" aria-label="steps">
 <div class="buttons">
 <button type="button" id="first" aria-label="first step">|◀</button>

@@ -337,11 +337,18 @@ SCRIPT = r"""
     badge.setAttribute("visibility", "visible");
   }
 
-  function reveal(element) {  // scroll the picture (never the page) to show what is lit
+  const wide = window.matchMedia("(min-width: 901px)");
+
+  function reveal(element) {  // scroll the picture to show what is lit; the page too, below the controls
     const box = $("picture");
     const outer = box.getBoundingClientRect(), inner = element.getBoundingClientRect();
     if (inner.left < outer.left || inner.right > outer.right) {
       box.scrollLeft += inner.left - outer.left - (outer.width - inner.width) / 2;
+    }
+    if (!wide.matches) return;  // on a phone the controls scroll away: the reader scrolls
+    const top = $("controls").getBoundingClientRect().bottom, shown = element.getBoundingClientRect();
+    if (shown.top < top || shown.bottom > window.innerHeight) {
+      window.scrollBy(0, shown.top - top - (window.innerHeight - top - shown.height) / 2);
     }
   }
 
