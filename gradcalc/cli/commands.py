@@ -57,6 +57,7 @@ Examples:
   gradcalc trace "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive
   gradcalc trace "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --format python > backprop.py
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 -o backprop.html
   gradcalc trace -f examples/chain.txt --at x=0.3,r=2.5 --depth 3
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
@@ -84,6 +85,7 @@ Examples:
   gradcalc graph -f examples/network/loss.txt --at x=0.5,y=1,w10=-7.9,w11=-8.3,b10=-3.9,b11=3.8,w20=5,w21=-4.1,b2=1.6 \\
       --title "Two-layer network, one point" -o network.png
   gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
+  gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] -o backprop.html
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -337,8 +339,9 @@ def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
     Without --at the picture shows the structure only. -o FILE takes the format from its
-    suffix (.svg, .png, .pdf, .dot, .gv, .mmd) unless --format says it; PNG and PDF need
-    pip install 'gradcalc[figures]'.
+    suffix (.svg, .png, .pdf, .dot, .gv, .mmd, .html) unless --format says it; PNG and PDF
+    need pip install 'gradcalc[figures]'. --format html writes a page that steps through
+    the forward and backward passes in a browser.
     """
     fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
     if options["theme"] is not None:
