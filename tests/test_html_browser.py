@@ -349,6 +349,20 @@ def test_a_value_the_rules_refuse_names_the_stage_as_the_command_line_does(brows
     assert browser.problems() == []
 
 
+def test_a_program_of_constants_is_computed_at_once_and_an_empty_field_is_named(browser, tmp_path):
+    browser.open(page(tmp_path, "graph", "u = 2*3; f = u + pi"))
+    browser.key("End")
+    assert browser.js("document.getElementById('explain').textContent") == f"done: f = {human(6 + 3.141592653589793)}"
+    browser.open(page(tmp_path, "graph", "log(0*2)", name="log.html"))
+    assert browser.js("document.getElementById('status').textContent") == (
+        "stage f = log(u1): the value is undefined or not finite (u1 = 0)")
+    browser.open(page(tmp_path, "graph", "x*y", name="xy.html"))
+    browser.js("document.getElementById('compute').click()")
+    assert browser.js("document.getElementById('status').textContent") == "x: give it a value; y: give it a value"
+    assert browser.js("document.getElementById('at-0').getAttribute('aria-invalid')") == "true"
+    assert browser.problems() == []
+
+
 def test_every_op_recomputes_in_the_page_as_eval_computes(browser, tmp_path):
     """The registry's rules written out as JavaScript, against the float path at a point."""
     programs = [

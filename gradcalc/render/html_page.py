@@ -592,6 +592,7 @@ SCRIPT = r"""
       const ok = NUMBER.test(input.value) && Number.isFinite(Number(input.value));
       input.setAttribute("aria-invalid", ok ? "false" : "true");
       if (ok) at[i] = Number(input.value);
+      else if (!input.value.trim()) wrong.push(`${node.name}: give it a value`);
       else wrong.push(`${node.name}: ${JSON.stringify(input.value)} is not a finite number (write digits: -1.5e3)`);
     }
     if (wrong.length) { status(wrong.join("; "), true); return; }
@@ -645,8 +646,15 @@ SCRIPT = r"""
       const row = event.target.closest("tr[data-node]");
       if (row) showDetails(Number(row.dataset.node));
     });
-    if (!evaluation) {
-      status(inputs.length && !DATA.unscripted.length ? "Type a value for each input and press Compute." : "", false);
+    if (!evaluation && !inputs.length && !DATA.unscripted.length) {  // constants only: nothing to type
+      try {
+        evaluation = computed({});
+        index();
+      } catch (error) {
+        status(error.message, true);
+      }
+    } else if (!evaluation && !DATA.unscripted.length) {
+      status("Type a value for each input and press Compute.", false);
     }
     go(stepFromHash(), true);
     document.body.dataset.ready = "true";
