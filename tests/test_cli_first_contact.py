@@ -244,15 +244,16 @@ def test_check_keeps_its_verdict_when_the_reader_goes():
 @pytest.mark.parametrize("args, message", [
     (("graph", "x*y", "-o", "circuit.jpg"),
      "error: -o circuit.jpg: graph does not write .jpg files; it writes .dot, .gv, .mmd, .mermaid, "
-     ".svg, .png or .pdf ('-': standard output), or any file with --format dot, mermaid, svg, png or pdf "
+     ".svg, .png, .pdf or .html ('-': standard output), or any file with --format dot, mermaid, svg, png, "
+     "pdf or html "
      "(see 'gradcalc graph --help')\n"),
     (("eval", "x", "--at", "x=1", "-o", "out.svg"),
      "error: -o out.svg: eval does not write .svg files; it writes .txt, .json, .jsonl or .csv "
      "('-': standard output), or any file with --format table, json or csv (see 'gradcalc eval --help')\n"),
     (("trace", "x", "--at", "x=1", "-o", "notes"),
      "error: -o notes: trace does not write files without a suffix; it writes .txt, .json, .jsonl, .csv, "
-     ".md, .markdown, .tex or .py ('-': standard output), or any file with --format table, json, csv, "
-     "python, markdown or latex (see 'gradcalc trace --help')\n"),
+     ".md, .markdown, .tex, .py or .html ('-': standard output), or any file with --format table, json, "
+     "csv, python, markdown, latex or html (see 'gradcalc trace --help')\n"),
     (("descend", *LOGISTIC, "--plot", "curve.pdf"),
      "error: --plot curve.pdf: --plot does not write .pdf files; it writes .svg ('-': standard output) "
      "(see 'gradcalc descend --help')\n"),

@@ -74,6 +74,12 @@ def test_graph_in_every_format(cli, fmt, shown):
         assert run.code == 0 and shown in run.stdout, run.stderr
 
 
+def test_the_page_draws_it_and_recomputes_with_its_own_rule(cli):
+    page = cli("graph", TEXT, *AT, "--format", "html").stdout
+    assert "x³" in page and '"cube/1": {f: (a) => a[0] * a[0] * a[0], d: [(out, a) => 3 * a[0] * a[0]]}' in page
+    assert '"unscripted":[]' in page
+
+
 def test_gate_modes(cli):
     for gates in ("written", "fused", "primitive"):
         out = cli("eval", TEXT, *AT, "--gates", gates, "--format", "json").json()

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _View = TypeVar("_View", bound="Result")
 
 WIDTH = 100  # columns of the text tables (str(), HTML); a terminal's own width for __rich__
-CIRCUIT = ("svg", "dot", "mermaid")  # formats drawn from the graph, with values when known
+CIRCUIT = ("svg", "dot", "mermaid", "html")  # formats drawn from the graph, with values when known
 
 
 class View:
@@ -49,7 +49,7 @@ class View:
 
     def formats(self) -> list[str]:
         """The formats this view writes (`save` takes them from the file's suffix)."""
-        return formats(self.command) + (list(CIRCUIT) if self.circuit() else [])
+        return _union(formats(self.command), list(CIRCUIT) if self.circuit() else [])
 
     def render(self, fmt: str) -> str:
         """This view in format `fmt` (one of `formats()`), as the command writes it but for
@@ -99,6 +99,10 @@ class View:
     def mermaid(self) -> str:
         return self.render("mermaid")
 
+    def html(self) -> str:
+        """The interactive page of `--format html`: the circuit stepped through both passes."""
+        return self.render("html")
+
     def save(self, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
         """Write the view to `path` in the format its suffix names (`.md`, `.svg`, ...) unless
         `fmt` says it; the file is replaced only once the view is rendered."""
@@ -124,6 +128,11 @@ class View:
 
     def _repr_html_(self) -> str | None:
         return _pre(str(self))
+
+
+def _union(*lists: list[str]) -> list[str]:
+    """The formats of several lists, each once, in order (a trace writes html itself)."""
+    return list(dict.fromkeys(fmt for formats in lists for fmt in formats))
 
 
 def _table(command: str) -> str:
@@ -168,7 +177,7 @@ class Result(autodiff.Result, View):
         return f"{self.command} --exact" if self.exact else self.command
 
     def formats(self) -> list[str]:
-        return formats(self.renderers) + list(CIRCUIT)
+        return _union(formats(self.renderers), list(CIRCUIT))
 
     def rendered(self, fmt: str) -> str:
         if self.exact and fmt not in CIRCUIT:

@@ -22,7 +22,7 @@ from gradcalc.cli.options import (
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
 from gradcalc.errors import MismatchError
 from gradcalc.limits import exact_clock
-from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, renderer
+from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, formats, renderer
 
 EPILOG_EVAL = """\b
 Examples:
@@ -58,6 +58,7 @@ Examples:
   gradcalc trace "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] --gates primitive
   gradcalc trace "x**2*(3*x+1) - sin(x**2)" --at x=1.5 --format python > backprop.py
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --format markdown
+  gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 -o backprop.html
   gradcalc trace -f examples/chain.txt --at x=0.3,r=2.5 --depth 3
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
@@ -85,6 +86,7 @@ Examples:
   gradcalc graph -f examples/network/loss.txt --at x=0.5,y=1,w10=-7.9,w11=-8.3,b10=-3.9,b11=3.8,w20=5,w21=-4.1,b2=1.6 \\
       --title "Two-layer network, one point" -o network.png
   gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
+  gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] -o backprop.html
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -189,7 +191,12 @@ def trace_command(**options) -> None:
     one d<stage> per stage, that prints the JSON of 'eval --format json' when run.
     """
     fmt, shown = options["fmt"], {}
-    if options["depth"] is not None or options["collapse"] is not None:
+    if fmt == "html":  # the page draws the circuit: --depth as graph takes it, no rows folded
+        if options["collapse"] is not None:
+            raise click.UsageError(f"--collapse applies to --format {', '.join(OUTLINED)}; the page "
+                                   "shows a row for every stage it draws (--depth N draws fewer)")
+        shown = {"depth": options["depth"], "origin": origin(options)}
+    elif options["depth"] is not None or options["collapse"] is not None:
         if fmt not in OUTLINED:
             raise click.UsageError(f"--depth and --collapse apply to --format {', '.join(OUTLINED)}")
         shown = {"depth": options["depth"], "collapse": options["collapse"]}
@@ -203,6 +210,12 @@ def trace_command(**options) -> None:
         emit_numbers("trace", options, **shown)
         return
     emit("trace", fmt, at_point(prepare(options), options["nonfinite"]), to=destination(options), **shown)
+
+
+def origin(options: dict) -> str | None:
+    """The file the program was read from (-f FILE), for the page to say."""
+    name = getattr(options.get("file"), "name", None)
+    return name if isinstance(name, str) and not name.startswith("<") else None
 
 
 def destination(options: dict) -> str:
@@ -262,6 +275,9 @@ def emit_forward(options: dict, **shown) -> None:
     if options["seed_output"] is not None:
         raise click.UsageError("--seed-output chooses a backward pass; --mode forward has none")
     fmt = options["fmt"]
+    if fmt not in formats("trace --mode forward"):
+        raise click.UsageError(f"--format {fmt} steps through the backward pass; --mode forward "
+                               f"writes {', '.join(formats('trace --mode forward'))}")
     if (options["exact"] or options["digits"] is not None) and fmt not in ("table", "json", "csv"):
         raise click.UsageError(f"--format {fmt} shows float64 values; with --exact or --digits "
                                "use table, json or csv")
@@ -333,14 +349,17 @@ def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
     Without --at the picture shows the structure only. -o FILE takes the format from its
-    suffix (.svg, .png, .pdf, .dot, .gv, .mmd) unless --format says it; PNG and PDF need
-    pip install 'gradcalc[figures]'.
+    suffix (.svg, .png, .pdf, .dot, .gv, .mmd, .html) unless --format says it; PNG and PDF
+    need pip install 'gradcalc[figures]'. --format html writes a page that steps through
+    the forward and backward passes in a browser.
     """
     fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
     if options["theme"] is not None:
         if fmt not in PICTURES:
             raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")
         style["theme"] = options["theme"]
+    if fmt == "html":
+        style["origin"] = origin(options)
     job = prepare(options)
     if options["at"]:
         result = at_point(job)  # warns as eval does

@@ -22,6 +22,7 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "python": ("python", "trace_python"),
         "markdown": ("markdown", "trace_markdown"),
         "latex": ("latex", "trace_latex"),
+        "html": ("html", "trace_html"),
     },
     # graph renderers take (graph, result or None, title=...): without values they draw the
     # structure; svg, png and pdf also take theme=, and png and pdf return bytes
@@ -31,6 +32,7 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "svg": ("svg", "graph_svg"),
         "png": ("raster", "graph_png"),
         "pdf": ("raster", "graph_pdf"),
+        "html": ("html", "graph_html"),
     },
     "paths": {
         "table": ("paths", "paths_table"),
@@ -113,6 +115,7 @@ SUFFIX_FORMATS = {
     ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
     ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png", ".pdf": "pdf",
+    ".html": "html",
 }
 
 # trace formats that take --depth and --collapse
