@@ -71,7 +71,7 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
     drawing = circuit(graph, depth)
     layout = layered(drawing, graph.output)
     slots = _slots(graph, drawing, layout, result)
-    names = [graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)]
+    names = {i: graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)}
     columns = _Columns.measure(slots, names)
     labels = 2 * (FONT + PAD) if result is not None else 0.0
     spacing = max(2 * RADIUS, labels) + 2 * PAD + 4
@@ -100,30 +100,39 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
 
 @dataclass
 class _Columns:
-    """Where each column sits: the centre of its gates, its widest gate, its wire-label band."""
+    """Where each column sits: the centre of its gates, its widest gate, how far its band
+    reaches left (room for the name of an input that sits there), its wire-label band."""
 
     x: list[float]
     radius: list[float]
     stub: list[float]
+    reach: list[float]
 
     @classmethod
-    def measure(cls, slots: dict, input_names: list[str]) -> _Columns:
+    def measure(cls, slots: dict, names: dict) -> _Columns:
         count = 1 + max(slot.column for slot in slots.values())
-        radius, widest = [0.0] * count, [12.0] * count
-        for slot in slots.values():
+        radius, widest, named = [0.0] * count, [12.0] * count, [0.0] * count
+        for key, slot in slots.items():
             c = slot.column
             radius[c] = max(radius[c], slot.radius)
             for label in slot.labels or ():
                 widest[c] = max(widest[c], text_width(label, FONT))
+            if key in names:
+                named[c] = max(named[c], text_width(names[key], FONT) + 2 * PAD)
         stub = [w + 2 * PAD for w in widest]
-        x = [max([text_width(n, FONT) for n in input_names] + [0.0]) + 2 * PAD + radius[0]]
+        reach = [max(r, n) for r, n in zip(radius, named)]
+        x = [named[0] + radius[0]]
         for c in range(1, count):
-            x.append(x[c - 1] + radius[c - 1] + stub[c - 1] + GAP + radius[c])
-        return cls(x, radius, stub)
+            x.append(x[c - 1] + radius[c - 1] + stub[c - 1] + GAP + reach[c])
+        return cls(x, radius, stub, reach)
 
     def stub_end(self, slot: _Slot) -> float:
         c = slot.column
         return self.x[c] + self.radius[c] + self.stub[c]
+
+    def band_start(self, slot: _Slot) -> float:
+        """Where the column's band begins: the slanted wires end here or at a gate."""
+        return self.x[slot.column] - self.reach[slot.column]
 
 
 def _gate_font(label: str) -> float:
@@ -136,7 +145,7 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
     """A gate or input with its outgoing wire stub and labels, or a wire passing through."""
     x, y, band = columns.x[slot.column], slot.y, columns.radius[slot.column]
     if isinstance(key, tuple):
-        return [_line(x - band, y, columns.stub_end(slot), y, colours.ink)]
+        return [_line(columns.band_start(slot), y, columns.stub_end(slot), y, colours.ink)]
     node = graph.nodes[key]
     is_output = key == graph.output
     out = [_line(x + slot.radius, y, columns.stub_end(slot), y, colours.ink, arrow=is_output)]
@@ -170,7 +179,7 @@ def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, f
     for target, sources in into.items():
         end = slots[target]
         if isinstance(target, tuple):
-            x = columns.x[end.column] - columns.radius[end.column]
+            x = columns.band_start(end)
             out += [_line(columns.stub_end(slots[s]), starts[n], x, end.y, colours.ink)
                     for _, n, s in sources]
             continue
@@ -181,13 +190,23 @@ def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, f
             angle = _entry_angle(k, len(sources))
             cx, r = columns.x[end.column], end.radius
             x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
-            start = slots[source]
-            out.append(_line(columns.stub_end(start), starts[number], x, y, colours.ink, arrow=True))
+            level = columns.band_start(end) < cx - r - 0.05  # an input's name widens the band
+            out += _into_gate(columns.stub_end(slots[source]), starts[number], columns.band_start(end) if level
+                              else None, x, y, colours.ink)
             if mark and _origin(source) == operands[1] and (operands[0] != operands[1] or k == len(sources) - 1):
                 inner = r - MARK_FONT * 0.75
                 out.append(_text(cx - inner * math.cos(angle), end.y - inner * math.sin(angle) + MARK_FONT * 0.35,
                                  mark, MARK_FONT, colours.ink, "middle", bold=True))
     return out
+
+
+def _into_gate(x1: float, y1: float, band: float | None, x: float, y: float, ink: str) -> list[str]:
+    """A wire from a stub's end to the point (x, y) on a gate: slanted across the gap, then,
+    when the column's band starts at `band` left of the gate, level through it, so that it
+    crosses no input's name there."""
+    if band is None:
+        return [_line(x1, y1, x, y, ink, arrow=True)]
+    return [_line(x1, y1, band, y, ink), _line(band, y, x, y, ink, arrow=True)]
 
 
 def _fanned(segments: list, slots: dict, columns: _Columns, fan: float, colours: Palette
