@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import shlex
 import shutil
@@ -729,3 +730,54 @@ def test_the_depth_note_names_a_few_cut_stages_and_counts_the_rest(cli):
     assert ("8 stages more than 0 steps from the output hidden; u1, u2, u3, u4, u5 and 3 more "
             "enter as inputs") in texts
     assert {"u6", "u7", "u8", "max"} <= set(texts) and "sin" not in texts
+
+
+# ---- graph --collapse: a repeated block drawn once as a box ----
+
+def test_graph_collapse_draws_a_repeated_block_as_one_box(cli):
+    expression, at = big_sum(250)  # 1,249 nodes
+    svg = cli("graph", expression, "--at", at, "--collapse", "--format", "svg").stdout
+    assert_readable(svg)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = [r for r in root.iter(f"{ns}rect") if r.get("stroke-dasharray")]
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert len(boxes) == 1 and "246 more like the 5 stages before" in texts and "w2 … u743" in texts
+    assert len(list(root.iter(f"{ns}circle"))) == 11  # the first two terms and the sum, the last two and theirs
+    trace = cli("trace", expression, "--at", at, "--format", "json").json()["nodes"]
+    u743 = next(n for n in trace if n["name"] == "u743")  # the box's one stage used outside it
+    partial = sum(math.sin(i % 7 / 10) for i in range(248))  # the sum of the first 248 terms, by hand
+    assert u743["value"] == pytest.approx(partial, rel=1e-12) and f"{partial:.3g}" in texts
+
+
+def test_graph_collapse_folds_a_deep_nest_in_every_format(cli):
+    expression = "x"
+    for _ in range(1000):
+        expression = f"sin({expression})"
+    mermaid = cli("graph", expression, "--collapse", "--format", "mermaid").stdout.splitlines()
+    assert mermaid == ["flowchart LR", '    n0["x"]', '    n1(("sin"))', '    n2(("sin"))',
+                       '    n3[["996 more like the stage before: u3 … u998"]]', '    n999(("sin"))',
+                       '    n1000(("sin"))', '    output["f"]', "    n0 --> n1", "    n1 --> n2", "    n2 --> n3",
+                       "    n3 --> n999", "    n999 --> n1000", "    n1000 --> output"]
+    dot = cli("graph", expression, "--at", "x=1", "--collapse", "--format", "dot").stdout
+    assert 'n3 [label="996 more like the stage before\\nu3 … u998", shape=box, style=rounded' in dot
+    assert dot.count("->") == 6 and len(pydot.graph_from_dot_data(dot)[0].get_edges()) == 6
+    svg = cli("graph", expression, "--at", "x=1", "--collapse", "--format", "svg").stdout
+    assert_readable(svg)
+    assert cli("graph", expression, "--at", "x=1", "--collapse", "--format", "svg").stdout == svg  # same bytes
+
+
+def test_graph_collapse_changes_nothing_without_a_repeated_block(cli):
+    expression, at = network_loss()
+    plain = cli("graph", expression, "--at", at, "--format", "svg").stdout
+    assert cli("graph", expression, "--at", at, "--format", "svg", "--collapse").stdout == plain
+
+
+def test_a_box_used_by_several_stages_outside_it_shows_no_one_value(cli):
+    chain = ("-f", str(ROOT / "examples" / "chain.txt"), "--at", "x=0.3,r=2.5", "--collapse")
+    svg = cli("graph", *chain, "--format", "svg").stdout
+    assert_readable(svg)
+    dot = cli("graph", *chain, "--format", "dot").stdout
+    box = re.search(r"  (n\d+) \[label=\"397 more like the 3 stages before\\nx2 … u798\", shape=box", dot).group(1)
+    wires_out = [line for line in dot.splitlines() if line.startswith(f"  {box} -> ")]
+    assert len(wires_out) == 1 and "label=" not in wires_out[0]  # u797 and u798 both leave it: no one value

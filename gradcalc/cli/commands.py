@@ -84,6 +84,7 @@ Examples:
   gradcalc graph -f examples/network/loss.txt --at x=0.5,y=1,w10=-7.9,w11=-8.3,b10=-3.9,b11=3.8,w20=5,w21=-4.1,b2=1.6 \\
       --title "Two-layer network, one point" -o network.png
   gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
+  gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --collapse -o chain.svg
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -319,6 +320,9 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Draw only the stages at most N steps from the output; the stages just "
                    "beyond enter as inputs.")
+@click.option("--collapse", is_flag=True,
+              help="Draw a block of stages that repeats (the terms of a long sum, the layers of "
+                   "a deep nest) as its first and last repetition and one box between them.")
 def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
@@ -327,6 +331,8 @@ def graph_command(**options) -> None:
     pip install 'gradcalc[figures]'.
     """
     fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
+    if options["collapse"]:
+        style["collapse"] = True
     if options["theme"] is not None:
         if fmt not in PICTURES:
             raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")

@@ -23,8 +23,8 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "markdown": ("markdown", "trace_markdown"),
         "latex": ("latex", "trace_latex"),
     },
-    # graph renderers take (graph, result or None, title=...): without values they draw the
-    # structure; svg, png and pdf also take theme=, and png and pdf return bytes
+    # graph renderers take (graph, result or None, title=..., depth=..., collapse=...): without
+    # values they draw the structure; svg, png and pdf also take theme=, and png and pdf return bytes
     "graph": {
         "dot": ("dot", "graph_dot"),
         "mermaid": ("mermaid", "graph_mermaid"),

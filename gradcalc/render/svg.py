@@ -22,12 +22,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
-from gradcalc.render.circuit import circuit, second_operand_mark, tooltip, wire_text
+from gradcalc.render.circuit import Circuit, circuit, second_operand_mark
 from gradcalc.render.layers import Layered, layered
 
 FONT = 14  # wire labels and names
 GATE_FONT = 16  # the label inside a gate
 MARK_FONT = 10  # the operand mark inside a gate
+BOX_FONT = 12  # the two lines inside a box of stages folded by --collapse
 TITLE_FONT = 18
 CHAR = 0.6  # estimated character width, in font sizes
 PAD = 6
@@ -66,9 +67,9 @@ class _Slot:
 
 
 def graph_svg(graph: Graph, result: Result | None = None, title: str | None = None,
-              theme: str = "light", depth: int | None = None) -> str:
+              theme: str = "light", depth: int | None = None, collapse: bool = False) -> str:
     colours = THEMES[theme]
-    drawing = circuit(graph, depth)
+    drawing = circuit(graph, depth, collapse)
     layout = layered(drawing, graph.output)
     slots = _slots(graph, drawing, layout, result)
     names = {i: graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)}
@@ -81,7 +82,7 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
     body = []
     for key, slot in slots.items():
         body += _draw_slot(graph, drawing, key, slot, columns, colours)
-    body += _draw_wires(graph, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
+    body += _draw_wires(drawing, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
     width = columns.stub_end(slots[graph.output]) + 3 * PAD + text_width(graph.output_name, FONT)
     height = max(s.y for s in slots.values()) + spacing / 2
     if result is not None:
@@ -141,8 +142,9 @@ def _gate_font(label: str) -> float:
     return min(GATE_FONT, room / (max(1, len(label)) * CHAR))
 
 
-def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colours: Palette) -> list[str]:
-    """A gate or input with its outgoing wire stub and labels, or a wire passing through."""
+def _draw_slot(graph: Graph, drawing: Circuit, key, slot: _Slot, columns: _Columns, colours: Palette
+               ) -> list[str]:
+    """A gate, box or input with its outgoing wire stub and labels, or a wire passing through."""
     x, y, band = columns.x[slot.column], slot.y, columns.radius[slot.column]
     if isinstance(key, tuple):
         return [_line(columns.band_start(slot), y, columns.stub_end(slot), y, colours.ink)]
@@ -155,11 +157,13 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
         out.append(_text(x + band + PAD, y + PAD + FONT * 0.8, grad, FONT, colours.grad, bold=True))
     if drawing.is_input(key):
         out.append(_text(x - PAD, y + FONT * 0.35, node.name, FONT, colours.ink, "end"))
+    elif key in drawing.boxes:
+        out.append(_box(drawing, key, x, y, slot.radius, colours))
     else:
         text = drawing.label(key)
         size = _gate_font(text)
         label = _text(x, y + size * 0.35, text, size, colours.ink, "middle")
-        out.append(f"<g><title>{escape(tooltip(graph, key))}</title>"
+        out.append(f"<g><title>{escape(drawing.tooltip(key))}</title>"
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{slot.radius:.1f}" fill="{colours.background}" '
                    f'stroke="{colours.ink}" stroke-width="1.2"/>{label}</g>')
     if is_output:
@@ -167,7 +171,26 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
     return out
 
 
-def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, fan: float,
+def _box_lines(label: str) -> list[str]:
+    """A box's label in two lines: how many stages it folds, and their names."""
+    return label.split(": ", 1)
+
+
+def _box_half_width(label: str) -> float:
+    return max(text_width(line, BOX_FONT) for line in _box_lines(label)) / 2 + PAD
+
+
+def _box(drawing: Circuit, key: int, x: float, y: float, half: float, colours: Palette) -> str:
+    """Stages folded by --collapse: a rounded box of a gate's height, saying what it holds."""
+    what, names = _box_lines(drawing.label(key))
+    return (f"<g><title>{escape(drawing.tooltip(key))}</title>"
+            f'<rect x="{x - half:.1f}" y="{y - RADIUS:.1f}" width="{2 * half:.1f}" height="{2 * RADIUS:.1f}" '
+            f'rx="6" fill="{colours.background}" stroke="{colours.ink}" stroke-width="1.2" stroke-dasharray="4 2"/>'
+            f"{_text(x, y - 2, what, BOX_FONT, colours.ink, 'middle')}"
+            f"{_text(x, y + BOX_FONT, names, BOX_FONT, colours.ink, 'middle')}</g>")
+
+
+def _draw_wires(drawing: Circuit, layout: Layered, slots: dict, columns: _Columns, fan: float,
                 colours: Palette) -> list[str]:
     """The slanted wires across the gaps. The wires into a gate end at points spread over its
     left side, top to bottom in the order they come from, so no two arrows meet; the second
@@ -183,13 +206,17 @@ def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, f
             out += [_line(columns.stub_end(slots[s]), starts[n], x, end.y, colours.ink)
                     for _, n, s in sources]
             continue
-        mark = second_operand_mark(graph, target)
+        graph, boxed = drawing.graph, target in drawing.boxes
+        mark = None if boxed else second_operand_mark(graph, target)
         operands = [j for j in graph.nodes[target].inputs if graph.nodes[j].op != "const"]
         sources.sort()
         for k, (_, number, source) in enumerate(sources):
             angle = _entry_angle(k, len(sources))
             cx, r = columns.x[end.column], end.radius
-            x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
+            if boxed:  # along the box's left side
+                x, y = cx - r, end.y - (RADIUS - 4) * math.sin(angle) / math.sin(SPREAD)
+            else:
+                x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
             level = columns.band_start(end) < cx - r - 0.05  # an input's name widens the band
             out += _into_gate(columns.stub_end(slots[source]), starts[number], columns.band_start(end) if level
                               else None, x, y, colours.ink)
@@ -262,7 +289,7 @@ def _legend(output: str, top: float, colours: Palette) -> tuple[list[str], float
     return parts, x + text_width(words, FONT) + 2 * PAD
 
 
-def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dict:
+def _slots(graph: Graph, drawing: Circuit, layout: Layered, result: Result | None) -> dict:
     """Every slot of the layout, in the columns' order: a node with its labels, or a waypoint."""
     slots: dict = {}
     for members in layout.columns:
@@ -271,7 +298,9 @@ def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dic
                 slots[key] = _Slot(layout.column[key])
                 continue
             radius = 0.0 if drawing.is_input(key) else RADIUS
-            slots[key] = _Slot(layout.column[key], radius, wire_text(result, key))
+            if key in drawing.boxes:
+                radius = _box_half_width(drawing.label(key))
+            slots[key] = _Slot(layout.column[key], radius, drawing.values(result, key))
     return slots
 
 
