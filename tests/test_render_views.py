@@ -765,6 +765,9 @@ def test_graph_collapse_folds_a_deep_nest_in_every_format(cli):
     svg = cli("graph", expression, "--at", "x=1", "--collapse", "--format", "svg").stdout
     assert_readable(svg)
     assert cli("graph", expression, "--at", "x=1", "--collapse", "--format", "svg").stdout == svg  # same bytes
+    tikz = cli("graph", expression, "--at", "x=1", "--collapse", "--format", "tikz").stdout
+    assert tikz.count("rectangle") == 1 and "dash pattern=on 3.0pt off 1.5pt" in tikz
+    assert "{996 more like the stage before};" in tikz and "{u3 \\ldots{} u998};" in tikz
 
 
 def test_graph_collapse_changes_nothing_without_a_repeated_block(cli):
@@ -781,3 +784,58 @@ def test_a_box_used_by_several_stages_outside_it_shows_no_one_value(cli):
     box = re.search(r"  (n\d+) \[label=\"397 more like the 3 stages before\\nx2 … u798\", shape=box", dot).group(1)
     wires_out = [line for line in dot.splitlines() if line.startswith(f"  {box} -> ")]
     assert len(wires_out) == 1 and "label=" not in wires_out[0]  # u797 and u798 both leave it: no one value
+
+
+# ---- graph --format tikz: the same picture for LaTeX ----
+
+POINT = r"\([\d.]+,[\d.]+\)"
+TIKZ_LINE = re.compile(r"^(\\definecolor\{gc[0-9A-F]{6}\}\{HTML\}\{[0-9A-F]{6}\}"
+                       rf"|\\draw\[gc[0-9A-F]{{6}}, line width=[\d.]+pt(, -latex)?\] {POINT} -- {POINT};"
+                       rf"|\\filldraw\[[^\]]+\] {POINT} (circle\[radius=[\d.]+\]|rectangle {POINT});"
+                       r"|\\node\[anchor=base( west| east)?, text=gc[0-9A-F]{6}, font=[^\]]+\] "
+                       r"at \(([\d.]+),([\d.]+)\) \{(.*)\};)$")
+
+
+def balanced(text: str) -> bool:
+    depth = 0
+    for k, ch in enumerate(text):
+        if ch in "{}" and (k == 0 or text[k - 1] != "\\"):
+            depth += 1 if ch == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("expression, at", WORKED + [network_loss()], ids=IDS + ["network loss"])
+def test_tikz_is_a_tikzpicture_of_the_svg_drawing(cli, expression, at):
+    tikz = cli("graph", expression, "--at", at, "--format", "tikz").stdout
+    lines = tikz.splitlines()
+    assert lines[0].startswith("% gradcalc graph: a TikZ picture; needs \\usepackage{tikz}")
+    assert lines[1].startswith("\\begin{tikzpicture}[x=0.75pt, y=-0.75pt") and lines[-1] == "\\end{tikzpicture}"
+    assert tikz.isascii()  # pdflatex needs no Unicode set-up
+    for line in lines[2:-1]:
+        assert TIKZ_LINE.match(line) and balanced(line), line
+    svg = ET.fromstring(cli("graph", expression, "--at", at, "--format", "svg").stdout)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [(f"{float(t.get('x')):.1f}", f"{float(t.get('y')):.1f}") for t in svg.iter(f"{ns}text")]
+    nodes = [m.group(5, 6) for m in map(TIKZ_LINE.match, lines[2:-1]) if m.group(5)]
+    assert nodes == texts  # every text where the SVG puts it
+    assert sum(1 for line in lines if line.startswith("\\draw[")) == len(list(svg.iter(f"{ns}line")))
+    assert sum(1 for line in lines if "circle[radius=20.0]" in line) == len(list(svg.iter(f"{ns}circle")))
+
+
+def test_tikz_escapes_latex_and_writes_symbols_as_math(cli, tmp_path):
+    from gradcalc.render.tikz import latex_text
+
+    assert latex_text("50% & $x_1$ {a}^\\b #~") == r"50\% \& \$x\_1\$ \{a\}\^{}\textbackslash{}b \#\~{}"
+    assert latex_text("□² × −1 ÷ σ ∂L/∂wire …") == (r"$\square$$^{2}$ $\times$ $-$1 $\div$ $\sigma$ "
+                                                     r"$\partial$L/$\partial$wire \ldots{}")
+    target = tmp_path / "circuit.tikz"
+    run = cli("graph", "x_1**2 - y", "--at", "x_1=3,y=1", "--title", "Notes: 100% & more", "-o", str(target))
+    assert (run.code, run.stdout, run.stderr) == (0, "", "")
+    tikz = target.read_text()
+    assert "{Notes: 100\\% \\& more};" in tikz and "{x\\_1};" in tikz and "{$\\square$$^{2}$};" in tikz
+    assert "{$-$};" in tikz and "{9};" in tikz and "{6};" in tikz  # the gate, x_1² and its gradient 2·3
+    refused = cli("graph", "x*y", "--format", "tikz", "--theme", "dark")
+    assert (refused.code, refused.stdout) == (2, "")
+    assert refused.stderr.startswith("error: --theme applies to --format svg, png, pdf, not tikz")

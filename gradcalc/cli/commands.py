@@ -327,8 +327,8 @@ def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
     Without --at the picture shows the structure only. -o FILE takes the format from its
-    suffix (.svg, .png, .pdf, .dot, .gv, .mmd) unless --format says it; PNG and PDF need
-    pip install 'gradcalc[figures]'.
+    suffix (.svg, .png, .pdf, .dot, .gv, .mmd, .tikz) unless --format says it; PNG and PDF
+    need pip install 'gradcalc[figures]'.
     """
     fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
     if options["collapse"]:

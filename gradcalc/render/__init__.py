@@ -31,6 +31,7 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "svg": ("svg", "graph_svg"),
         "png": ("raster", "graph_png"),
         "pdf": ("raster", "graph_pdf"),
+        "tikz": ("tikz", "graph_tikz"),
     },
     "paths": {
         "table": ("paths", "paths_table"),
@@ -113,6 +114,7 @@ SUFFIX_FORMATS = {
     ".txt": "table", ".json": "json", ".jsonl": "json", ".csv": "csv", ".md": "markdown",
     ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png", ".pdf": "pdf",
+    ".tikz": "tikz",
 }
 
 # trace formats that take --depth and --collapse
