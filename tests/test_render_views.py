@@ -839,3 +839,15 @@ def test_tikz_escapes_latex_and_writes_symbols_as_math(cli, tmp_path):
     refused = cli("graph", "x*y", "--format", "tikz", "--theme", "dark")
     assert (refused.code, refused.stdout) == (2, "")
     assert refused.stderr.startswith("error: --theme applies to --format svg, png, pdf, not tikz")
+
+
+def test_a_line_under_the_picture_says_what_the_operand_marks_mean(cli):
+    def notes(expression: str) -> list[str]:
+        texts = svg_boxes(cli("graph", expression, "--format", "svg").stdout)[0]
+        return [t[4] for t in texts if t[4].startswith("a small ")]
+
+    assert notes("b - a") == ["a small − inside a gate marks the wire of its second operand: b in a − b"]
+    assert notes("(a - b)/c") == ["a small − or ÷ inside a gate marks the wire of its second operand: "
+                                  "b in a − b and a ÷ b"]
+    assert notes("a + b") == notes("1 - a") == []  # nothing marked: a constant operand is in the label
+    assert_readable(cli("graph", "(a - b)/c", "--at", "a=1,b=2,c=3", "--format", "svg").stdout)

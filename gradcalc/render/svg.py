@@ -89,10 +89,10 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
         legend, legend_width = _legend(graph.output_name, height, colours)
         body += legend
         width, height = max(width, legend_width), height + 2 * (FONT + PAD) + 2 * PAD
-    note = drawing.note(depth)
-    if note:
-        body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
-        width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
+    for note in (_marks_note(drawing), drawing.note(depth)):
+        if note:
+            body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
+            width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
     if title:
         width = max(width, text_width(title, TITLE_FONT) + 4 * PAD)
         body.append(_text(width / 2, PAD + TITLE_FONT, title, TITLE_FONT, colours.ink, "middle", bold=True))
@@ -270,6 +270,18 @@ def _entry_angle(k: int, count: int) -> float:
         return 0.0
     spread = min(SPREAD, math.radians(18) * (count - 1))
     return spread - 2 * spread * k / (count - 1)
+
+
+def _marks_note(drawing: Circuit) -> str | None:
+    """What the small marks inside gates mean, when the picture has any."""
+    marks = [second_operand_mark(drawing.graph, i) for i in drawing.drawn
+             if not drawing.is_input(i) and i not in drawing.boxes]
+    shown = list(dict.fromkeys(mark for mark in marks if mark))  # in the order the gates come
+    if not shown:
+        return None
+    which = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    where = " and ".join(f"a {mark} b" for mark in shown)
+    return f"a small {which} inside a gate marks the wire of its second operand: b in {where}"
 
 
 def _legend(output: str, top: float, colours: Palette) -> tuple[list[str], float]:
