@@ -109,8 +109,9 @@ def network_simplex(count: int, edges: Sequence[tuple[int, int, int]]) -> list[i
 
 
 class _Simplex:
-    """A spanning tree of tight edges, improved by exchanging an edge of negative cut value
-    for the slackest-free edge across the same cut, until none is negative."""
+    """A spanning tree of tight edges, improved by exchanging a tree edge of negative cut
+    value (moving its side would shorten the wires) for the edge of least slack across the
+    same cut, until no cut value is negative."""
 
     def __init__(self, count: int, edges: list[tuple[int, int, int]]):
         self.count, self.edges = count, edges
