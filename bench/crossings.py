@@ -1,10 +1,12 @@
 """How readable the circuit pictures are: wire crossings and wire length, gradcalc's own SVG
 beside Graphviz's `dot` on gradcalc's DOT output of the same graph (values on the wires).
 
-Crossings are counted on the drawings themselves: every pair of wire pieces (SVG lines;
-dot's Bézier edges, sampled at 16 points per curve) that intersect away from their ends.
-Wire length is scale-free: the wires' total length over their total horizontal run, so a
-drawing whose wires all run level scores 1.00. The graphs: the worked examples, the seeds'
+Crossings are counted on the drawings themselves: every point where two wire pieces (SVG
+lines; dot's Bézier edges, sampled at 16 points per curve and ending at the tip of their
+arrowhead) cross away from the ends of either piece.
+Wire length is scale-free in two ways: the wires' total length in column widths (the
+drawing's width over the longest path from an input to the output's name), and their total
+length over their total horizontal run, 1.00 when every wire runs level. The graphs: the worked examples, the seeds'
 network loss at one point, the 46- and 50-node programs of the tests and docs, and random
 programs of 10 to 80 nodes from fixed seeds. `dot` is optional: without it, its columns are
 left empty.
@@ -96,8 +98,15 @@ def dot_pieces(dot: str) -> list[list[tuple[float, float]]] | None:
     for edge in layout.get("edges", []):
         for op in edge.get("_draw_", []):
             if op["op"] in "bB":
-                pieces.append(_sampled(op["points"]))
+                pieces.append(_sampled(op["points"]) + _arrow_tip(edge, op["points"][-1]))
     return pieces
+
+
+def _arrow_tip(edge: dict, end: list[float]) -> list[tuple[float, float]]:
+    """The tip of the edge's arrowhead, where the wire really ends (dot draws the curve only
+    up to the arrowhead's base): its corner farthest from the curve's end."""
+    corners = [tuple(p) for op in edge.get("_hdraw_", []) if op["op"] in "pP" for p in op["points"]]
+    return [max(corners, key=lambda p: math.dist(p, end))] if corners else []
 
 
 def _sampled(points: list[list[float]]) -> list[tuple[float, float]]:
@@ -113,29 +122,60 @@ def _sampled(points: list[list[float]]) -> list[tuple[float, float]]:
 
 
 def crossings(pieces: list[list[tuple[float, float]]]) -> int:
-    """Points where two different wire pieces cross, away from the ends of either."""
-    segments = [(k, a, b) for k, piece in enumerate(pieces) for a, b in zip(piece, piece[1:])]
+    """Points where two different wire pieces cross, away from the ends of either piece (a
+    sampled curve's inner sample points are not ends: a crossing there counts once)."""
+    runs = [_run(piece) for piece in pieces]
+    boxes = [_box(piece) for piece in pieces]
     count = 0
-    for n, (k, a, b) in enumerate(segments):
-        for m, c, d in segments[n + 1:]:
-            if m != k and _cross(a, b, c, d):
-                count += 1
+    for k in range(len(pieces)):
+        for m in range(k + 1, len(pieces)):
+            if _apart(boxes[k], boxes[m]):
+                continue
+            points: list[tuple[float, float]] = []
+            for a, b, sa in runs[k][0]:
+                for c, d, sc in runs[m][0]:
+                    point = _meeting(a, b, sa, runs[k][1], c, d, sc, runs[m][1])
+                    if point and all(math.dist(point, seen) > ENDS for seen in points):
+                        points.append(point)
+            count += len(points)
     return count
 
 
-def _cross(a, b, c, d, margin: float = 1e-6) -> bool:
-    """Whether segments ab and cd intersect strictly inside both, not at or near an end."""
+ENDS = 0.5  # a crossing within this of a piece's end counts as the pieces meeting there
+
+
+def _run(piece: list[tuple[float, float]]) -> tuple[list, float]:
+    """The piece's segments, each with the length of the piece before it, and its length."""
+    segments, walked = [], 0.0
+    for a, b in zip(piece, piece[1:]):
+        segments.append((a, b, walked))
+        walked += math.dist(a, b)
+    return segments, walked
+
+
+def _box(piece: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in piece], [p[1] for p in piece]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _apart(a, b) -> bool:
+    return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
+
+
+def _meeting(a, b, sa: float, la: float, c, d, sc: float, lc: float) -> tuple[float, float] | None:
+    """Where segments ab and cd cross, when that is inside both and away from both pieces'
+    ends (sa, sc: how far along its piece each segment starts; la, lc: the pieces' lengths)."""
     def side(p, q, r):
         return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
 
     d1, d2, d3, d4 = side(c, d, a), side(c, d, b), side(a, b, c), side(a, b, d)
     if not (d1 * d2 < 0 and d3 * d4 < 0):
-        return False
-    t = d1 / (d1 - d2)  # where on ab
-    u = d3 / (d3 - d4)  # where on cd
-    ends = 0.5  # a piece's end within half a unit of the other counts as meeting there
-    la, lc = math.dist(a, b), math.dist(c, d)
-    return min(t, 1 - t) * la > ends + margin and min(u, 1 - u) * lc > ends + margin
+        return None
+    t, u = d1 / (d1 - d2), d3 / (d3 - d4)  # how far along ab, along cd
+    along_a, along_c = sa + t * math.dist(a, b), sc + u * math.dist(c, d)
+    if min(along_a, la - along_a) <= ENDS or min(along_c, lc - along_c) <= ENDS:
+        return None
+    return a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
 
 
 def stretch(pieces: list[list[tuple[float, float]]]) -> float:
@@ -147,14 +187,34 @@ def stretch(pieces: list[list[tuple[float, float]]]) -> float:
     return length / run if run else 1.0
 
 
+def length_in_columns(pieces: list[list[tuple[float, float]]], steps: int) -> float:
+    """The wires' total length in column widths: a column is the drawing's width over `steps`
+    (the longest path from an input to the output's name)."""
+    xs = [p[0] for piece in pieces for p in piece]
+    length = sum(math.dist(a, b) for piece in pieces for a, b in zip(piece, piece[1:]))
+    return length * steps / (max(xs) - min(xs))
+
+
+def longest_path(nodes: list[dict]) -> int:
+    """Wires on the longest path from an input to the output's name (constants not drawn)."""
+    drawn = {n["name"]: n for n in nodes if n["op"] != "const"}
+    depth: dict[str, int] = {}
+    for name, node in drawn.items():  # in topological order
+        depth[name] = 1 + max((depth[j] for j in node["inputs"] if j in depth), default=-1)
+    return 1 + max(depth.values())
+
+
 def measure() -> list[dict]:
     rows = []
     for name, program, at in graphs():
         nodes = json.loads(gradcalc("trace", program, "--at", at, "--format", "json"))["nodes"]
         ours = svg_pieces(gradcalc("graph", program, "--at", at, "--format", "svg"))
         theirs = dot_pieces(gradcalc("graph", program, "--at", at, "--format", "dot"))
+        steps = longest_path(nodes)
         rows.append({"graph": name, "nodes": sum(1 for n in nodes if n["op"] != "const"),
                      "gradcalc": crossings(ours), "dot": None if theirs is None else crossings(theirs),
+                     "gradcalc_length": length_in_columns(ours, steps),
+                     "dot_length": None if theirs is None else length_in_columns(theirs, steps),
                      "gradcalc_stretch": stretch(ours), "dot_stretch": None if theirs is None else stretch(theirs)})
     return rows
 
@@ -163,14 +223,19 @@ def table(rows: list[dict]) -> str:
     def shown(value, digits=0):
         return "—" if value is None else f"{value:.{digits}f}"
 
-    lines = ["| graph | nodes | crossings, gradcalc | crossings, dot | wire length / run, gradcalc | "
-             "wire length / run, dot |", "| :-- | --: | --: | --: | --: | --: |"]
+    def total(key):
+        return None if any(r[key] is None for r in rows) else sum(r[key] for r in rows)
+
+    lines = ["| graph | nodes | crossings, gradcalc | crossings, dot | wire length in columns, gradcalc | "
+             "wire length in columns, dot | wire length / run, gradcalc | wire length / run, dot |",
+             "| :-- | --: | --: | --: | --: | --: | --: | --: |"]
     for r in rows:
         lines.append(f"| {r['graph']} | {r['nodes']} | {r['gradcalc']} | {shown(r['dot'])} | "
+                     f"{r['gradcalc_length']:.1f} | {shown(r['dot_length'], 1)} | "
                      f"{r['gradcalc_stretch']:.2f} | {shown(r['dot_stretch'], 2)} |")
-    ours = sum(r["gradcalc"] for r in rows)
-    theirs = None if any(r["dot"] is None for r in rows) else sum(r["dot"] for r in rows)
-    lines.append(f"| **all {len(rows)}** | {sum(r['nodes'] for r in rows)} | **{ours}** | **{shown(theirs)}** | | |")
+    lines.append(f"| **all {len(rows)}** | {sum(r['nodes'] for r in rows)} | **{total('gradcalc')}** | "
+                 f"**{shown(total('dot'))}** | **{total('gradcalc_length'):.0f}** | **{shown(total('dot_length'))}** "
+                 "| | |")
     return "\n".join(lines)
 
 

@@ -244,9 +244,8 @@ def test_check_keeps_its_verdict_when_the_reader_goes():
 @pytest.mark.parametrize("args, message", [
     (("graph", "x*y", "-o", "circuit.jpg"),
      "error: -o circuit.jpg: graph does not write .jpg files; it writes .dot, .gv, .mmd, .mermaid, "
-     ".svg, .png, .pdf or .html ('-': standard output), or any file with --format dot, mermaid, svg, png, "
-     "pdf or html "
-     "(see 'gradcalc graph --help')\n"),
+     ".svg, .png, .pdf, .html or .tikz ('-': standard output), or any file with --format dot, mermaid, svg, "
+     "png, pdf, html or tikz (see 'gradcalc graph --help')\n"),
     (("eval", "x", "--at", "x=1", "-o", "out.svg"),
      "error: -o out.svg: eval does not write .svg files; it writes .txt, .json, .jsonl or .csv "
      "('-': standard output), or any file with --format table, json or csv (see 'gradcalc eval --help')\n"),

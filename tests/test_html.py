@@ -137,6 +137,9 @@ def test_the_suffix_says_html_and_the_api_writes_the_same_page(tmp_path):
      "markdown, latex"),
     (("trace", *NEURON, "--format", "html", "--exact"),
      "error: --format html shows float64 values; with --exact, --digits or --hessian use table, json or csv"),
+    (("graph", *NEURON, "--format", "html", "--collapse"),
+     "error: --collapse applies to --format dot, mermaid, svg, png, pdf, tikz; the page shows every stage "
+     "it draws (--depth N draws fewer)"),
     (("graph", *NEURON, "--format", "html", "--theme", "dark"),
      "error: --theme applies to --format svg, png, pdf, not html"),
 ])

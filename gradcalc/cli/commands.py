@@ -87,6 +87,7 @@ Examples:
       --title "Two-layer network, one point" -o network.png
   gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --depth 6 -o chain.svg
   gradcalc graph "sigmoid(w0*x0+w1*x1+w2)" --at w=[2,-3,-3],x=[-1,-2] -o backprop.html
+  gradcalc graph -f examples/chain.txt --at x=0.3,r=2.5 --collapse -o chain.svg
   gradcalc graph "3*(a+b*c)" --format mermaid
   gradcalc graph "3*(a+b*c)" --at a=5,b=3,c=2 | dot -Tpng -o circuit.png
 """
@@ -345,15 +346,24 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Draw only the stages at most N steps from the output; the stages just "
                    "beyond enter as inputs.")
+@click.option("--collapse", is_flag=True,
+              help="Draw a block of stages that repeats (the terms of a long sum, the layers of "
+                   "a deep nest) as its first and last repetition and one box between them.")
 def graph_command(**options) -> None:
     """Draw the circuit of EXPR; with --at, every wire shows its value and its gradient.
 
     Without --at the picture shows the structure only. -o FILE takes the format from its
-    suffix (.svg, .png, .pdf, .dot, .gv, .mmd, .html) unless --format says it; PNG and PDF
+    suffix (.svg, .png, .pdf, .dot, .gv, .mmd, .html, .tikz) unless --format says it; PNG and PDF
     need pip install 'gradcalc[figures]'. --format html writes a page that steps through
     the forward and backward passes in a browser.
     """
     fmt, style = options["fmt"], {"title": options["title"], "depth": options["depth"]}
+    if options["collapse"]:
+        if fmt == "html":
+            folding = ", ".join(name for name in formats("graph") if name != "html")
+            raise click.UsageError(f"--collapse applies to --format {folding}; the page shows every stage "
+                                   "it draws (--depth N draws fewer)")
+        style["collapse"] = True
     if options["theme"] is not None:
         if fmt not in PICTURES:
             raise click.UsageError(f"--theme applies to --format {', '.join(PICTURES)}, not {fmt}")

@@ -24,8 +24,8 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "latex": ("latex", "trace_latex"),
         "html": ("html", "trace_html"),
     },
-    # graph renderers take (graph, result or None, title=...): without values they draw the
-    # structure; svg, png and pdf also take theme=, and png and pdf return bytes
+    # graph renderers take (graph, result or None, title=..., depth=..., collapse=...): without
+    # values they draw the structure; svg, png and pdf also take theme=, and png and pdf return bytes
     "graph": {
         "dot": ("dot", "graph_dot"),
         "mermaid": ("mermaid", "graph_mermaid"),
@@ -33,6 +33,7 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "png": ("raster", "graph_png"),
         "pdf": ("raster", "graph_pdf"),
         "html": ("html", "graph_html"),
+        "tikz": ("tikz", "graph_tikz"),
     },
     "paths": {
         "table": ("paths", "paths_table"),
@@ -116,6 +117,7 @@ SUFFIX_FORMATS = {
     ".markdown": "markdown", ".tex": "latex", ".py": "python", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".png": "png", ".pdf": "pdf",
     ".html": "html",
+    ".tikz": "tikz",
 }
 
 # trace formats that take --depth and --collapse

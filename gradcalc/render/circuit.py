@@ -5,31 +5,56 @@ in the lecture circuit (`+1`, `×−1`, `1÷□`). Shared by the DOT, Mermaid an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph, format_call
 from gradcalc.core.ops import REGISTRY
 from gradcalc.render.numerals import human
-from gradcalc.render.outline import near
+from gradcalc.render.outline import Fold, fold, near, shape
 
 DIGITS = 3  # significant digits on wires: pictures need to be read at a glance
 NAMED = 5  # stages named in the note on what --depth hides; the rest are counted
 
 @dataclass(frozen=True)
+class Box:
+    """Stages drawn as one box (--collapse): a block repeated with only the numbers in its
+    names changing, between its first and its last repetition."""
+
+    members: frozenset[int]
+    label: str  # `246 more like the 5 stages before: w2 … u743`
+    exit: int | None  # the one member used outside the box, whose value leaves it (None: several)
+
+
+@dataclass(frozen=True)
 class Circuit:
     graph: Graph
-    drawn: tuple[int, ...]  # inputs and gates, in topological order (constants are folded)
+    drawn: tuple[int, ...]  # inputs, gates and boxes, in topological order (constants are folded)
     wires: tuple[tuple[int, int], ...]  # (from, to) node indices, one per argument
     column: dict[int, int]  # 0 for inputs; a gate sits one column right of its latest input
     cut: frozenset[int] = frozenset()  # stages drawn as inputs: what computes them is hidden
     hidden: int = 0  # stages more than --depth steps from the output (the cut ones among them)
+    boxes: Mapping[int, Box] = field(default_factory=dict)  # a box is drawn in place of its first member
 
     def label(self, i: int) -> str:
+        if i in self.boxes:
+            return self.boxes[i].label
         return self.graph.nodes[i].name if i in self.cut else gate_label(self.graph, i)
 
     def is_input(self, i: int) -> bool:
-        return i in self.cut or self.graph.nodes[i].op == "input"
+        return i not in self.boxes and (i in self.cut or self.graph.nodes[i].op == "input")
+
+    def values(self, result: Result | None, i: int) -> tuple[str, str] | None:
+        """The value and gradient on the wire out of i (None without values, or out of a box
+        several of whose stages are used outside it)."""
+        if i in self.boxes:
+            exit_ = self.boxes[i].exit
+            return None if exit_ is None else wire_text(result, exit_)
+        return wire_text(result, i)
+
+    def tooltip(self, i: int) -> str:
+        return self.boxes[i].label if i in self.boxes else tooltip(self.graph, i)
 
     def note(self, depth: int | None) -> str | None:
         """What the picture leaves out, in a line (None when it shows everything)."""
@@ -41,24 +66,59 @@ class Circuit:
         return f"{self.hidden:,} stage{s} more than {depth} steps from the output hidden; {listed} enter as inputs"
 
 
-def circuit(graph: Graph, depth: int | None = None) -> Circuit:
+def circuit(graph: Graph, depth: int | None = None, collapse: bool = False) -> Circuit:
     """The drawn circuit; with `depth`, only the stages at most that many steps from the
-    output, each stage just beyond drawn as an input of its own name."""
+    output, each stage just beyond drawn as an input of its own name; with `collapse`, each
+    block of stages that repeats four times or more, with only the numbers in its names
+    changing, drawn as its first and last repetition and one box between them."""
     nodes = graph.nodes
     shown = near(graph, depth)
     beyond = {j for i, node in enumerate(nodes) if shown[i] for j in node.inputs
               if not shown[j] and nodes[j].op != "const"}  # feeding the picture from outside it
     cut = frozenset(j for j in beyond if nodes[j].op != "input")
-    drawn = tuple(i for i, node in enumerate(nodes) if node.op != "const" and (shown[i] or i in beyond))
-    wires = tuple((j, i) for i in drawn if i not in cut for j in nodes[i].inputs if nodes[j].op != "const")
-    column: dict[int, int] = {}
+    drawn = [i for i, node in enumerate(nodes) if node.op != "const" and (shown[i] or i in beyond)]
+    boxes = _boxes(graph, drawn, cut) if collapse else {}
+    drawn_in = {m: first for first, box in boxes.items() for m in box.members}  # where each folded stage is drawn
+    drawn = [i for i in drawn if drawn_in.get(i, i) == i]
+    wires: list[tuple[int, int]] = []
     for i in drawn:
-        inputs = () if i in cut else nodes[i].inputs
-        column[i] = 1 + max((column[j] for j in inputs if j in column), default=-1)
-        if nodes[i].op != "input" and not any(j in column for j in inputs):
-            column[i] = 0  # a gate of constants only starts at the left, like an input
+        if i in cut:
+            continue
+        members = sorted(boxes[i].members) if i in boxes else [i]
+        sources = [drawn_in.get(j, j) for m in members for j in nodes[m].inputs if nodes[j].op != "const"]
+        sources = [j for j in sources if j != i]  # the wires inside a box are not drawn
+        if i in boxes:  # one wire into a box from each source, one wire out of a box to each gate
+            sources = list(dict.fromkeys(sources))
+        else:
+            sources = [j for k, j in enumerate(sources) if j not in boxes or j not in sources[:k]]
+        wires += [(j, i) for j in sources]
+    column: dict[int, int] = {}
+    inputs: dict[int, list[int]] = {}
+    for j, i in wires:
+        inputs.setdefault(i, []).append(j)
+    for i in drawn:
+        column[i] = 1 + max((column[j] for j in inputs.get(i, ())), default=-1)
     hidden = sum(1 for i, node in enumerate(nodes) if node.op not in ("const", "input") and not shown[i])
-    return Circuit(graph, drawn, wires, column, cut, hidden)
+    return Circuit(graph, tuple(drawn), tuple(wires), column, cut, hidden, boxes)
+
+
+def _boxes(graph: Graph, drawn: list[int], cut: frozenset[int]) -> dict[int, Box]:
+    """The folds of the drawn stages (outline.fold, as trace --collapse folds its rows), each
+    as a box keyed by its first member."""
+    nodes = graph.nodes
+    keys = [shape(nodes[i].name, "input" if i in cut else nodes[i].op, "" if i in cut else graph.definition(i))
+            for i in drawn]
+    boxes: dict[int, Box] = {}
+    for item in fold(keys, collapse=True):
+        if not isinstance(item, Fold):
+            continue
+        members = frozenset(drawn[item.start:item.stop])
+        used_outside = sorted({j for i in drawn if i not in members for j in nodes[i].inputs if j in members})
+        before = "the stage" if item.period == 1 else f"the {item.period} stages"
+        first, last = nodes[drawn[item.start]].name, nodes[drawn[item.stop - 1]].name
+        label = f"{item.repeats:,} more like {before} before: {first} … {last}"
+        boxes[drawn[item.start]] = Box(members, label, used_outside[0] if len(used_outside) == 1 else None)
+    return boxes
 
 
 HOLE = "□"  # where a gate's wired operand goes in a label with a folded constant: 1÷□, □²

@@ -1,6 +1,7 @@
 """Graphviz DOT of the circuit: `gradcalc graph ... | dot -Tsvg > circuit.svg`.
 
-Inputs are plain text on the left, gates circles, left to right; with values, each wire
+Inputs are plain text on the left, gates circles (a box for stages folded by --collapse),
+left to right; with values, each wire
 carries its forward value (blue) above its gradient (vermilion, bold), as in the lecture
 drawing and in gradcalc's own SVG (the same colour-blind-safe colours).
 """
@@ -10,7 +11,7 @@ from html import escape
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
-from gradcalc.render.circuit import circuit, tooltip, wire_text
+from gradcalc.render.circuit import Circuit, circuit
 from gradcalc.render.svg import THEMES
 
 LIGHT = THEMES["light"]
@@ -20,8 +21,8 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _edge_label(result: Result | None, j: int) -> str:
-    texts = wire_text(result, j)
+def _edge_label(drawing: Circuit, result: Result | None, j: int) -> str:
+    texts = drawing.values(result, j)
     if texts is None:
         return ""
     value, grad = (escape(t) for t in texts)
@@ -30,8 +31,8 @@ def _edge_label(result: Result | None, j: int) -> str:
 
 
 def graph_dot(graph: Graph, result: Result | None = None, title: str | None = None,
-              depth: int | None = None) -> str:
-    drawing = circuit(graph, depth)
+              depth: int | None = None, collapse: bool = False) -> str:
+    drawing = circuit(graph, depth, collapse)
     lines = [
         "digraph gradcalc {",
         "  rankdir=LR;",
@@ -40,12 +41,13 @@ def graph_dot(graph: Graph, result: Result | None = None, title: str | None = No
         '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
     ]
     for i in drawing.drawn:
-        shape = "plaintext" if drawing.is_input(i) else "circle"
-        lines.append(f"  n{i} [label={_quoted(drawing.label(i))}, shape={shape}, "
-                     f"tooltip={_quoted(tooltip(graph, i))}];")
+        shape = "plaintext" if drawing.is_input(i) else "box, style=rounded" if i in drawing.boxes else "circle"
+        label = drawing.label(i).replace(": ", "\n", 1) if i in drawing.boxes else drawing.label(i)
+        lines.append(f"  n{i} [label={_quoted(label)}, shape={shape}, "
+                     f"tooltip={_quoted(drawing.tooltip(i))}];")
     for j, i in drawing.wires:
-        lines.append(f"  n{j} -> n{i}{_edge_label(result, j)};")
+        lines.append(f"  n{j} -> n{i}{_edge_label(drawing, result, j)};")
     lines.append(f"  output [label={_quoted(graph.output_name)}, shape=plaintext];")
-    lines.append(f"  n{graph.output} -> output{_edge_label(result, graph.output)};")
+    lines.append(f"  n{graph.output} -> output{_edge_label(drawing, result, graph.output)};")
     lines.append("}")
     return "\n".join(lines) + "\n"

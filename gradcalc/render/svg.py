@@ -22,12 +22,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
-from gradcalc.render.circuit import circuit, second_operand_mark, tooltip, wire_text
+from gradcalc.render.circuit import Circuit, circuit, second_operand_mark
 from gradcalc.render.layers import Layered, layered
 
 FONT = 14  # wire labels and names
 GATE_FONT = 16  # the label inside a gate
 MARK_FONT = 10  # the operand mark inside a gate
+BOX_FONT = 12  # the two lines inside a box of stages folded by --collapse
 TITLE_FONT = 18
 CHAR = 0.6  # estimated character width, in font sizes
 PAD = 6
@@ -66,12 +67,12 @@ class _Slot:
 
 
 def graph_svg(graph: Graph, result: Result | None = None, title: str | None = None,
-              theme: str = "light", depth: int | None = None) -> str:
+              theme: str = "light", depth: int | None = None, collapse: bool = False) -> str:
     colours = THEMES[theme]
-    drawing = circuit(graph, depth)
+    drawing = circuit(graph, depth, collapse)
     layout = layered(drawing, graph.output)
     slots = _slots(graph, drawing, layout, result)
-    names = [graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)]
+    names = {i: graph.nodes[i].name for i in drawing.drawn if drawing.is_input(i)}
     columns = _Columns.measure(slots, names)
     labels = 2 * (FONT + PAD) if result is not None else 0.0
     spacing = max(2 * RADIUS, labels) + 2 * PAD + 4
@@ -81,17 +82,17 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
     body = []
     for key, slot in slots.items():
         body += _draw_slot(graph, drawing, key, slot, columns, colours)
-    body += _draw_wires(graph, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
+    body += _draw_wires(drawing, layout, slots, columns, spacing / 2 - 2 * PAD, colours)
     width = columns.stub_end(slots[graph.output]) + 3 * PAD + text_width(graph.output_name, FONT)
     height = max(s.y for s in slots.values()) + spacing / 2
     if result is not None:
         legend, legend_width = _legend(graph.output_name, height, colours)
         body += legend
         width, height = max(width, legend_width), height + 2 * (FONT + PAD) + 2 * PAD
-    note = drawing.note(depth)
-    if note:
-        body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
-        width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
+    for note in (_marks_note(drawing), drawing.note(depth)):
+        if note:
+            body.append(_text(2 * PAD, height + FONT, note, FONT, colours.ink))
+            width, height = max(width, text_width(note, FONT) + 4 * PAD), height + FONT + 2 * PAD
     if title:
         width = max(width, text_width(title, TITLE_FONT) + 4 * PAD)
         body.append(_text(width / 2, PAD + TITLE_FONT, title, TITLE_FONT, colours.ink, "middle", bold=True))
@@ -100,30 +101,39 @@ def graph_svg(graph: Graph, result: Result | None = None, title: str | None = No
 
 @dataclass
 class _Columns:
-    """Where each column sits: the centre of its gates, its widest gate, its wire-label band."""
+    """Where each column sits: the centre of its gates, its widest gate, how far its band
+    reaches left (room for the name of an input that sits there), its wire-label band."""
 
     x: list[float]
     radius: list[float]
     stub: list[float]
+    reach: list[float]
 
     @classmethod
-    def measure(cls, slots: dict, input_names: list[str]) -> _Columns:
+    def measure(cls, slots: dict, names: dict) -> _Columns:
         count = 1 + max(slot.column for slot in slots.values())
-        radius, widest = [0.0] * count, [12.0] * count
-        for slot in slots.values():
+        radius, widest, named = [0.0] * count, [12.0] * count, [0.0] * count
+        for key, slot in slots.items():
             c = slot.column
             radius[c] = max(radius[c], slot.radius)
             for label in slot.labels or ():
                 widest[c] = max(widest[c], text_width(label, FONT))
+            if key in names:
+                named[c] = max(named[c], text_width(names[key], FONT) + 2 * PAD)
         stub = [w + 2 * PAD for w in widest]
-        x = [max([text_width(n, FONT) for n in input_names] + [0.0]) + 2 * PAD + radius[0]]
+        reach = [max(r, n) for r, n in zip(radius, named)]
+        x = [named[0] + radius[0]]
         for c in range(1, count):
-            x.append(x[c - 1] + radius[c - 1] + stub[c - 1] + GAP + radius[c])
-        return cls(x, radius, stub)
+            x.append(x[c - 1] + radius[c - 1] + stub[c - 1] + GAP + reach[c])
+        return cls(x, radius, stub, reach)
 
     def stub_end(self, slot: _Slot) -> float:
         c = slot.column
         return self.x[c] + self.radius[c] + self.stub[c]
+
+    def band_start(self, slot: _Slot) -> float:
+        """Where the column's band begins: the slanted wires end here or at a gate."""
+        return self.x[slot.column] - self.reach[slot.column]
 
 
 def _gate_font(label: str) -> float:
@@ -132,11 +142,12 @@ def _gate_font(label: str) -> float:
     return min(GATE_FONT, room / (max(1, len(label)) * CHAR))
 
 
-def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colours: Palette) -> list[str]:
-    """A gate or input with its outgoing wire stub and labels, or a wire passing through."""
+def _draw_slot(graph: Graph, drawing: Circuit, key, slot: _Slot, columns: _Columns, colours: Palette
+               ) -> list[str]:
+    """A gate, box or input with its outgoing wire stub and labels, or a wire passing through."""
     x, y, band = columns.x[slot.column], slot.y, columns.radius[slot.column]
     if isinstance(key, tuple):
-        return [_line(x - band, y, columns.stub_end(slot), y, colours.ink)]
+        return [_line(columns.band_start(slot), y, columns.stub_end(slot), y, colours.ink)]
     node = graph.nodes[key]
     is_output = key == graph.output
     out = [_line(x + slot.radius, y, columns.stub_end(slot), y, colours.ink, arrow=is_output)]
@@ -146,11 +157,13 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
         out.append(_text(x + band + PAD, y + PAD + FONT * 0.8, grad, FONT, colours.grad, bold=True))
     if drawing.is_input(key):
         out.append(_text(x - PAD, y + FONT * 0.35, node.name, FONT, colours.ink, "end"))
+    elif key in drawing.boxes:
+        out.append(_box(drawing, key, x, y, slot.radius, colours))
     else:
         text = drawing.label(key)
         size = _gate_font(text)
         label = _text(x, y + size * 0.35, text, size, colours.ink, "middle")
-        out.append(f"<g><title>{escape(tooltip(graph, key))}</title>"
+        out.append(f"<g><title>{escape(drawing.tooltip(key))}</title>"
                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{slot.radius:.1f}" fill="{colours.background}" '
                    f'stroke="{colours.ink}" stroke-width="1.2"/>{label}</g>')
     if is_output:
@@ -158,7 +171,26 @@ def _draw_slot(graph: Graph, drawing, key, slot: _Slot, columns: _Columns, colou
     return out
 
 
-def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, fan: float,
+def _box_lines(label: str) -> list[str]:
+    """A box's label in two lines: how many stages it folds, and their names."""
+    return label.split(": ", 1)
+
+
+def _box_half_width(label: str) -> float:
+    return max(text_width(line, BOX_FONT) for line in _box_lines(label)) / 2 + PAD
+
+
+def _box(drawing: Circuit, key: int, x: float, y: float, half: float, colours: Palette) -> str:
+    """Stages folded by --collapse: a rounded box of a gate's height, saying what it holds."""
+    what, names = _box_lines(drawing.label(key))
+    return (f"<g><title>{escape(drawing.tooltip(key))}</title>"
+            f'<rect x="{x - half:.1f}" y="{y - RADIUS:.1f}" width="{2 * half:.1f}" height="{2 * RADIUS:.1f}" '
+            f'rx="6" fill="{colours.background}" stroke="{colours.ink}" stroke-width="1.2" stroke-dasharray="4 2"/>'
+            f"{_text(x, y - 2, what, BOX_FONT, colours.ink, 'middle')}"
+            f"{_text(x, y + BOX_FONT, names, BOX_FONT, colours.ink, 'middle')}</g>")
+
+
+def _draw_wires(drawing: Circuit, layout: Layered, slots: dict, columns: _Columns, fan: float,
                 colours: Palette) -> list[str]:
     """The slanted wires across the gaps. The wires into a gate end at points spread over its
     left side, top to bottom in the order they come from, so no two arrows meet; the second
@@ -170,24 +202,38 @@ def _draw_wires(graph: Graph, layout: Layered, slots: dict, columns: _Columns, f
     for target, sources in into.items():
         end = slots[target]
         if isinstance(target, tuple):
-            x = columns.x[end.column] - columns.radius[end.column]
+            x = columns.band_start(end)
             out += [_line(columns.stub_end(slots[s]), starts[n], x, end.y, colours.ink)
                     for _, n, s in sources]
             continue
-        mark = second_operand_mark(graph, target)
+        graph, boxed = drawing.graph, target in drawing.boxes
+        mark = None if boxed else second_operand_mark(graph, target)
         operands = [j for j in graph.nodes[target].inputs if graph.nodes[j].op != "const"]
         sources.sort()
         for k, (_, number, source) in enumerate(sources):
             angle = _entry_angle(k, len(sources))
             cx, r = columns.x[end.column], end.radius
-            x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
-            start = slots[source]
-            out.append(_line(columns.stub_end(start), starts[number], x, y, colours.ink, arrow=True))
+            if boxed:  # along the box's left side
+                x, y = cx - r, end.y - (RADIUS - 4) * math.sin(angle) / math.sin(SPREAD)
+            else:
+                x, y = cx - r * math.cos(angle), end.y - r * math.sin(angle)
+            level = columns.band_start(end) < cx - r - 0.05  # an input's name widens the band
+            out += _into_gate(columns.stub_end(slots[source]), starts[number], columns.band_start(end) if level
+                              else None, x, y, colours.ink)
             if mark and _origin(source) == operands[1] and (operands[0] != operands[1] or k == len(sources) - 1):
                 inner = r - MARK_FONT * 0.75
                 out.append(_text(cx - inner * math.cos(angle), end.y - inner * math.sin(angle) + MARK_FONT * 0.35,
                                  mark, MARK_FONT, colours.ink, "middle", bold=True))
     return out
+
+
+def _into_gate(x1: float, y1: float, band: float | None, x: float, y: float, ink: str) -> list[str]:
+    """A wire from a stub's end to the point (x, y) on a gate: slanted across the gap, then,
+    when the column's band starts at `band` left of the gate, level through it, so that it
+    crosses no input's name there."""
+    if band is None:
+        return [_line(x1, y1, x, y, ink, arrow=True)]
+    return [_line(x1, y1, band, y, ink), _line(band, y, x, y, ink, arrow=True)]
 
 
 def _fanned(segments: list, slots: dict, columns: _Columns, fan: float, colours: Palette
@@ -226,6 +272,18 @@ def _entry_angle(k: int, count: int) -> float:
     return spread - 2 * spread * k / (count - 1)
 
 
+def _marks_note(drawing: Circuit) -> str | None:
+    """What the small marks inside gates mean, when the picture has any."""
+    marks = [second_operand_mark(drawing.graph, i) for i in drawing.drawn
+             if not drawing.is_input(i) and i not in drawing.boxes]
+    shown = list(dict.fromkeys(mark for mark in marks if mark))  # in the order the gates come
+    if not shown:
+        return None
+    which = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    where = " and ".join(f"a {mark} b" for mark in shown)
+    return f"a small {which} inside a gate marks the wire of its second operand: b in {where}"
+
+
 def _legend(output: str, top: float, colours: Palette) -> tuple[list[str], float]:
     """A sample wire with its two labels, and what they mean: below the circuit."""
     y = top + FONT + 2 * PAD
@@ -243,7 +301,7 @@ def _legend(output: str, top: float, colours: Palette) -> tuple[list[str], float
     return parts, x + text_width(words, FONT) + 2 * PAD
 
 
-def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dict:
+def _slots(graph: Graph, drawing: Circuit, layout: Layered, result: Result | None) -> dict:
     """Every slot of the layout, in the columns' order: a node with its labels, or a waypoint."""
     slots: dict = {}
     for members in layout.columns:
@@ -252,7 +310,9 @@ def _slots(graph: Graph, drawing, layout: Layered, result: Result | None) -> dic
                 slots[key] = _Slot(layout.column[key])
                 continue
             radius = 0.0 if drawing.is_input(key) else RADIUS
-            slots[key] = _Slot(layout.column[key], radius, wire_text(result, key))
+            if key in drawing.boxes:
+                radius = _box_half_width(drawing.label(key))
+            slots[key] = _Slot(layout.column[key], radius, drawing.values(result, key))
     return slots
 
 
