@@ -138,13 +138,14 @@ def test_given_nodes_must_include_every_leaf():
 # ---- numbers: the batch engine's, bit for bit ----------------------------------------------
 
 def _descend(*args, interpreted: bool, **options):
-    """gradcalc.descend through the compiled steps, or (interpreted) the batch engine alone."""
-    saved = descent.MAX_NODES
-    descent.MAX_NODES = -1 if interpreted else saved
+    """gradcalc.descend through the compiled steps however few, or (interpreted) the batch
+    engine alone."""
+    saved = descent.MAX_NODES, descent.MIN_STEPS
+    descent.MAX_NODES, descent.MIN_STEPS = (-1, saved[1]) if interpreted else (saved[0], 0)
     try:
         return gradcalc.descend(*args, **options)
     finally:
-        descent.MAX_NODES = saved
+        descent.MAX_NODES, descent.MIN_STEPS = saved
 
 
 def _same(a, b) -> None:
@@ -172,13 +173,17 @@ def test_the_network_descends_as_the_batch_engine_does(options):
     _same(fast, slow)
 
 
-def test_the_compiled_steps_are_the_ones_taken(monkeypatch):
-    """On a clean full-batch descent the batch engine is not called at all."""
+@pytest.mark.parametrize("steps, engine_calls", [(20, 0), (19, 20)])
+def test_the_compiled_steps_are_taken_from_twenty_steps(monkeypatch, steps, engine_calls):
+    """On a clean full-batch descent of 20 steps or more the batch engine is not called at
+    all; below that compiling would cost more than it saves, and every step is the engine's
+    (plus the final loss)."""
     calls = []
     engine = descent.run
     monkeypatch.setattr(descent, "run", lambda *a, **k: calls.append(1) or engine(*a, **k))
-    gradcalc.descend(NETWORK, "examples/network/data.csv", NETWORK_AT, lr=0.1, steps=20, reduce="sum")
-    assert calls == []
+    gradcalc.descend(NETWORK, "examples/network/data.csv", NETWORK_AT, lr=0.1, steps=steps,
+                     reduce="sum")
+    assert len(calls) == engine_calls
 
 
 def _network_by_hand(start: dict, x: np.ndarray, y: np.ndarray, lr: float, steps: int) -> dict:

@@ -21,8 +21,10 @@ from gradcalc.core.compile import compile_graph, leaves
 from gradcalc.core.graph import Graph
 from gradcalc.numbers import columns as m
 
-# Larger graphs stay with the batch engine: compiling costs about as much as a few dozen
-# steps of a graph that size, and there the arithmetic on the columns dominates a step anyway.
+# Compiling a graph costs about as much as five steps of the batch engine on it (for each of
+# the two functions, from the leaves and from the data-only stages), and grows faster than the
+# graph: a descent of fewer steps, or on a larger graph, stays with the batch engine.
+MIN_STEPS = 20
 MAX_NODES = 20_000
 
 _add = np.add.reduce
@@ -67,6 +69,7 @@ class Steps:
         return sums[0], sums[1:]
 
     def _mode(self, reuse: bool) -> "_Mode":
+        reuse = reuse and bool(self._data_only)  # nothing to reuse: the same function
         mode = self._modes.get(reuse)
         if mode is None:
             mode = self._modes[reuse] = _Mode(self.graph, set(self.columns), self._fixed if reuse else {})

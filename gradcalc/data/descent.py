@@ -14,7 +14,7 @@ import numpy as np
 
 from gradcalc.core.graph import Graph
 from gradcalc.data.batch import run
-from gradcalc.data.compiled import MAX_NODES, Steps
+from gradcalc.data.compiled import MAX_NODES, MIN_STEPS, Steps
 from gradcalc.data.plan import Plan, Stream, Total
 from gradcalc.data.problems import Problems
 from gradcalc.errors import DataError, DomainError, UsageError
@@ -79,7 +79,8 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
     start = {name: params[name] for name in plan.wrt}
     batches = _batches(len(rows), batch_size, seed)
     losses, history, dropped = [], [], Problems()
-    fast = Steps(plan.graph, data, plan.wrt) if len(plan.graph.nodes) <= MAX_NODES else None
+    fast = Steps(plan.graph, data, plan.wrt) if steps >= MIN_STEPS and len(plan.graph.nodes) <= MAX_NODES \
+        else None
     for step in range(steps):
         pick = next(batches)
         loss, grads = _loss(plan, data, rows, params, pick, reduce=reduce, step=step, dropped=dropped,
