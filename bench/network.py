@@ -163,7 +163,7 @@ def measure(python: Interpreter, repeats: int, has_torch: bool) -> tuple[str, li
              markdown_table(["what", "median", "min – max", "peak RSS MB"], timing_rows))
     if has_torch:
         targets.append(Target(f"network: {STEPS:,} descent steps in-process, gradcalc / torch",
-                              loops["gradcalc"].median / loops["torch"].median, 1.0))
+                              loops["gradcalc"].median / loops["torch"].median, 0.5))
         ours_whole = summarise([r.seconds for r in whole["gradcalc descend"]]).median
         theirs_whole = summarise([r.seconds for r in whole["torch script"]]).median
         targets.append(Target(f"network: {STEPS:,} descent steps as whole processes, gradcalc / torch",

@@ -167,6 +167,9 @@ def targets(rows: list[compare.Row], sizes: list[int]) -> list[Target]:
                                 f"N = {', '.join(f'{n:,}' for n in sorted(sizes))}"))
     for n in sorted(sizes):
         floor, ours, total = (_median(rows, n, tool) for tool in (TAPE, FWD_BWD, TOTAL))
+        reading = _median(rows, n, LOWER)
+        if reading:
+            found.append(Target(f"size {n:,}: gradcalc parse + lower, µs per op", reading / n * 1e6, 2.0))
         if floor and ours:
             found.append(Target(f"size {n:,}: gradcalc forward + backward / tape", ours / floor, 2.0))
         for peer in ("micrograd", "torch"):

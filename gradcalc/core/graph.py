@@ -263,6 +263,8 @@ class _Builder:
         self.taken: set[str] = set()  # every user name in use, inputs and stages
         self.max_nodes = limits.limit("GRADCALC_MAX_NODES")
         self.reassigned: dict[str, int] = {}  # how often each stage name was assigned again
+        self.leaves: dict[str, int] = {}  # inputs and constants by name, once made
+        self.unary: dict[str, str] = {}  # the op each function called with one argument lowers to
 
     def build(self) -> Graph:
         statements = self.program.statements
@@ -288,26 +290,39 @@ class _Builder:
         """The node of each postfix item, found in the memo (an equal node exists) or made."""
         stack: list[int] = []
         push, pop = stack.append, stack.pop
-        memo, scope, ops = self.memo, self.scope, self.ops
+        memo, scope, leaves, unary, ops = self.memo, self.scope, self.leaves, self.unary, self.ops
         add_op, add_args, add_text, add_name = ops.append, self.args.append, self.texts.append, self.names.append
         args: tuple[int, ...]
         for kind, text, pos, argc in rpn:
             if kind == "name":
                 index = scope.get(text)
-                push(self._name(text) if index is None else index)
+                if index is None:  # an input or a constant: the same node at every use
+                    index = leaves.get(text)
+                    if index is None:
+                        index = leaves[text] = self._name(text)
+                push(index)
                 continue
-            if kind == "bin":
+            if kind == "bin":  # the commonest items get their key without a generic tuple
                 right = pop()
-                op, args, literal = BINARY[text], (pop(), right), ""
+                left = pop()
+                op, literal = BINARY[text], ""
+                args = (left, right)
+                key: tuple = (op, left, right, "")
+            elif kind == "call" and argc == 1:
+                op = unary.get(text) or self._unary(text, pos)
+                args, literal = (pop(),), ""
+                key = (op, args[0], "")
             elif kind == "num":
                 op, args, literal = "const", (), text
+                key = (op, text)
             elif kind == "neg":
                 op, args, literal = "neg", (pop(),), ""
+                key = (op, args[0], "")
             else:  # call
                 args = tuple(stack[len(stack) - argc:])
                 del stack[len(stack) - argc:]
                 op, literal = self._function(text, argc, pos), ""
-            key = (op, *args, literal)  # flat: hashing a nested tuple costs more
+                key = (op, *args, literal)  # flat: hashing a nested tuple costs more
             index = memo.get(key)
             if index is None:  # a new node (what _node does, inline: this loop is hot)
                 index = memo[key] = len(ops)
@@ -319,6 +334,11 @@ class _Builder:
                 add_name(None)
             push(index)
         return stack[0]
+
+    def _unary(self, name: str, pos: int) -> str:
+        """The op of a one-argument call, kept for the next call of the same function."""
+        op = self.unary[name] = self._function(name, 1, pos)
+        return op
 
     def _function(self, name: str, argc: int, pos: int) -> str:
         op = function_op(name, argc)

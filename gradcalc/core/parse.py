@@ -114,6 +114,7 @@ def collector_paused():
 _MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it always is
 
 
+@collector_paused()  # its tuples are many and never cyclic, also when called without lower
 def parse(text: str) -> Program:
     """Parse an expression or a program of `name = expr` statements."""
     limits.check("GRADCALC_MAX_INPUT", len(text), "the text is too long")
@@ -246,12 +247,13 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
     last = _previous(tokens, start, end)
     tokens[end], positions[end] = "", positions[last] + len(tokens[last])
     if end - start >= 2 and tokens[start + 1] == "=" and _kind(tokens[start]) == "name":
-        name = _token(tokens, positions, start)
-        _check_name(name, text)
+        name = tokens[start]
+        if name in _KEYWORDS or name.startswith("__"):  # (a Token is made only for the error)
+            _check_name(_token(tokens, positions, start), text)
         if end - start == 2:
-            raise error_at(f"nothing assigned to '{name.text}': write an expression after '='", text,
+            raise error_at(f"nothing assigned to '{name}': write an expression after '='", text,
                            positions[end])
-        return Statement(name.text, name.pos, _expression(tokens, positions, start + 2, text))
+        return Statement(name, positions[start], _expression(tokens, positions, start + 2, text))
     return Statement(None, positions[start], _expression(tokens, positions, start, text))
 
 

@@ -6,6 +6,7 @@ a shuffled order (minibatches; a new shuffle each epoch, drawn from `seed`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from gradcalc.core.graph import Graph
 from gradcalc.data.batch import run
+from gradcalc.data.compiled import MAX_NODES, MIN_STEPS, Steps
 from gradcalc.data.plan import Plan, Stream, Total
 from gradcalc.data.problems import Problems
 from gradcalc.errors import DataError, DomainError, UsageError
@@ -77,9 +79,12 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
     start = {name: params[name] for name in plan.wrt}
     batches = _batches(len(rows), batch_size, seed)
     losses, history, dropped = [], [], Problems()
+    fast = Steps(plan.graph, data, plan.wrt) if steps >= MIN_STEPS and len(plan.graph.nodes) <= MAX_NODES \
+        else None
     for step in range(steps):
         pick = next(batches)
-        loss, grads = _loss(plan, data, rows, params, pick, reduce=reduce, step=step, dropped=dropped)
+        loss, grads = _loss(plan, data, rows, params, pick, reduce=reduce, step=step, dropped=dropped,
+                            fast=fast)
         losses.append(loss)
         history.append((step, loss, {name: params[name] for name in plan.wrt}))
         for name in plan.wrt:
@@ -88,7 +93,7 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
         if on_step:
             on_step(step, loss)
     loss, grads = _loss(plan, data, rows, params, slice(None), reduce=reduce, step=steps,
-                        dropped=dropped)
+                        dropped=dropped, fast=fast)
     history.append((steps, loss, {name: params[name] for name in plan.wrt}))
     initial = history[0][1] if batch_size is None and steps else \
         _loss(plan, data, rows, {**params, **start}, slice(None), reduce=reduce, step=0,
@@ -114,8 +119,16 @@ def _batches(n: int, batch_size: int | None, seed: int):
             yield order[lo:lo + batch_size]
 
 
-def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropped: Problems
-          ) -> tuple[float, dict[str, float]]:
+def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropped: Problems,
+          fast: Steps | None = None) -> tuple[float, dict[str, float]]:
+    """The step's loss and gradient: through the compiled graph when every number on the
+    way is finite, else through the batch engine, which drops or refuses the bad rows."""
+    if fast is not None:
+        used = len(rows) if isinstance(pick, slice) else len(pick)
+        sums = fast.sums(params, pick, used)
+        if sums is not None:
+            scale = 1.0 / used if reduce == "mean" else 1.0
+            return sums[0] * scale, {name: g * scale for name, g in zip(plan.wrt, sums[1])}
     batch = run(plan.graph, {name: c[pick] for name, c in data.items()}, params, rows[pick],
                 plan.wrt)
     if batch.problems.count:
@@ -133,7 +146,7 @@ def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropp
 
 
 def _check_finite(params: dict[str, float], step: int, lr: float) -> None:
-    bad = [name for name, v in params.items() if not np.isfinite(v)]
+    bad = [name for name, v in params.items() if not math.isfinite(v)]
     if bad:
         raise DomainError(f"step {step}: {', '.join(bad)} is no longer finite; the steps "
                           f"diverge (try a smaller lr than {lr:g})").about("lr")

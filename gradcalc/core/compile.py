@@ -1,0 +1,140 @@
+"""A graph as straight-line Python: the batch engine's forward and backward loops unrolled
+into one function, generated from the validated graph and compiled once, so that each step
+of a descent pays for the arithmetic and not for walking the graph.
+
+    run = compile_graph(graph, columns)     # run(given) -> (values, grads), both per node
+
+The function does what `data.batch` does with each node, in the same order: the registry's
+forward function, then in reverse the registry's local rules, each edge's term `local ×
+upstream` (a product by the number system's `ONE` is skipped) added into its input's
+gradient, the first term taken as it is. It checks nothing; the caller checks the numbers.
+
+What the source is made of, and nothing else: generated names (`v7` the value of node 7,
+`g7` its gradient, `given`, `p`, `m`, `ONE`, `ZERO`), the registry's functions bound to
+generated names (`f_sigmoid` an op's forward function, `d1_mul` its rule for the second
+argument) and Python's own punctuation and keywords. The leaves' values (inputs and
+constants) come in as arguments, so no name, literal or other text the user typed ever
+reaches the compiler; `tests/test_compile.py` checks every token of the source.
+"""
+from __future__ import annotations
+
+import keyword
+from typing import Any, Callable, Iterable
+
+from gradcalc.core.graph import Graph
+from gradcalc.core.ops import REGISTRY, Op
+
+_LEAVES = ("input", "const")
+Run = Callable[[list], tuple[list, list]]
+
+
+def leaves(graph: Graph) -> tuple[int, ...]:
+    """The nodes whose values a compiled graph always takes as given: inputs and constants."""
+    return tuple(i for i, node in enumerate(graph.nodes) if node.op in _LEAVES)
+
+
+def compile_graph(graph: Graph, m: Any, given: Iterable[int] | None = None) -> Run:
+    """The graph's forward and backward pass as one function of the given nodes' values.
+
+    `given` (the leaves by default; always all of them) lists the nodes whose values the
+    function takes, in the graph's order: a node given is not computed (a stage whose value
+    is known already, such as one that depends on the data only). The function sees no
+    builtins: only the number system and the registry's functions.
+    """
+    chosen = _given(graph, given)
+    source, functions = generate(graph, chosen)
+    namespace: dict[str, Any] = {"__builtins__": {}, "m": m, "ONE": m.ONE, "ZERO": m.ZERO, **functions}
+    exec(compile(source, f"<gradcalc graph of {len(graph.nodes)} nodes>", "exec"), namespace)
+    return namespace["run"]
+
+
+def generate(graph: Graph, given: tuple[int, ...]) -> tuple[str, dict[str, Callable]]:
+    """The source of `run(given)` and the registry functions it calls, by generated name."""
+    names = _Names()
+    body = [f"{_values(given)}, = given"] if given else []
+    known = set(given)
+    for i, node in enumerate(graph.nodes):
+        if i not in known:
+            op = REGISTRY[node.op]
+            body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
+    backward, has_term = _backward(graph, names)
+    size = range(len(graph.nodes))
+    body += backward
+    body.append(f"return [{_values(size)}], "
+                f"[{', '.join(f'g{i}' if has_term[i] else 'ZERO' for i in size)}]")
+    defaults = ", ".join(f"{name}={name}" for name in ("m", "ONE", "ZERO", *names.functions))
+    lines = [f"def run(given, {defaults}):", *(f"    {line}" for line in body)]
+    return "\n".join(lines) + "\n", names.functions
+
+
+def _given(graph: Graph, given: Iterable[int] | None) -> tuple[int, ...]:
+    chosen = tuple(sorted(set(leaves(graph) if given is None else given)))
+    missing = set(leaves(graph)) - set(chosen)
+    if missing or any(not 0 <= i < len(graph.nodes) for i in chosen):
+        raise ValueError("the given nodes must include every leaf and be nodes of the graph")
+    return chosen
+
+
+def _values(indices: Iterable[int]) -> str:
+    return ", ".join(f"v{j}" for j in indices)
+
+
+def _backward(graph: Graph, names: "_Names") -> tuple[list[str], list[bool]]:
+    """Reverse accumulation as `data.batch` does it unchecked: one term per edge into a
+    varying input, the first term taken as the gradient, later ones added. Also says which
+    nodes got a term (the others' gradient is ZERO)."""
+    nodes, varying, live = graph.nodes, graph.varying, graph.live
+    has_term = [False] * len(nodes)
+    has_term[graph.output] = True
+    lines = [f"g{graph.output} = ONE"]
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if not node.inputs or not live[i]:
+            continue
+        upstream = f"g{i}" if has_term[i] else "ZERO"
+        op = REGISTRY[node.op]
+        arguments = _values(node.inputs)
+        for k, j in enumerate(node.inputs):
+            if not varying[j]:
+                continue
+            lines.append(f"p = {names.bind(f'd{k}', op, lambda: _rule(op, k))}(m, v{i}, {arguments})")
+            term = f"{upstream} if p is ONE else p if {upstream} is ONE else p * {upstream}"
+            lines.append(f"g{j} = g{j} + ({term})" if has_term[j] else f"g{j} = {term}")
+            has_term[j] = True
+    return lines, has_term
+
+
+def _forward(op: Op) -> Callable:
+    forward = op.forward
+    assert forward is not None  # only the leaves have none, and they are always given
+    return forward
+
+
+def _rule(op: Op, k: int) -> Callable:
+    """The op's rule for its k-th argument, called as `rule(m, out, *args)`."""
+    rules = getattr(op.partial, "rules", None)
+    if rules is not None:
+        return rules[k]
+    partial = op.partial
+    assert partial is not None  # only the leaves have none, and they have no arguments
+    return lambda m, out, *args: partial(m, out, args, k)
+
+
+class _Names:
+    """Generated names for the registry functions a source calls: a role and the op's name
+    when that is a plain identifier (`f_sigmoid`, `d1_mul`), else a role and a number."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, Callable] = {}
+        self._chosen: dict[tuple[str, str], str] = {}
+
+    def bind(self, role: str, op: Op, make: Callable[[], Callable]) -> str:
+        name = self._chosen.get((role, op.name))
+        if name is None:
+            plain = op.name.isascii() and op.name.isidentifier() and not keyword.iskeyword(op.name)
+            name = f"{role}_{op.name if plain else f'op{len(self._chosen)}'}"
+            while name in self.functions:
+                name += "_"
+            self.functions[name] = make()
+            self._chosen[role, op.name] = name
+        return name
