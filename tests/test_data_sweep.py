@@ -125,6 +125,23 @@ def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
     assert swept.problems.first[0].message == "row 2: stage u1 = exp(x): overflow (x = 800)"
 
 
+def test_a_columns_gradient_that_overflows_is_found_from_the_largest_magnitude(monkeypatch):
+    """∂f/∂x = v·y is never computed (only checked): 1e10 · 1e300 overflows on row 2, where
+    the value (1e290) and ∂f/∂v (1e280) are finite."""
+    graph = lower("y*(v*x)")
+    assert batch.sweep(graph, ("x", "y")).once == {graph.index["x"], graph.index["y"]}
+    data = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e300, 2.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"v": 1e10}, ("v",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert [p.message for p in swept.problems.first] == [
+        "row 2: the gradient with respect to x is not finite (overflow while accumulating it)"]
+    fine = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e290, 2.0])}
+    swept, checked = batches(monkeypatch, graph, fine, {"v": 1e10}, ("v",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3] and swept.totals is not None
+
+
 def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch):
     graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
     rng = np.random.default_rng(0)

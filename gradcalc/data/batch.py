@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -298,6 +298,13 @@ class Sweep:
                 self.backward.append((i, _rule(op.partial), node.inputs, edges,
                                       op.kink_at is not None))
         self.inputs = [i for i in graph.inputs]
+        uses = [0] * len(nodes)
+        for _, _, _, edges, _ in self.backward:
+            for _, j in edges:
+                uses[j] += 1
+        # columns that feed one stage: a gradient there that is one number times another
+        # stage's is checked from that stage's largest magnitude (see `_scaled_finite`)
+        self.once = {i for i in graph.inputs if per_row[i] and uses[i] == 1}
 
     def run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
             ) -> Batch | None:
@@ -322,10 +329,16 @@ class Sweep:
             sums: dict[str, float] = {}
             if not gradient:
                 return Batch(rows, value, {}, Problems(), {}, (total, sums))
-            grads, kinks = self._backward(values, rows)
             index, reported = graph.index, set(wrt)
+            scaled = {i for i in self.once if graph.nodes[i].name not in reported}
+            grads, kinks = self._backward(values, rows, scaled)
+            magnitudes: dict[int, float] = {}
             for i in self.inputs:
-                if graph.nodes[i].name not in reported and _finite_sum(grads[i][0]) is None:
+                if graph.nodes[i].name in reported:
+                    continue
+                g = grads[i]
+                if not (_scaled_finite(g, magnitudes) if type(g) is _Scaled else
+                        _finite_sum(g[0]) is not None):
                     return None
             out = {}
             for name in wrt:
@@ -336,11 +349,14 @@ class Sweep:
                 sums[name] = grad_total
         return Batch(rows, value, out, Problems(), kinks, (total, sums))
 
-    def _backward(self, values: list, rows: np.ndarray) -> tuple[list, dict[str, Kink]]:
+    def _backward(self, values: list, rows: np.ndarray, scaled: frozenset[int] | set[int] = frozenset()
+                  ) -> tuple[list, dict[str, Kink]]:
         """`_backward`'s unchecked loop with no check on the way (the inputs' are enough) and
         each gradient kept as (magnitude, sign): a local derivative of exactly -1 (`a - b`,
         `-a`) flips the sign instead of making a pass over the column. The numbers are the
-        same, as -(p*g) = p*(-g) and a + (-b) = a - b in floating point."""
+        same, as -(p*g) = p*(-g) and a + (-b) = a - b in floating point. The gradient of
+        an input in `scaled` that is a number times a column is kept as that `_Scaled` pair:
+        only its check needs it."""
         grads: list = [None] * len(values)
         grads[self.graph.output] = (m.ONE, 1)
         kinks: dict[str, Kink] = {}
@@ -354,12 +370,37 @@ class Sweep:
                     term = (upstream, sign)
                 elif type(p) is not np.ndarray and p == -1.0:
                     term = (upstream, -sign)
+                elif j in scaled and type(p) is not np.ndarray:
+                    grads[j] = _Scaled(p, upstream)
+                    continue
                 else:
                     term = (p if upstream is m.ONE else p * upstream, sign)
                 grads[j] = term if grads[j] is None else _added(grads[j], term)
             if kink:
                 _note_kink(self.graph, i, out, args, rows, kinks)
         return [(m.ZERO, 1) if g is None else g for g in grads], kinks
+
+
+class _Scaled(NamedTuple):
+    """A gradient p × g never computed: p one number, g a column (or a number)."""
+
+    factor: Any
+    column: Any
+
+
+def _scaled_finite(g: _Scaled, magnitudes: dict[int, float]) -> bool:
+    """Whether p × g is finite on every row, from g's largest magnitude M alone: rounding is
+    monotonic, so round(|p|·|g|) is finite on every row exactly when round(|p|·M) is. M is
+    found once per column (x1 and x2 of w1*x1 + w2*x2 share theirs); max and min reductions
+    keep nan and inf, so a non-finite g makes M non-finite too."""
+    column = g.column
+    if type(column) is not np.ndarray:
+        top = abs(float(column))
+    else:
+        top = magnitudes.get(id(column), -1.0)
+        if top < 0:
+            top = magnitudes[id(column)] = max(abs(float(_MAX(column))), abs(float(_MIN(column))))
+    return math.isfinite(top) and math.isfinite(abs(float(g.factor)) * top)
 
 
 def _added(a: tuple, b: tuple) -> tuple:
@@ -438,3 +479,5 @@ def _finite_sum(value) -> float | None:
 
 
 _SUM: Callable[..., Any] = np.add.reduce
+_MAX: Callable[..., Any] = np.maximum.reduce
+_MIN: Callable[..., Any] = np.minimum.reduce
