@@ -125,10 +125,10 @@ class _Bad:
     """Per row, where it first went wrong: stage index (-1 if it did not), and which kind."""
 
     stage: np.ndarray
-    kind: str  # "value", "derivative" or "gradient"
-    arg: np.ndarray | None = None  # for derivatives: which input of the stage
+    kind: str  # "value", or the backward pass's "derivative" or "gradient"
+    arg: np.ndarray | None = None  # for derivatives: which input of the stage (-1: a gradient)
 
-    def mark(self, flags: np.ndarray, stage: int, arg: int = 0) -> None:
+    def mark(self, flags: np.ndarray, stage: int, arg: int = -1) -> None:
         new = flags & (self.stage < 0)
         self.stage[new] = stage
         if self.arg is not None:
@@ -214,8 +214,9 @@ def _checked_local(graph: Graph, i: int, k: int, args: tuple, p, bad: _Bad | Non
         if not finite:
             raise derivative_error(graph, i, k, args)
     elif not finite.all():
-        if bad is None or bad.kind != "derivative":
-            bad = _Bad(np.full(n, -1), "derivative", np.zeros(n, dtype=np.int64))
+        if bad is None or bad.kind != "derivative":  # rows already marked keep their gradient
+            stage = np.full(n, -1) if bad is None else bad.stage
+            bad = _Bad(stage, "derivative", np.full(n, -1, dtype=np.int64))
         bad.mark(~finite, i, k)
     return bad
 
@@ -251,8 +252,7 @@ def _why(graph: Graph, values: list, bad: _Bad, k: int) -> str:
     args = [at_row(values[j], k) for j in graph.nodes[i].inputs]
     if bad.kind == "value":
         return str(value_error(graph, i, args, None))
-    if bad.kind == "derivative":
-        assert bad.arg is not None  # a derivative's bad rows always say which input
+    if bad.arg is not None and bad.arg[k] >= 0:  # a derivative; else a gradient, of a leaf too
         return str(derivative_error(graph, i, int(bad.arg[k]), args))
     return str(_gradient_error(graph, i))
 
@@ -294,12 +294,12 @@ class Sweep:
             node = nodes[i]
             if node.inputs and live[i]:
                 op = REGISTRY[node.op]
-                edges = tuple((k, j) for k, j in enumerate(node.inputs) if varying[j])
-                self.backward.append((i, _rule(op.partial), node.inputs, edges,
-                                      op.kink_at is not None))
+                edges = tuple((_edge_rule(op.partial, k), j)
+                              for k, j in enumerate(node.inputs) if varying[j])
+                self.backward.append((i, node.inputs, edges, op.kink_at is not None))
         self.inputs = [i for i in graph.inputs]
         uses = [0] * len(nodes)
-        for _, _, _, edges, _ in self.backward:
+        for _, _, edges, _ in self.backward:
             for _, j in edges:
                 uses[j] += 1
         # columns that feed one stage: a gradient there that is one number times another
@@ -360,12 +360,12 @@ class Sweep:
         grads: list = [None] * len(values)
         grads[self.graph.output] = (m.ONE, 1)
         kinks: dict[str, Kink] = {}
-        for i, partial, inputs, edges, kink in self.backward:
+        for i, inputs, edges, kink in self.backward:
             upstream, sign = (m.ZERO, 1) if grads[i] is None else grads[i]
             args = tuple(values[j] for j in inputs)
             out = values[i]
-            for k, j in edges:
-                p = partial(m, out, args, k)
+            for rule, j in edges:
+                p = rule(m, out, *args)
                 if p is m.ONE:
                     term = (upstream, sign)
                 elif type(p) is not np.ndarray and p == -1.0:
@@ -424,6 +424,16 @@ def sweep(graph: Graph, columns: tuple[str, ...]) -> Sweep:
     if found is None:
         found = kept[columns] = Sweep(graph, columns)
     return found
+
+
+def _edge_rule(partial: Callable | None, k: int) -> Callable:
+    """∂node/∂(its k-th input) as `rule(m, out, *args)`: the registry's own per-argument rule
+    where it keeps one (`each`), which saves a call per edge and chunk."""
+    assert partial is not None  # only the leaves have none, and they have no steps
+    rules = getattr(partial, "rules", None)
+    if rules is not None:
+        return rules[k]
+    return lambda m, out, *args: partial(m, out, args, k)
 
 
 def _rule(rule: Callable | None) -> Callable:

@@ -162,12 +162,13 @@ def checked_chunk(rows: np.ndarray, columns: dict[str, np.ndarray],
                   extra_bad: np.ndarray | None = None) -> Chunk:
     """Flag the rows holding a non-finite value; describe the first few by row and column."""
     bad = None if extra_bad is None else extra_bad.copy()
-    for column in columns.values():
-        if math.isfinite(_SUM(column)):  # a finite sum: every cell is (one pass, no mask)
-            continue
-        finite = np.isfinite(column)
-        if not finite.all():
-            bad = ~finite if bad is None else bad | ~finite
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of finite cells may overflow
+        for column in columns.values():
+            if math.isfinite(_SUM(column)):  # a finite sum: every cell is (one pass, no mask)
+                continue
+            finite = np.isfinite(column)
+            if not finite.all():
+                bad = ~finite if bad is None else bad | ~finite
     problems = Problems()
     if bad is not None:
         positions = np.flatnonzero(bad)

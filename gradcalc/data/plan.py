@@ -223,6 +223,8 @@ class Total:
     @classmethod
     def of(cls, column, taken: float | None = None) -> "Total":
         """The column's sum; `taken` is that sum when the batch engine already took it."""
+        if taken is not None and math.isfinite(taken):
+            return cls(taken)
         with np.errstate(over="ignore", invalid="ignore"):
             value = float(np.sum(column)) if taken is None else taken
             if math.isfinite(value):
