@@ -41,7 +41,7 @@ def keep_freed_memory() -> None:
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # no mallopt, or no C library to ask
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
     mallopt(_M_TRIM_THRESHOLD, 64 << 20)
@@ -297,7 +297,7 @@ class Sweep:
                 edges = tuple((_edge_rule(op.partial, k), j)
                               for k, j in enumerate(node.inputs) if varying[j])
                 self.backward.append((i, node.inputs, edges, op.kink_at is not None))
-        self.inputs = [i for i in graph.inputs]
+        self.inputs = list(graph.inputs)
         uses = [0] * len(nodes)
         for _, _, edges, _ in self.backward:
             for _, j in edges:
@@ -399,7 +399,9 @@ def _scaled_finite(g: _Scaled, magnitudes: dict[int, float]) -> bool:
     else:
         top = magnitudes.get(id(column), -1.0)
         if top < 0:
-            top = magnitudes[id(column)] = max(abs(float(_MAX(column))), abs(float(_MIN(column))))
+            high, low = float(_MAX(column)), float(_MIN(column))
+            finite = math.isfinite(high) and math.isfinite(low)
+            top = magnitudes[id(column)] = max(abs(high), abs(low)) if finite else math.inf
     return math.isfinite(top) and math.isfinite(abs(float(g.factor)) * top)
 
 
