@@ -263,3 +263,13 @@ def arity_text(name: str) -> str:
         most = max(most, high or low)
     plural = "s" if most > 1 or len(counts) > 1 else ""
     return f"{' or '.join(counts)} argument{plural}"
+
+# The arguments through which a non-finite value always reaches the op's value (inf or nan
+# in, inf or nan out, whatever the other arguments are: inf*0 is nan, inf-inf is nan, but
+# 1/inf is 0 and sigmoid(inf) is 1). The data engine checks a stage's values only where no
+# such path carries them to a value it checks anyway; an op not listed keeps none.
+KEEPS_NONFINITE: dict[str, tuple[int, ...]] = {
+    "copy": (0,), "add": (0, 1), "sub": (0, 1), "mul": (0, 1), "div": (0,), "neg": (0,),
+    "log": (0,), "sqrt": (0,), "abs": (0,), "sin": (0,), "cos": (0,), "tan": (0,),
+    "asin": (0,), "acos": (0,), "sinh": (0,), "cosh": (0,),
+}

@@ -221,9 +221,12 @@ class Total:
     scaled: float | None = None  # the sum times SCALE, once the plain sum has overflowed
 
     @classmethod
-    def of(cls, column) -> "Total":
+    def of(cls, column, taken: float | None = None) -> "Total":
+        """The column's sum; `taken` is that sum when the batch engine already took it."""
+        if taken is not None and math.isfinite(taken):
+            return cls(taken)
         with np.errstate(over="ignore", invalid="ignore"):
-            value = float(np.sum(column))
+            value = float(np.sum(column)) if taken is None else taken
             if math.isfinite(value):
                 return cls(value)
             return cls(math.nan, float(np.sum(np.multiply(column, SCALE))))
@@ -255,9 +258,10 @@ def summed(batches: Iterable[Batch], wrt: Sequence[str]) -> tuple[Total, dict[st
     value = Total()
     sums = {name: Total() for name in wrt}
     for batch in batches:
-        value.add(Total.of(batch.value))
+        taken, grads = batch.totals or (None, {})
+        value.add(Total.of(batch.value, taken))
         for name in wrt:
-            sums[name].add(Total.of(batch.grads[name]))
+            sums[name].add(Total.of(batch.grads[name], grads.get(name)))
     return value, sums
 
 

@@ -1,0 +1,249 @@
+"""The data engine's sweep: a chunk with no bad row is computed with few checks, and it gives
+the very batch the checked loops give — bit for bit, the same bad rows, messages and kinks."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from helpers import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcalc.core.graph import lower
+from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
+from gradcalc.data import batch
+from gradcalc.errors import DomainError
+from gradcalc.numbers import columns
+
+# Values that break things: zeros of both signs, the subnormal edge (1/x overflows), the
+# overflow edges of exp and of products, saturation of sigmoid, and ordinary numbers.
+HOSTILE = [0.0, -0.0, 5e-324, 1e-310, -1e-310, 1e-200, 1e154, 1e308, -1e308, 700.0, 710.0,
+           -710.0, -750.0, 37.0, -37.0, 1.0, -1.0, 0.5, -0.5, 2.0, 3.0, -3.0, 1e-3]
+UNARY = ["exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+         "tanh", "sigmoid", "relu", "softplus"]
+BINARY = ["+", "-", "*", "/", "^"]
+
+
+@st.composite
+def programs(draw):
+    """A random expression over columns x, y and parameters w, v, reusing subexpressions."""
+    pool = ["x", "y", "w", "v", "2", "0.5"]
+    for _ in range(draw(st.integers(1, 9))):
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "neg", "log2", "max"]))
+        p, q = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
+        if kind == "unary":
+            pool.append(f"{draw(st.sampled_from(UNARY))}({p})")
+        elif kind == "binary":
+            pool.append(f"({p} {draw(st.sampled_from(BINARY))} {q})")
+        elif kind == "neg":
+            pool.append(f"(-{p})")
+        elif kind == "log2":
+            pool.append(f"log({p}, {q})")
+        else:
+            pool.append(f"{draw(st.sampled_from(['max', 'min']))}({p}, {q}, x)")
+    return pool[-1]
+
+
+def checked_only(graph, columns_):
+    """A sweep that always declines, so `run` takes the checked loops: the oracle."""
+    class Declines:
+        def run(self, *args):
+            return None
+    return Declines()
+
+
+def batches(monkeypatch, graph, data, params, wrt, gradient=True):
+    rows = np.arange(1, len(next(iter(data.values()))) + 1)
+    swept = batch.run(graph, data, params, rows, wrt, gradient=gradient)
+    with monkeypatch.context() as patch:
+        patch.setattr(batch, "sweep", checked_only)
+        checked = batch.run(graph, data, params, rows, wrt, gradient=gradient)
+    return swept, checked
+
+
+def assert_same(swept, checked):
+    assert swept.rows.tolist() == checked.rows.tolist()
+    assert np.asarray(swept.value).tobytes() == np.asarray(checked.value).tobytes()
+    assert list(swept.grads) == list(checked.grads)
+    for name in checked.grads:
+        assert np.asarray(swept.grads[name]).tobytes() == np.asarray(checked.grads[name]).tobytes(), name
+    assert (swept.problems.count, [(p.row, p.message, p.code) for p in swept.problems.first]) == \
+        (checked.problems.count, [(p.row, p.message, p.code) for p in checked.problems.first])
+    assert {k: (v.count, v.row, v.note) for k, v in swept.kinks.items()} == \
+        {k: (v.count, v.row, v.note) for k, v in checked.kinks.items()}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE),
+       v=st.sampled_from(HOSTILE), reduce=st.booleans())
+def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w, v, reduce):
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        graph = lower(source)
+    except Exception:  # a random text the grammar refuses (a constant alone, say)
+        return
+    names = set(graph.input_names)
+    rng = np.random.default_rng(seed)
+    data = {name: rng.choice(HOSTILE, size=24) for name in ("x", "y") if name in names}
+    if not data:
+        return
+    params = {name: value for name, value in (("w", w), ("v", v)) if name in names}
+    wrt = tuple(params) if reduce else graph.input_names
+    try:
+        swept, checked = batches(monkeypatch, graph, data, params, wrt)
+    except DomainError as exc:  # parameters alone overflow: both raise the same error
+        with pytest.raises(DomainError) as again:
+            with monkeypatch.context() as patch:
+                patch.setattr(batch, "sweep", checked_only)
+                batch.run(graph, data, params, np.arange(1, 25), wrt)
+        assert str(again.value) == str(exc)
+        return
+    assert_same(swept, checked)
+
+
+def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch):
+    """sqrt'(0) is infinite: only the gradient of the column x shows it, and the row is bad."""
+    graph = lower("w*sqrt(x)")
+    data = {"x": np.array([1.0, 0.0, 4.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 2.0}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert [p.message for p in swept.problems.first] == [
+        "row 2: stage u1 = sqrt(x): the derivative with respect to x is undefined or infinite "
+        "here (x = 0)"]
+
+
+def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
+    """exp overflows to inf, and sigmoid(inf) = 1 would hide it from the output: the sweep
+    checks the stage before the sigmoid, so the row is named as before."""
+    graph = lower("sigmoid(exp(x))*w")
+    data = {"x": np.array([1.0, 800.0, 2.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 0.5}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert swept.problems.first[0].message == "row 2: stage u1 = exp(x): overflow (x = 800)"
+
+
+def test_a_columns_gradient_that_overflows_is_found_from_the_largest_magnitude(monkeypatch):
+    """∂f/∂x = v·y is never computed (only checked): 1e10 · 1e300 overflows on row 2, where
+    the value (1e290) and ∂f/∂v (1e280) are finite."""
+    graph = lower("y*(v*x)")
+    assert batch.sweep(graph, ("x", "y")).once == {graph.index["x"], graph.index["y"]}
+    data = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e300, 2.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"v": 1e10}, ("v",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert [p.message for p in swept.problems.first] == [
+        "row 2: the gradient with respect to x is not finite (overflow while accumulating it)"]
+    fine = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e290, 2.0])}
+    swept, checked = batches(monkeypatch, graph, fine, {"v": 1e10}, ("v",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3] and swept.totals is not None
+
+
+def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch):
+    graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
+    rng = np.random.default_rng(0)
+    data = {"x1": rng.normal(size=50), "x2": rng.normal(size=50), "y": rng.integers(0, 2, 50) * 1.0}
+    swept, checked = batches(monkeypatch, graph, data, {"w1": 0.7, "w2": -1.3, "b": 0.2},
+                             ("w1", "w2", "b"))
+    assert_same(swept, checked)
+    assert checked.totals is None
+    total, sums = swept.totals
+    assert total == float(np.sum(checked.value))
+    assert sums == {name: float(np.sum(checked.grads[name])) for name in ("w1", "w2", "b")}
+    # the numbers against the lecture's formulas: a = σ(z), dz = a - y
+    z = 0.7 * data["x1"] - 1.3 * data["x2"] + 0.2
+    a = 1 / (1 + np.exp(-z))
+    assert np.allclose(swept.grads["w1"], (a - data["y"]) * data["x1"], rtol=1e-12, atol=0)
+    assert np.allclose(swept.grads["b"], a - data["y"], rtol=1e-12, atol=0)
+
+
+def test_the_sweep_checks_only_the_stages_whose_bad_values_could_hide():
+    """In the logistic loss every stage but z reaches the output through operations that keep
+    inf and nan; sigmoid does not (sigmoid(inf) = 1), so z alone is checked on its own."""
+    graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
+    found = batch.sweep(graph, ("x1", "x2", "y"))
+    assert [graph.nodes[i].name for i in found.checked] == ["z"]
+    assert batch.sweep(graph, ("x1", "x2", "y")) is found  # laid out once per graph
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-310, 5e-324, 1e308, -1e308,
+           math.inf, -math.inf, math.nan]
+
+
+@pytest.mark.parametrize("name", sorted(KEEPS_NONFINITE))
+def test_each_kept_argument_carries_inf_and_nan_to_the_value(name):
+    """The claim `KEEPS_NONFINITE` makes, tried against every special value for the other
+    arguments, on the numpy columns the data engine computes with."""
+    op = REGISTRY[name]
+    arity = op.arity[0]
+    for k in KEEPS_NONFINITE[name]:
+        for bad in (math.inf, -math.inf, math.nan):
+            for others in itertools.product(SPECIAL, repeat=arity - 1):
+                args = [np.array([x]) for x in others]
+                args.insert(k, np.array([bad]))
+                with np.errstate(all="ignore"):
+                    out = op.forward(columns, *args)
+                assert not np.isfinite(out).any(), (name, k, bad, others)
+
+
+def test_cells_checked_by_their_sum_stay_silent_when_it_overflows():
+    """1e308 + 1e308 overflows, yet both cells are finite: no bad row, and no numpy warning."""
+    import warnings
+
+    from gradcalc.data.files import checked_chunk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chunk = checked_chunk(np.arange(1, 4), {"x": np.array([1e308, 1e308, -1.0])}, str)
+        bad = checked_chunk(np.arange(1, 3), {"x": np.array([1e308, np.inf])}, lambda name, k: "inf")
+    assert chunk.bad is None and chunk.problems.count == 0
+    assert bad.bad.tolist() == [False, True]
+    assert [p.message for p in bad.problems.first] == ["row 2, column x: 'inf' is not a finite number"]
+
+
+def test_a_chunk_with_a_bad_derivative_and_a_bad_gradient_names_each_row(tmp_path):
+    """Row 1's d/dy log(y, y) is infinite (y is the smallest subnormal); row 2's ∂f/∂y overflows.
+    Marking the gradient's row in the derivatives' record once named an input's k-th
+    argument (exit 1, an internal error); and a derivative found after a gradient dropped it."""
+
+
+    path = tmp_path / "points.csv"
+    path.write_text("x,y\n0,5e-324\n1e154,1e-310\n")
+    failed = run_cli("eval", "x * (x + log(y, y))", "--data", str(path), "--reduce", "none")
+    assert (failed.code, failed.stdout) == (3, "")
+    assert failed.stderr == ("error: row 1: stage u1 = log(y, y): the derivative with respect to y "
+                             "is undefined or infinite here (y = 4.94066e-324, y = 4.94066e-324)\n")
+    skipped = run_cli("eval", "x * (x + log(y, y))", "--data", str(path), "--reduce", "none",
+                      "--on-error", "skip")
+    assert (skipped.code, skipped.stdout) == (0, "row,f,df/dx,df/dy\n")
+    assert skipped.stderr.splitlines() == [
+        "warning: skipped 2 bad rows of 2 (rows 1, 2); the result uses the other 0",
+        "warning: row 1: stage u1 = log(y, y): the derivative with respect to y is undefined or "
+        "infinite here (y = 4.94066e-324, y = 4.94066e-324)",
+        "warning: row 2: the gradient with respect to y is not finite (overflow while "
+        "accumulating it)"]
+
+
+GRID_EXPRESSIONS = ["w*sqrt(x)", "w*log(x) + y", "asin(x)*w", "w*x/y", "y*(v*x)", "sigmoid(x*w)*y",
+                    "w*x^y", "exp(w*x) - y", "relu(x - w)*y", "max(x, y, w)*v", "abs(x)*w + y",
+                    "tanh(x*w)/y", "log(1 - sigmoid(w*x))*y", "x*(x + log(y, y))", "-(y - w)*x",
+                    "softplus(w*x) - y*x*w", "cosh(x)*v + sinh(y)*w", "atan(x/y)*w"]
+
+
+@pytest.mark.parametrize("source", GRID_EXPRESSIONS)
+def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, source):
+    """Each pair (x, y) of HOSTILE values is a chunk of its own, so that one bad row does not
+    send the whole chunk to the checked loops: the sweep and the checked loops keep the same
+    rows and say the same about the others, reduced or row by row."""
+    graph = lower(source)
+    inputs = graph.input_names
+    for w in (0.5, 1e10):
+        params = {name: value for name, value in (("w", w), ("v", 1e300)) if name in inputs}
+        for x, y in itertools.product(HOSTILE, repeat=2):
+            data = {name: np.array([value]) for name, value in (("x", x), ("y", y)) if name in inputs}
+            for wrt in (tuple(params), inputs):
+                assert_same(*batches(monkeypatch, graph, data, params, wrt))
