@@ -103,7 +103,7 @@ def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[
                 raise UsageError("nonfinite='ieee' works with float64 values only").about("nonfinite")
             shown = _numbers("eval", graph, point, wrt, exact, digits)
             return shown if isinstance(shown, Digits) else Result.of(shown, shown.warnings, exact)
-        result = autodiff.evaluate(graph, point.read(), _names(wrt), nonfinite=nonfinite)
+        result = _evaluated(graph, point, _names(wrt), nonfinite)
         return Result.of(result, _warned(graph, point, result.warnings))
 
 
@@ -148,7 +148,7 @@ def trace(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
             if isinstance(shown, Digits):
                 return TraceDigits(shown.decimals)
             return Trace.of(shown, shown.warnings, exact)
-        result = autodiff.evaluate(graph, point.read(), _names(wrt), nonfinite=nonfinite)
+        result = _evaluated(graph, point, _names(wrt), nonfinite)
         return Trace.of(result, _warned(graph, point, result.warnings))
 
 
@@ -169,7 +169,7 @@ def graph(source: Source, at: Mapping[str, Any] | None = None, *, gates: Gates =
         drawn, point = _prepared(source, at, values, gates)
         if not point.names:
             return Circuit(drawn, None, _warned(drawn, point, []))
-        result = autodiff.evaluate(drawn, point.read())
+        result = _evaluated(drawn, point)
         return Circuit(drawn, result, _warned(drawn, point, result.warnings))
 
 
@@ -190,7 +190,8 @@ def check(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
         rtol, atol = _at_least("rtol", RTOL if rtol is None else rtol, 0), \
             _at_least("atol", ATOL if atol is None else atol, 0)
         graph_, point = _prepared(source, at, values, gates)
-        report = checked(graph_, point, wrt=_names(wrt), stages=nodes, rtol=rtol, atol=atol)
+        report = checked(graph_, point, wrt=_names(wrt), stages=nodes, rtol=rtol, atol=atol,
+                         m=_system(graph_, point))
         return Check(report, _warned(graph_, point, report.result.warnings + report.warnings))
 
 
@@ -247,7 +248,7 @@ def paths(source: Source, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     with _python_terms():
         top = int(_at_least("top", top, 1))
         graph_, point = _prepared(source, at, values, gates)
-        result = autodiff.evaluate(graph_, point.read(), _names([wrt] if isinstance(wrt, str) else wrt))
+        result = _evaluated(graph_, point, _names([wrt] if isinstance(wrt, str) else wrt))
         return Paths(path_sum(result, top=top), _warned(graph_, point, result.warnings))
 
 
@@ -286,7 +287,27 @@ def descend(source: Source, data: DataSource, at: Mapping[str, Any] | None = Non
 def _prepared(source: Source, at: Mapping[str, Any] | None, values: Mapping[str, Any],
               gates: str) -> tuple[Graph, Point]:
     point = point_of(at or {}, values)
-    return _lowered(source, point, gates), point
+    lowered = _lowered(source, point, gates)
+    return lowered, point.fitted(lowered)
+
+
+def _evaluated(graph_: Graph, point: Point, wrt: Sequence[str] | None = None,
+               nonfinite: str = "strict") -> autodiff.Result:
+    """Value and gradient in float64, on numpy arrays when a value is a vector or a matrix or
+    a stage a vector op (numpy is imported only then)."""
+    m = _system(graph_, point)
+    return autodiff.evaluate(graph_, point.read(m), wrt, m=m, nonfinite=nonfinite)
+
+
+def _system(graph_: Graph, point: Point) -> Any:
+    """float64, or the array system when a value is a vector or a stage a vector op."""
+    if point.shaped or graph_.vectorised:
+        from gradcalc.numbers import arrays
+
+        return arrays
+    from gradcalc.numbers import floats
+
+    return floats
 
 
 def _lowered(source: Source, point: Point, gates: str, columns: Sequence[str] = ()) -> Graph:

@@ -2,8 +2,8 @@
 
 Numbers, `fractions.Fraction` and `decimal.Decimal` become the text that reads back as the
 same number, strings are read by the expression parser (`"pi/4"`, `"1/3"`), and a list or
-tuple is the `w=[...]` shorthand for w0, w1, ... NaN and infinity are refused, as `--at`
-refuses them.
+tuple is the vector w and the `w=[...]` shorthand for w0, w1, ...; nested lists and numpy
+arrays are matrices. NaN and infinity are refused, as `--at` refuses them.
 """
 from __future__ import annotations
 
@@ -26,14 +26,29 @@ def point_of(*mappings: Mapping[str, object]) -> Point:
                                  f"{type(mapping).__name__}").about("at")
         for name, value in mapping.items():
             _check_name(name)
+            if _is_array(value):  # a numpy array
+                value = value.tolist()  # type: ignore[attr-defined]
             if isinstance(value, (list, tuple)):
                 if not value:
                     raise UsageError(f"at {name}=[]: an empty list gives no values").about("at")
-                for k, element in enumerate(value):
-                    add_value(texts, f"{name}{k}", text_of(element, f"{name}[{k}]"))
+                if not any(isinstance(element, (list, tuple)) for element in value):
+                    for k, element in enumerate(value):
+                        add_value(texts, f"{name}{k}", text_of(element, f"{name}[{k}]"))
+                add_value(texts, name, _bracketed(value, name))
             else:
                 add_value(texts, name, text_of(value, name))
     return Point(texts)
+
+
+def _is_array(value: object) -> bool:
+    return bool(getattr(value, "ndim", 0)) and hasattr(value, "tolist")
+
+
+def _bracketed(value: list | tuple, name: str) -> str:
+    """A vector or matrix as the text `--at` reads: `[1, 2]`, `[[1, 2], [3, 4]]`."""
+    items = [_bracketed(element, f"{name}[{k}]") if isinstance(element, (list, tuple))
+             else text_of(element, f"{name}[{k}]") for k, element in enumerate(value)]
+    return "[" + ", ".join(items) + "]"
 
 
 def text_of(value: object, name: str) -> str:

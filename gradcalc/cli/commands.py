@@ -15,6 +15,7 @@ from gradcalc.cli.options import (
     gates_option,
     nonfinite_option,
     number_options,
+    number_system,
     outputs_option,
     prepare,
     report,
@@ -408,7 +409,7 @@ def check_command(**options) -> None:
 
     job = prepare(options)
     checked = check(job.graph, job.point, wrt=job.wrt, stages=options["nodes"],
-                    rtol=options["rtol"], atol=options["atol"])
+                    rtol=options["rtol"], atol=options["atol"], m=number_system(job))
     report(job, checked.result.warnings + checked.warnings)
     try:
         emit("check", options["fmt"], checked, to=destination(options))

@@ -155,6 +155,7 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     point = Point(parse_at(options["at"]))
     graph = lower_gates(program, given={*point.names, *columns},
                         gates=options.get("gates", "written"))
+    point = point.fitted(graph)
     outputs = options.get("outputs")
     if outputs is not None and "." in outputs:  # a file name: stage names have no dots
         raise click.UsageError(f"--output {outputs}: --output names the outputs among the stages "
@@ -168,10 +169,23 @@ def at_point(job: Job, nonfinite: str = "strict") -> Result:
     """Value and gradient at the point, in float64; warnings go to stderr."""
     from gradcalc.core import autodiff
 
-    values = job.point.read()  # every value is checked, used or not
-    result = autodiff.evaluate(job.graph, values, job.wrt, nonfinite=nonfinite)
+    m = number_system(job)
+    values = job.point.read(m)  # every value is checked, used or not
+    result = autodiff.evaluate(job.graph, values, job.wrt, m=m, nonfinite=nonfinite)
     report(job, result.warnings)
     return result
+
+
+def number_system(job: Job) -> Any:
+    """float64 numbers, or numpy arrays when a value is a vector or a stage a vector op
+    (numpy is imported only then)."""
+    if job.point.shaped or job.graph.vectorised:
+        from gradcalc.numbers import arrays
+
+        return arrays
+    from gradcalc.numbers import floats
+
+    return floats
 
 
 def report(job: Job, warnings: Iterable[str]) -> None:
@@ -252,7 +266,8 @@ def _input_limit() -> int:
 
 def parse_at(options: Iterable[str]) -> dict[str, str]:
     """Merge repeated `--at` options into name → value text, in the order given; `w=[...]`
-    is shorthand for w0, w1, ..."""
+    is the vector w and shorthand for w0, w1, ... (the point keeps what the expression names);
+    `W=[[1, 2], [3, 4]]` a matrix."""
     from gradcalc.core.values import add_value
 
     texts: dict[str, str] = {}
@@ -260,8 +275,10 @@ def parse_at(options: Iterable[str]) -> dict[str, str]:
         for item in _split_top_level(option, ","):
             name, value = _assignment(item, option)
             if value.startswith("["):
-                for k, element in enumerate(_vector(name, value)):
-                    add_value(texts, f"{name}{k}", element)
+                if value.count("[") == 1:  # a vector: also its elements w0, w1, ... (see Point.fitted)
+                    for k, element in enumerate(_vector(name, value)):
+                        add_value(texts, f"{name}{k}", element)
+                add_value(texts, name, value)
             else:
                 add_value(texts, name, value)
     return texts

@@ -30,6 +30,10 @@ def node_entry(graph, i: int, value, local, number=machine) -> dict:
 def trace_document(result: Result) -> dict:
     document = eval_document(result)
     graph = result.graph
+    if result.shapes is not None:
+        from gradcalc.render import vectors
+
+        return vectors.trace_document(result, document)
     document["nodes"] = [
         {**node_entry(graph, i, result.values[i], result.locals[i]), "grad": machine(result.grads[i])}
         for i in range(len(graph.nodes))
