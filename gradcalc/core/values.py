@@ -126,14 +126,14 @@ def nested(text: str, name: str) -> tuple[tuple[int, ...], list[str]]:
 
     Rectangular, at most two levels deep; an error names the element or row at fault.
     """
-    rows = _items(text, name, name)
+    rows = _items(text, text, name, ())
     if not any(row.startswith("[") for row in rows):
         return (len(rows),), rows
     if not all(row.startswith("[") for row in rows):
         at = next(k for k, row in enumerate(rows) if not row.startswith("["))
         raise _bad(text, name, f"{name}[{at}] is a number but the other rows are vectors: "
                                "a matrix is written [[a, b], [c, d]]")
-    table = [_items(row, name, f"{name}[{k}]") for k, row in enumerate(rows)]
+    table = [_items(row, text, name, (k,)) for k, row in enumerate(rows)]
     for k, row in enumerate(table):
         if len(row) != len(table[0]):
             raise _bad(text, name, f"row {name}[{k}] has {_elements(len(row))} and row {name}[0] "
@@ -149,10 +149,11 @@ def _elements(count: int) -> str:
     return f"{count} element{'' if count == 1 else 's'}"
 
 
-def _items(text: str, name: str, where: str) -> list[str]:
-    """The comma-separated items inside one pair of brackets."""
+def _items(text: str, whole: str, name: str, at: tuple[int, ...]) -> list[str]:
+    """The comma-separated items inside one pair of brackets (the row `at` of `whole`)."""
+    where = f"{name}[{', '.join(map(str, at))}]" if at else name
     if not text.endswith("]") or _depth_closes_early(text):
-        raise _bad(text, name, f"{where} is written [v0, v1, ...] with its brackets balanced")
+        raise _bad(whole, name, f"{where} is written [v0, v1, ...] with its brackets balanced")
     items, depth, start = [], 0, 1
     for i, ch in enumerate(text[1:-1], 1):
         depth += ch in "([" and 1 or ch in ")]" and -1 or 0
@@ -162,7 +163,7 @@ def _items(text: str, name: str, where: str) -> list[str]:
     items.append(text[start:-1].strip())
     empty = next((k for k, item in enumerate(items) if not item), None)
     if empty is not None:
-        raise _bad(text, name, f"{where}[{empty}] is empty: write a number")
+        raise _bad(whole, name, f"{name}[{', '.join(map(str, (*at, empty)))}] is empty: write a number")
     return items
 
 

@@ -119,7 +119,7 @@ def tie_share(out, args: tuple, index: int):
     if len(args) == 1:
         won = np.asarray(args[0] == out, dtype=np.float64)
         return won / won.sum()
-    ties = sum(np.asarray(a == out, dtype=np.float64) for a in args)
+    ties = np.add.reduce([np.asarray(a == out, dtype=np.float64) for a in np.broadcast_arrays(*args)])
     return np.asarray(args[index] == out, dtype=np.float64) / ties
 
 
