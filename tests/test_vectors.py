@@ -351,3 +351,72 @@ def test_the_scalar_path_never_loads_numpy_but_a_vector_does():
     vector = subprocess.run([sys.executable, "-c", probe, "eval", "sum(x)", "--at", "x=[1,2]", "--format", "json"],
                             capture_output=True, text=True)
     assert scalar.stderr.endswith("False") and vector.stderr.endswith("True")
+
+
+# ---- the seeds' network in matrix form -------------------------------------------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples" / "network"
+MATRIX_START = "W1=[[-7.8751],[-8.3499]],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347"
+SCALAR_START = "w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347"
+SCALAR = ("-f", str(EXAMPLES / "loss.txt"), "--data", str(EXAMPLES / "data.csv"), "--reduce", "sum")
+
+
+def matrix_gradient(cli, at: str) -> dict:
+    points = (EXAMPLES / "points.txt").read_text().strip()
+    run = cli("eval", "-f", str(EXAMPLES / "matrix.txt"), "--at", points, "--at", at,
+              "--wrt", "W1,b1,w2,b2", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    return run.json()
+
+
+def flattened(gradient: dict) -> list[float]:
+    """The matrix program's seven gradients in the scalar program's names."""
+    return {"w10": gradient["W1"][0][0], "w11": gradient["W1"][1][0], "b10": gradient["b1"][0],
+            "b11": gradient["b1"][1], "w20": gradient["w2"][0], "w21": gradient["w2"][1],
+            "b2": gradient["b2"]}
+
+
+def test_the_matrix_network_gives_12_017_and_the_scalar_programs_seven_gradients(cli):
+    matrix = matrix_gradient(cli, MATRIX_START)
+    scalar = cli("eval", *SCALAR, "--at", SCALAR_START, "--format", "json").json()
+    assert round(matrix["value"], 3) == 12.017
+    assert matrix["value"] == pytest.approx(scalar["value"], rel=1e-13)
+    assert flattened(matrix["gradient"]) == pytest.approx(scalar["gradient"], rel=1e-12)
+
+
+def test_the_matrix_network_descends_as_the_scalar_program_does(cli):
+    """Twenty steps of lr 0.1 on the matrix program (through the Python API) land where
+    `gradcalc descend` takes the scalar program."""
+    points = (EXAMPLES / "points.txt").read_text().strip()
+    data = dict(part.split("=", 1) for part in points.replace("]],y=", "]]\ty=").split("\t"))
+    X, y = eval(data["X"]), eval(data["y"])  # noqa: S307  (the example's own file, lists of numbers)
+    params = {"W1": np.array([[-7.8751], [-8.3499]]), "b1": np.array([-3.9181, 3.8380]),
+              "w2": np.array([5.0297, -4.0937]), "b2": 1.6347}
+    graph = gradcalc.lower((EXAMPLES / "matrix.txt").read_text(), given={"X", "y", *params})
+    for _ in range(20):
+        gradient = gradcalc.evaluate(graph, {**params, "X": X, "y": y}, wrt=list(params)).gradient
+        params = {name: params[name] - 0.1 * np.asarray(gradient[name]) for name in params}
+    descended = cli("descend", *SCALAR, "--at", SCALAR_START, "--lr", "0.1", "--steps", "20",
+                    "--format", "json").json()["at"]
+    trained = {"w10": params["W1"][0, 0], "w11": params["W1"][1, 0], "b10": params["b1"][0],
+               "b11": params["b1"][1], "w20": params["w2"][0], "w21": params["w2"][1], "b2": float(params["b2"])}
+    assert trained == pytest.approx(descended, rel=1e-10)
+
+
+def test_the_trace_of_the_network_writes_its_matrix_rules(cli):
+    points = (EXAMPLES / "points.txt").read_text().strip()
+    out = cli("trace", "-f", str(EXAMPLES / "matrix.txt"), "--at", points, "--at", MATRIX_START,
+              "--wrt", "W1,b1,w2,b2", "--format", "json").json()
+    rules = [step["rule"] for step in out["backward"]]
+    assert {"db2 += sum(du5)", "dH += du4 ⊗ w2", "dw2 += Hᵀ @ du4", "db1 += sum(du3, axis=0)",
+            "du1 += Xᵀ @ du2", "dW1 += du1ᵀ"} <= set(rules)
+
+
+def test_values_may_come_from_a_file(cli, tmp_path):
+    values = tmp_path / "values.txt"
+    values.write_text("W=[[1,2,3],[4,5,6]],\nx=[1,0,-1]\n\nb=[0.5,-0.5]\n")
+    by_file = cli("eval", NEURON, "--at", f"@{values}", "--format", "json")
+    assert by_file.code == 0 and by_file.json() == cli("eval", NEURON, "--at", AT, "--format", "json").json()
+    missing = tmp_path / "none.txt"
+    assert one_error(cli("eval", NEURON, "--at", f"@{missing}")) == (
+        f"error: --at @{missing}: cannot read {missing}: No such file or directory (see 'gradcalc eval --help')")

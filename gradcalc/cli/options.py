@@ -37,7 +37,8 @@ def expression_options(command: str, wrt: str | None):
                          type=click.File("r", encoding="utf-8", errors="surrogateescape"), metavar="FILE",
                          help="Read the expression or program from FILE."),
             click.option("--at", "at", multiple=True, metavar="NAME=VALUE,...",
-                         help="Input values: a=5,b=1/3 or w=[2,-3,-3] (w0, w1, w2); repeatable."),
+                         help="Input values: a=5,b=1/3, w=[2,-3,-3] (the vector w, or w0, w1, w2), "
+                              "W=[[1,2],[3,4]], or @FILE (the values written in FILE); repeatable."),
             *([click.option("--wrt", metavar="NAME,...", help=wrt)] if wrt else []),
             click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
                          show_default=True,
@@ -271,7 +272,7 @@ def parse_at(options: Iterable[str]) -> dict[str, str]:
     from gradcalc.core.values import add_value
 
     texts: dict[str, str] = {}
-    for option in options:
+    for option in map(_values_text, options):
         for item in _split_top_level(option, ","):
             name, value = _assignment(item, option)
             if value.startswith("["):
@@ -282,6 +283,23 @@ def parse_at(options: Iterable[str]) -> dict[str, str]:
             else:
                 add_value(texts, name, value)
     return texts
+
+
+def _values_text(option: str) -> str:
+    """`--at @FILE`: the values written in FILE (name=value items separated by commas or
+    newlines), for values too long for a command line, such as a data matrix."""
+    if not option.startswith("@"):
+        return option
+    path = option[1:]
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read(_input_limit())
+    except OSError as exc:
+        raise click.UsageError(f"--at {option}: cannot read {path}: {exc.strerror}") from None
+    from gradcalc import limits
+
+    limits.check("GRADCALC_MAX_INPUT", len(text), f"the values in {path} are too long")
+    return ",".join(line.strip().strip(",") for line in text.splitlines() if line.strip())
 
 
 def _assignment(item: str, option: str) -> tuple[str, str]:
