@@ -76,7 +76,7 @@ def terms(draw, kind: str, depth: int = 0):
             return f"{name}({text})", lambda xp, v: getattr(xp, name)(f(xp, v))
         if choice == "Wt":
             text, f = draw(terms("k", depth + 1))
-            return f"transpose(W) @ ({text})", lambda xp, v: xp.matmul(xp.transpose(v["W"]), f(xp, v))
+            return f"(transpose(W) @ ({text}))", lambda xp, v: xp.matmul(xp.transpose(v["W"]), f(xp, v))
         text, f = draw(terms("n", depth + 1))
         return f"({text} - x)", lambda xp, v: f(xp, v) - v["x"]
     if kind == "k":
@@ -98,7 +98,7 @@ def terms(draw, kind: str, depth: int = 0):
         if choice == "softmax":
             return f"softmax({text})", lambda xp, v: xp.softmax(f(xp, v))
         inner, g = draw(terms("n", depth + 1))
-        return f"W @ ({inner})", lambda xp, v: xp.matmul(v["W"], g(xp, v))
+        return f"(W @ ({inner}))", lambda xp, v: xp.matmul(v["W"], g(xp, v))
     choice = draw(st.sampled_from(["sum", "dot", "logsumexp", "mean", "norm", "index", "matrix"]))
     if choice == "mean":
         text, f = draw(terms("n", depth + 1))

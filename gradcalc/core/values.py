@@ -26,13 +26,21 @@ if TYPE_CHECKING:
 class Point:
     """Value texts by input name, in the order given; `read(m)` gives them in system `m`."""
 
-    def __init__(self, texts: Mapping[str, str]):
+    def __init__(self, texts: Mapping[str, str], arrays: Mapping[str, Any] | None = None):
+        """`arrays`: vectors and matrices already numbers (finite float64 arrays from Python),
+        kept as they are, not written out and read back."""
         self.texts: dict[str, str] = dict(texts)
         self._literals: dict[str, str] = {}
         self._graphs: dict[str, Graph] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}  # the vectors' and matrices' shapes
         self._elements: dict[str, Point] = {}
+        self._arrays: dict[str, Any] = dict(arrays or {})
+        for name, array in self._arrays.items():
+            self.texts[name] = _ARRAY
+            self.shapes[name] = tuple(array.shape)
         for name, text in self.texts.items():
+            if name in self._arrays:
+                continue
             if text.startswith("["):
                 self.shapes[name], elements = nested(text, name)
                 self._elements[name] = Point(dict(zip(_element_names(name, self.shapes[name]), elements)))
@@ -60,7 +68,15 @@ class Point:
         graph names w, its elements w0, w1, ... when it names those; both at once is an error."""
         inputs = set(graph.input_names)
         texts = dict(self.texts)
+        arrays = dict(self._arrays)
+        for name, array in self._arrays.items():
+            if name not in inputs and len(array.shape) == 1 and f"{name}0" in inputs:
+                del texts[name], arrays[name]  # the shorthand: w0, w1, ... from a 1-D array
+                for k, element in enumerate(array.tolist()):
+                    add_value(texts, f"{name}{k}", repr(float(element)))
         for name in self.shapes:
+            if name not in texts:
+                continue
             elements = [element for element in self._scalars(name) if element in texts]
             if name in inputs and elements:
                 used = [element for element in elements if element in inputs]
@@ -71,7 +87,9 @@ class Point:
                     del texts[element]
             elif elements:
                 del texts[name]
-        return self if texts == self.texts else Point(texts)
+        if texts == self.texts:
+            return self
+        return Point({name: text for name, text in texts.items() if name not in arrays}, arrays)
 
     @property
     def shaped(self) -> bool:
@@ -109,7 +127,12 @@ class Point:
         make = getattr(m, "array", None)
         if make is None:
             raise UsageError(f"at {name}: a {shape_text(self.shapes[name])}: {VECTOR_MODES}").about("at")
+        if name in self._arrays:
+            return self._arrays[name]
         return make(list(self._elements[name].read(m).values()), self.shapes[name])
+
+
+_ARRAY = "[…]"  # the text of a value given as an array (never read)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

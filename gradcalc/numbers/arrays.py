@@ -45,7 +45,9 @@ def asarray(value: Any) -> np.ndarray:
 
 
 def isfinite(x) -> bool:
-    return bool(np.all(np.isfinite(x)))
+    """Whether every element is finite: their sum is, unless it overflowed (then look at each)."""
+    total = np.sum(x)
+    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(x)))
 
 
 def settled(x):
