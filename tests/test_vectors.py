@@ -446,3 +446,14 @@ def test_format_python_is_numpy_code_that_prints_what_eval_prints(cli, tmp_path,
                          env={**os.environ, "PYTHONPATH": root})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == cli("eval", expression, "--at", at, "--format", "json").stdout
+
+
+def test_graph_wires_carry_shapes_and_small_values(cli):
+    mermaid = cli("graph", "L = sum(sigmoid(W@x))", "--at", "W=[[1,-2,3],[0.5,1,2],[1,1,1]],x=[1,-1,1]",
+                  "--format", "mermaid").stdout
+    assert '-->|"value 3×3, grad …"|' in mermaid
+    assert '-->|"value 3-vector [1, -1, 1], grad [0.274, 0.341, 0.502]"|' in mermaid
+    assert '-->|"value 2.55, grad 1"| output' in mermaid
+    svg = cli("graph", "L = sum(sigmoid(W@x))", "--at", "W=[[1,-2,3],[0.5,1,2],[1,1,1]],x=[1,-1,1]",
+              "--format", "svg").stdout
+    assert "3-vector [1, -1, 1]" in svg
