@@ -97,11 +97,16 @@ class Point:
         return bool(self.shapes)
 
     def _scalars(self, name: str) -> list[str]:
+        """w0, w1, ...: the names of a vector's elements, when they are given too."""
         shape = self.shapes[name]
-        return [f"{name}{k}" for k in range(shape[0])] if len(shape) == 1 else []
+        if len(shape) != 1 or f"{name}0" not in self.texts:
+            return []
+        return [f"{name}{k}" for k in range(shape[0])]
 
     def _expanded(self, name: str) -> bool:
-        return all(element in self.texts for element in self._scalars(name)) and len(self.shapes[name]) == 1
+        """Whether a vector's elements are all given as scalars too (w and w0, w1, ...)."""
+        scalars = self._scalars(name)
+        return bool(scalars) and all(element in self.texts for element in scalars)
 
     def unused(self, graph: Graph) -> list[str]:
         """The names given a value that are not inputs of the graph, in the order given."""

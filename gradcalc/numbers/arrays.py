@@ -8,6 +8,7 @@ Imported only when a vector, a matrix or a vector op appears, so scalar work nev
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -46,8 +47,8 @@ def asarray(value: Any) -> np.ndarray:
 
 def isfinite(x) -> bool:
     """Whether every element is finite: their sum is, unless it overflowed (then look at each)."""
-    total = np.sum(x)
-    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(x)))
+    total = x.sum() if isinstance(x, np.ndarray) else x
+    return math.isfinite(total) or bool(np.all(np.isfinite(x)))
 
 
 def settled(x):
