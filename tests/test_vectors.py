@@ -457,3 +457,20 @@ def test_graph_wires_carry_shapes_and_small_values(cli):
     svg = cli("graph", "L = sum(sigmoid(W@x))", "--at", "W=[[1,-2,3],[0.5,1,2],[1,1,1]],x=[1,-1,1]",
               "--format", "svg").stdout
     assert "3-vector [1, -1, 1]" in svg
+
+
+def test_an_evaluation_leaves_no_reference_cycle_behind():
+    """Its arrays are freed when the caller drops the result, not at the next garbage
+    collection: a 1000×1000 gradient per call would otherwise pile up."""
+    import gc
+
+    graph = gradcalc.lower(NEURON)
+    gradcalc.evaluate(graph, W=np.array(W), x=np.array(X), b=np.array(B))
+    gc.collect()
+    gc.disable()
+    try:
+        gradcalc.evaluate(graph, W=np.array(W), x=np.array(X), b=np.array(B))
+        gradcalc.evaluate("x*y", x=1, y=2)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

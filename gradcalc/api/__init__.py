@@ -396,7 +396,8 @@ def _caller_level() -> int:
     frame, level = (here.f_back if here else None), 1  # level 1: the function that warns
     while frame is not None and frame.f_globals.get("__name__", "").startswith("gradcalc"):
         frame, level = frame.f_back, level + 1
-    return level
+    del here, frame  # a frame kept in its own locals is a cycle: the callers' values would
+    return level     # wait for the garbage collector (a 1000×1000 gradient per call)
 
 
 def _names(wrt: str | Sequence[str] | None) -> tuple[str, ...] | None:
