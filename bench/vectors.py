@@ -63,13 +63,8 @@ def by_hand(workload):
 
 
 def timed(fn):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        out = fn()
-        samples.append(time.perf_counter() - began)
-    return out, samples
+    """The function, to be timed in rounds with the others (see below)."""
+    return fn
 
 
 def gradcalc_run(workload):
@@ -106,11 +101,20 @@ for workload in ("neuron", "mlp"):
     runs = {"numpy by hand": lambda: timed(lambda: by_hand(workload)), "gradcalc": lambda: gradcalc_run(workload)}
     if which == "torch":
         runs["torch"] = lambda: torch_run(workload)
-    for who, run in runs.items():
-        (value, gradient), samples = run()
+    calls = {who: run() for who, run in runs.items()}
+    samples = {who: [] for who in calls}
+    for who, call in calls.items():  # a warm-up, and the answers checked
+        value, gradient = call()
         error = max([abs(value - want_value) / max(1.0, abs(want_value))] +
                     [float(np.max(np.abs(gradient[k] - want[k]))) for k in want])
-        row[who] = {"samples": samples, "error": error}
+        row[who] = {"error": error}
+    for _ in range(repeats):  # in rounds, the contenders in turn: the load drifts over all alike
+        for who, call in calls.items():
+            began = time.perf_counter()
+            call()
+            samples[who].append(time.perf_counter() - began)
+    for who in calls:
+        row[who]["samples"] = samples[who]
     out[workload] = row
 print(json.dumps(out))
 '''
@@ -163,7 +167,8 @@ def measure(python: Interpreter, repeats: int, has_torch: bool, sizes=SIZES) -> 
                          f"{ratio:.2f}" if ratio else "-", f"{worst:.1e}"])
             if ratio:
                 targets.append(Target(f"vectors: {workload} {n}×{n} in-process, gradcalc / torch", ratio, 1.5))
-    text = (f"In-process, the value and every gradient, median of {repeats} after a warm-up (one "
+    text = (f"In-process, the value and every gradient, median of {repeats} rounds after a warm-up, the "
+            "contenders in turn in each round (one "
             "thread each; the largest difference from the numpy formulas in the last column):\n\n" +
             markdown_table(["workload", "gradcalc", "torch", "numpy by hand", "gradcalc / torch",
                             "max difference"], rows) + "\n")
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     here = Interpreter("here", sys.executable, (sys.executable, "-m", "gradcalc"), env, "this interpreter")
-    text, targets = measure(here, 3 if args.quick else 7, here.has("torch"))
+    text, targets = measure(here, 5 if args.quick else 21, here.has("torch"))
     print(text)
     for target in targets:
         print(f"- {target}")

@@ -474,3 +474,16 @@ def test_an_evaluation_leaves_no_reference_cycle_behind():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_elements_may_be_constant_expressions_and_big_matrices_read_fast(cli, tmp_path):
+    out = cli("eval", "sum(W)", "--at", "W=[[.5, 1/2], [pi, -1e-3]]", "--format", "json").json()
+    assert out["at"]["W"] == [[0.5, 0.5], [np.pi, -0.001]]
+    rng = np.random.default_rng(7)
+    big = rng.normal(size=(300, 200))
+    values = tmp_path / "big.txt"
+    values.write_text(f"W={big.tolist()},\nx={rng.normal(size=200).tolist()}\n")
+    out = cli("eval", "sum(tanh(W@x))", "--at", f"@{values}", "--format", "json").json()
+    x = np.array(out["at"]["x"])
+    assert np.array_equal(np.array(out["at"]["W"]), big)
+    assert np.array(out["gradient"]["W"]) == pytest.approx(np.outer(1 - np.tanh(big @ x) ** 2, x), rel=1e-13)

@@ -328,15 +328,25 @@ def _vector(name: str, value: str) -> list[str]:
 
 
 def _split_top_level(text: str, sep: str) -> list[str]:
-    """Split on `sep` outside parentheses and brackets (values may be calls like max(1,2))."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
+    """Split on `sep` outside parentheses and brackets (values may be calls like max(1,2)).
+
+    Inside brackets only the brackets are looked at, so a 1000×1000 matrix costs a look at
+    each of its rows, not at each of its 22 million characters."""
+    if not any(ch in text for ch in "()[]"):
+        return text.split(sep)
+    outside, inside = re.compile(rf"[()\[\]{re.escape(sep)}]"), re.compile(r"[()\[\]]")
+    parts, depth, start, at = [], 0, 0, 0
+    while True:
+        found = (inside if depth else outside).search(text, at)
+        if found is None:
+            break
+        ch, at = found.group(), found.end()
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
+        elif depth == 0:
+            parts.append(text[start:found.start()])
+            start = at
     parts.append(text[start:])
     return parts

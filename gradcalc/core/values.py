@@ -12,7 +12,9 @@ keeps whichever the expression names.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+import math
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
 
 from gradcalc.core.graph import VECTOR_MODES, Graph, lower
 from gradcalc.core.parse import parse, signed_number
@@ -21,6 +23,8 @@ from gradcalc.numbers import floats
 
 if TYPE_CHECKING:
     from gradcalc.numbers import NumberSystem
+
+_T = TypeVar("_T")
 
 
 class Point:
@@ -33,7 +37,7 @@ class Point:
         self._literals: dict[str, str] = {}
         self._graphs: dict[str, Graph] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}  # the vectors' and matrices' shapes
-        self._elements: dict[str, Point] = {}
+        self._elements: dict[str, Point | list[str]] = {}  # plain literals stay a list
         self._arrays: dict[str, Any] = dict(arrays or {})
         for name, array in self._arrays.items():
             self.texts[name] = _ARRAY
@@ -43,7 +47,8 @@ class Point:
                 continue
             if text.startswith("["):
                 self.shapes[name], elements = nested(text, name)
-                self._elements[name] = Point(dict(zip(_element_names(name, self.shapes[name]), elements)))
+                self._elements[name] = _literals(elements) or \
+                    Point(dict(zip(_element_names(name, self.shapes[name]), elements)))
                 continue
             literal = _literal(text, name)
             if literal is None:
@@ -89,7 +94,18 @@ class Point:
                 del texts[name]
         if texts == self.texts:
             return self
-        return Point({name: text for name, text in texts.items() if name not in arrays}, arrays)
+        return self._kept(texts, arrays)
+
+    def _kept(self, texts: dict[str, str], arrays: dict[str, Any]) -> "Point":
+        """The point of these names, each value as already read here (not parsed again)."""
+        kept = Point({name: texts[name] for name in texts if name not in self.texts})
+        kept.texts = texts
+        kept._arrays = arrays
+        kept._literals = _within(self._literals, texts)
+        kept._graphs = _within(self._graphs, texts)
+        kept.shapes = _within(self.shapes, texts)
+        kept._elements = _within(self._elements, texts)
+        return kept
 
     @property
     def shaped(self) -> bool:
@@ -134,7 +150,10 @@ class Point:
             raise UsageError(f"at {name}: a {shape_text(self.shapes[name])}: {VECTOR_MODES}").about("at")
         if name in self._arrays:
             return self._arrays[name]
-        return make(list(self._elements[name].read(m).values()), self.shapes[name])
+        elements = self._elements[name]
+        if isinstance(elements, list):
+            return make(elements, self.shapes[name])
+        return make(list(elements.read(m).values()), self.shapes[name])
 
 
 _ARRAY = "[…]"  # the text of a value given as an array (never read)
@@ -154,6 +173,9 @@ def nested(text: str, name: str) -> tuple[tuple[int, ...], list[str]]:
 
     Rectangular, at most two levels deep; an error names the element or row at fault.
     """
+    quick = _plain_numbers(text)
+    if quick is not None:
+        return quick
     rows = _items(text, text, name, ())
     if not any(row.startswith("[") for row in rows):
         return (len(rows),), rows
@@ -171,6 +193,42 @@ def nested(text: str, name: str) -> tuple[tuple[int, ...], list[str]]:
             raise _bad(text, name, f"{name}[{k}, {deeper}] is not a number: values are vectors "
                                    "or matrices (at most two levels of brackets)")
     return (len(table), len(table[0])), [element for row in table for element in row]
+
+
+def _plain_numbers(text: str) -> tuple[tuple[int, ...], list[str]] | None:
+    """A vector or matrix of plain JSON numbers, read at C speed (a 1000×1000 matrix is 22 MB
+    of text); None for anything else, which the careful reader below reads and names."""
+    import json  # only for values in brackets
+
+    try:
+        rows = json.loads(text, parse_float=str, parse_int=str, parse_constant=_no_constant)
+    except ValueError:
+        return None
+    if not isinstance(rows, list) or not rows:
+        return None
+    if all(isinstance(row, str) for row in rows):
+        return (len(rows),), rows
+    if not all(isinstance(row, list) and row and len(row) == len(rows[0]) and
+               all(isinstance(element, str) for element in row) for row in rows):
+        return None
+    return (len(rows), len(rows[0])), [element for row in rows for element in row]
+
+
+def _no_constant(name: str):
+    raise ValueError(name)  # NaN and Infinity are no numbers here
+
+
+_PLAIN = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _literals(elements: list[str]) -> list[str] | None:
+    """The element texts if every one is a plain literal in range (the common case), checked
+    in one pass of a regular expression; else None (each is then read, and named if bad)."""
+    if not all(map(_PLAIN.fullmatch, elements)) or max(map(len, elements)) > 400:
+        return None
+    if not all(map(math.isfinite, map(float, elements))):
+        return None
+    return elements
 
 
 def _elements(count: int) -> str:
@@ -210,6 +268,10 @@ def _element_names(name: str, shape: tuple[int, ...]) -> list[str]:
     if len(shape) == 1:
         return [f"{name}[{k}]" for k in range(shape[0])]
     return [f"{name}[{i}, {j}]" for i in range(shape[0]) for j in range(shape[1])]
+
+
+def _within(parsed: dict[str, _T], names: Mapping[str, str]) -> dict[str, _T]:
+    return {name: value for name, value in parsed.items() if name in names}
 
 
 def add_value(texts: dict[str, str], name: str, value: str) -> None:

@@ -40,7 +40,7 @@ def machine(value: Any) -> Any:
     if value is None:
         return None
     if getattr(value, "ndim", 0):
-        return _nested(value.tolist(), machine)
+        return _finite_lists(value) or _nested(value.tolist(), machine)
     x = float(value)
     if math.isfinite(x):
         return x + 0.0  # -0.0 becomes 0.0, as the tables print it
@@ -68,6 +68,14 @@ def array_text(items: list, show) -> str:
     text = "[" + ", ".join("…" if item is None else array_text(item, show) if isinstance(item, list)
                            else show(item) for item in shown) + "]"
     return f"{text} ({len(items):,})" if cut else text
+
+
+def _finite_lists(array) -> list | None:
+    """A finite array as nested lists of floats, -0.0 written 0.0, in one pass (None if an
+    element is not finite: those are written one by one)."""
+    plain = (array + 0.0).tolist()
+    flat = plain if array.ndim == 1 else [x for row in plain for x in row] if array.ndim == 2 else None
+    return plain if flat is not None and all(map(math.isfinite, flat)) else None
 
 
 def _nested(items: list, number) -> list:
