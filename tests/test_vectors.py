@@ -487,3 +487,16 @@ def test_elements_may_be_constant_expressions_and_big_matrices_read_fast(cli, tm
     x = np.array(out["at"]["x"])
     assert np.array_equal(np.array(out["at"]["W"]), big)
     assert np.array(out["gradient"]["W"]) == pytest.approx(np.outer(1 - np.tanh(big @ x) ** 2, x), rel=1e-13)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_the_last_axis_reductions_refuse_a_scalar(cli, name):
+    assert one_error(cli("eval", f"sum({name}(x))", "--at", "x=2")) == (
+        f"error: stage u1 = {name}(x): shapes do not fit: x is a scalar: {name} takes a vector or a matrix")
+
+
+@pytest.mark.parametrize("mode", [(), ("--nonfinite", "ieee"), ("--hessian",), ("--exact",)])
+def test_max_and_min_of_one_scalar_are_that_scalar(cli, mode):
+    out = cli("eval", "max(x) + 3*min(x)", "--at", "x=2", *mode, "--format", "json")
+    assert out.code == 0, out.stderr
+    assert out.json()["value"] == 8.0 and out.json()["gradient"] == {"x": 4.0}

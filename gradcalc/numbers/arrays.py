@@ -171,8 +171,15 @@ def broadcast_to(x, shape: tuple[int, ...]):
     return np.broadcast_to(x, shape)
 
 
+def _an_array(x) -> None:
+    """Reductions over the last axis need one: a scalar has none."""
+    if np.ndim(x) == 0:
+        raise ValueError("a scalar has no axis")
+
+
 def logsumexp(x):
     """log(sum(exp(x))) over the last axis, stable: the max is taken out first."""
+    _an_array(x)
     top = np.max(x, axis=-1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     return np.log(np.sum(np.exp(x - top), axis=-1)) + top[..., 0]
@@ -180,11 +187,13 @@ def logsumexp(x):
 
 def softmax(x):
     """exp(x)/sum(exp(x)) over the last axis, stable: the max is subtracted first."""
+    _an_array(x)
     shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return shifted / np.sum(shifted, axis=-1, keepdims=True)
 
 
 def log_softmax(x):
+    _an_array(x)
     return x - logsumexp(x)[..., None]
 
 
