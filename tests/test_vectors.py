@@ -500,3 +500,9 @@ def test_max_and_min_of_one_scalar_are_that_scalar(cli, mode):
     out = cli("eval", "max(x) + 3*min(x)", "--at", "x=2", *mode, "--format", "json")
     assert out.code == 0, out.stderr
     assert out.json()["value"] == 8.0 and out.json()["gradient"] == {"x": 4.0}
+
+
+def test_depth_and_collapse_are_for_scalar_traces(cli):
+    assert one_error(cli("trace", NEURON, "--at", AT, "--depth", "2")) == (
+        "error: --depth and --collapse fold long scalar traces; a trace of vectors and matrices "
+        "(one row per operation written) is shown whole: leave them out")

@@ -38,6 +38,7 @@ Examples:
   gradcalc eval "sin(pi*x)" --at x=1/4 --exact
   gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
   gradcalc eval "x**2*y + sin(x*y)" --at x=1.5,y=-2 --hessian
+  gradcalc eval "sum(sigmoid(W@x + b))" --at W=[[1,-2],[0.5,1]],x=[1,-1],b=[0.5,-0.5]
 """
 
 EPILOG_DESCEND = """\b
@@ -62,6 +63,7 @@ Examples:
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
   gradcalc trace "sigmoid(x)" --at x=1000 --digits 30
+  gradcalc trace "z = W@x + b; L = sum(sigmoid(z))" --at W=[[1,-2],[0.5,1]],x=[1,-1],b=0.5
 """
 
 EPILOG_CHECK = """\b

@@ -44,6 +44,7 @@ def trace_table(result: Result, depth: int | None = None, collapse: bool | None 
     if result.shapes is not None:
         from gradcalc.render import vectors
 
+        vectors.refuse_outline(depth, collapse)
         return vectors.trace_table(result, show)
     return Group(fitted(forward_table(result, depth, collapse, show)),
                  fitted(backward_table(result, depth, collapse, show)))

@@ -31,6 +31,14 @@ def refuse(result: Any, fmt: str) -> None:
                          "table, json or csv").about("fmt")
 
 
+def refuse_outline(depth: int | None, collapse: bool | None) -> None:
+    """A vector trace is one row per stage written: it is shown whole."""
+    if depth is not None or collapse is not None:
+        raise UsageError("depth and collapse fold long scalar traces; a trace of vectors and "
+                         "matrices (one row per operation written) is shown whole: leave them out"
+                         ).about("depth", "collapse")
+
+
 def rule(result: Result, i: int, k: int) -> str:
     """The backward step from stage i into its k-th input: `dW += du ⊗ x`."""
     graph, shapes = result.graph, result.shapes
