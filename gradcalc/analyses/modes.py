@@ -62,7 +62,7 @@ def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[s
     from gradcalc.analyses.jacobian import Outputs
 
     if graph.vectorised:
-        raise autodiff.vectors_refused(graph, "several outputs")
+        raise autodiff.vectors_refused(graph, "the Jacobian of several outputs")
     rows, warnings = [], []
     for i in graph.outputs:
         evaluation = compute(command, graph.seeded_at(i), point, wrt=wrt, exact=exact,
