@@ -143,7 +143,6 @@ class Point:
         except DomainError as exc:
             raise _bad(self.texts[name], name, str(exc)) from None
 
-
     def _array(self, name: str, m: NumberSystem) -> Any:
         make = getattr(m, "array", None)
         if make is None:
