@@ -22,13 +22,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import batch, data_bench, install, network, size, startup  # noqa: E402
+from bench import batch, data_bench, install, network, size, startup, vectors  # noqa: E402
 from bench.measure import Target, markdown_table, targets_table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN, END = "<!-- bench:results begin -->", "<!-- bench:results end -->"
-WORKLOADS = ("startup", "size", "data", "network", "batch")
+WORKLOADS = ("startup", "size", "data", "network", "batch", "vectors")
 
 FULL = {"startup_repeats": 21, "sizes": [1_000, 10_000, 100_000], "size_repeats": 5, "timeout": 60.0,
         "rows": [10_000, 100_000, 1_000_000], "memory_rows": 10_000_000, "data_repeats": 7,
@@ -67,6 +67,9 @@ def run(workloads: list[str], config: dict, quick: bool) -> str:
     if "batch" in workloads:
         text, found = batch.measure(pythons[0], config["batch_lines"], config["batch_repeats"])
         sections.append("### 5. Batch mode\n\n" + text)
+    if "vectors" in workloads:
+        text, found = vectors.measure(pythons[0], config["network_repeats"], pythons[0].has("torch"))
+        sections.append("### 6. Vectors and matrices\n\n" + text)
         targets += found
     scratch_dir.cleanup()
     minutes = (time.perf_counter() - began) / 60

@@ -49,6 +49,9 @@ def test_each_line_is_answered_in_order_with_the_numbers_of_the_formula():
 def test_an_answer_is_what_eval_format_json_prints_for_the_same_options():
     cases = [
         ({"expr": "3*(a+b*c)", "at": {"a": 5, "b": 3, "c": 2}}, ["3*(a+b*c)", "--at", "a=5,b=3,c=2"]),
+        ({"expr": "sum(sigmoid(W@x + b))", "at": {"W": [[1, -2], [0.5, 1]], "x": [1, -1], "b": [0.5, -0.5]}},
+         ["sum(sigmoid(W@x + b))", "--at", "W=[[1,-2],[0.5,1]],x=[1,-1],b=[0.5,-0.5]"]),
+        ({"expr": "dot(w, x)", "at": {"w": [2, -3], "x": [-1, "1/2"]}}, ["dot(w, x)", "--at", "w=[2,-3],x=[-1,1/2]"]),
         ({"expr": "sigmoid(w0*x0+w1*x1+w2)", "at": {"w": [2, -3, -3], "x": [-1, -2]}, "wrt": ["w0", "x1"]},
          ["sigmoid(w0*x0+w1*x1+w2)", "--at", "w=[2,-3,-3],x=[-1,-2]", "--wrt", "w0,x1"]),
         ({"expr": "1/(1+exp(-z))", "at": {"z": "1/3"}, "gates": "fused"},
@@ -121,9 +124,17 @@ def test_bad_lines_answer_with_their_error_and_the_stream_goes_on():
     ({"expr": 3}, "expr: expected the expression as a string, not the number 3"),
     ({"expr": "x", "at": [1]}, 'at: expected an object of names and values such as {"a": 5, "b": "1/3"}, not a list'),
     ({"expr": "x", "at": {"x": True}},
-     'at x: a value is a number, a string such as "pi/4" or a list ([2, -3] gives x0 and x1), not true'),
+     'at x: a value is a number, a string such as "pi/4", a list ([2, -3]: the vector x, or x0 and x1) '
+     'or a list of lists (a matrix), not true'),
     ({"expr": "x", "at": {"x": None}},
-     'at x: a value is a number, a string such as "pi/4" or a list ([2, -3] gives x0 and x1), not null'),
+     'at x: a value is a number, a string such as "pi/4", a list ([2, -3]: the vector x, or x0 and x1) '
+     'or a list of lists (a matrix), not null'),
+    ({"expr": "sum(x)", "at": {"x": [[[1]]]}},
+     'at x: a value is a number, a string such as "pi/4", a list ([2, -3]: the vector x, or x0 and x1) '
+     'or a list of lists (a matrix), not a list'),
+    ({"expr": "W@x", "at": {"W": [[1, 2]], "x": [1, 2, 3]}},
+     "stage f = W @ x: shapes do not fit: W is a 1×2 matrix and x is a 3-vector: the inner dimensions "
+     "differ (2 ≠ 3)"),
     ({"expr": "x*y", "at": {"x": 2}}, 'missing value for y (give it in "at": {"y": ...})'),
     ({"expr": "a = 5"}, "'a = ...' assigns a constant: to give a a value, put it in \"at\" ({\"a\": ...}); "
                         "to compute it, write the expression alone"),

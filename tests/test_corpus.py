@@ -37,7 +37,7 @@ CODE_PROBES = [  # (text, fragment of the error, and of the error as a value if 
     ("__import__('os').system('touch F')", "strings are not allowed"),
     ("__import__", "names starting with '__'"),
     ("().__class__.__base__.__subclasses__()", "attribute access"),
-    ("[x for x in y]", "subscripts", "'for' is a Python keyword"),  # as a value: a vector
+    ("[x for x in y]", "'for' is a Python keyword"),  # a vector literal, then a keyword
     ("max(x for x in y)", "'for' is a Python keyword"),
     ("{x for x in y}", "braces"),
     ("lambda: 1", "':' is not allowed"),
@@ -48,7 +48,7 @@ CODE_PROBES = [  # (text, fragment of the error, and of the error as a value if 
     ("breakpoint()", "unknown function 'breakpoint'"),
     ("globals()", "unknown function 'globals'"),
     ("a.real", "attribute access"),
-    ("a[0]", "subscripts"),
+    ("a[0]", "a is a scalar", "'a' is not a known constant"),  # indexing needs a vector
     ("'a'", "strings are not allowed"),
     ('"a"', "strings are not allowed"),
     ("f'{a}'", "strings are not allowed"),
@@ -99,7 +99,7 @@ CORPUS: list[Case] = [
     case("a!", "a=1", 2, "factorial is not supported"),
     case("a % b", "a=1,b=1", 2, "'%' is not an operator"),
     case("a // b", "a=1,b=1", 2, "floor division"),
-    case("a @ b", "a=1,b=1", 2, "matrix multiplication"),
+    case("a @ b", "a=1,b=1", 2, "'@' multiplies vectors and matrices, not scalars"),
     case("0x10", (), 2, "hexadecimal"),
     case("0b101", (), 2, "hexadecimal, binary and octal"),
     case("1_000", (), 2, "digit separators"),

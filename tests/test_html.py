@@ -81,8 +81,8 @@ def test_json_in_a_script_element_escapes_what_could_end_it():
     assert json.loads(script_json({"t": "</script>&\u2029"})) == {"t": "</script>&\u2029"}
 
 
-def test_every_op_of_the_registry_has_a_script():
-    calls = [(name, count) for name, op in REGISTRY.items() if op.forward is not None
+def test_every_scalar_op_of_the_registry_has_a_script():
+    calls = [(name, count) for name, op in REGISTRY.items() if op.forward is not None and not op.vector
              for count in range(op.arity[0], (op.arity[1] or 3) + 1)]
     _, missing = ops_script(calls)
     assert missing == []
@@ -146,6 +146,14 @@ def test_the_suffix_says_html_and_the_api_writes_the_same_page(tmp_path):
 def test_what_the_page_does_not_take_is_refused_in_one_line(args, message):
     run = run_cli(*args)
     assert (run.code, run.stdout, run.stderr) == (2, "", f"{message} (see 'gradcalc {args[0]} --help')\n")
+
+
+@pytest.mark.parametrize("args", [("graph", "sum(sigmoid(W@x + b))"), ("trace", "sum(sigmoid(x))", "--at", "x=[1,2]")])
+def test_vectors_are_refused_by_the_page_in_one_line(args):
+    run = run_cli(*args, "--format", "html")
+    assert (run.code, run.stdout, run.stderr) == (
+        2, "", "error: --format html steps through scalar circuits; draw vectors and matrices with graph "
+               "--format svg, dot or mermaid, or trace them as a table\n")
 
 
 def test_the_pages_of_the_docs_are_what_the_commands_write():

@@ -62,7 +62,7 @@ def test_newlines_inside_parentheses_continue_the_expression():
     ("0x10", "hexadecimal", 1),
     ("1_000", "digit separators", 2),
     ("a.b", "attribute access", 2),
-    ("a[0]", "subscripts", 2),
+    ("a[x]", "an index is a non-negative integer literal", 2),
     ("'a'", "strings", 1),
     ("lambda: 1", "':'", 7),
     ("a if b else c", "keyword", 3),

@@ -10,7 +10,7 @@ as a mismatch.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from gradcalc import limits
 from gradcalc.errors import GradcalcError, LimitError, listed
@@ -109,13 +109,18 @@ def relative_error(a: float, b: float | None) -> float | None:
 
 
 def check(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
-          stages: bool = False, rtol: float = RTOL, atol: float = ATOL) -> Check:
-    """Compare backprop with finite differences and sympy at the point."""
+          stages: bool = False, rtol: float = RTOL, atol: float = ATOL, m: Any = None) -> Check:
+    """Compare backprop with finite differences and sympy at the point; `m` is the number
+    system (the array system for vectors and matrices: each element is perturbed)."""
     from gradcalc.core import autodiff
+    from gradcalc.numbers import floats
 
-    values = point.read()  # every value is checked, used or not
-    result = autodiff.evaluate(graph, values, wrt)
+    m = floats if m is None else m
+    values = point.read(m)  # every value is checked, used or not
+    result = autodiff.evaluate(graph, values, wrt, m=m)
     checked = _checked_stages(graph) if stages else []
+    if result.shapes is not None:
+        return _check_elements(result, checked, rtol, atol, m)
     work = _stage_work(graph, checked)
     limits.check("GRADCALC_MAX_CHECK_WORK", work,
                  f"checking {len(checked):,} stages would re-run {work:,} stages in all")
@@ -139,6 +144,60 @@ def check(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
                         "subgradient there, which the oracles need not match; rows that differ "
                         "are marked 'kink' and not judged")
     return Check(result, inputs, staged, rtol, atol, warnings)
+
+
+def _check_elements(result: Result, checked: list[int], rtol: float, atol: float, m: Any) -> Check:
+    """Vectors and matrices: every element of every input (and stage) against a finite
+    difference that perturbs that element alone; sympy has no column here."""
+    graph, shapes = result.graph, result.shapes
+    assert shapes is not None
+    items = [graph.index[name] for name in result.wrt]
+    work = sum(_size(shapes[i]) * max(graph.output - i, 1) for i in items + checked)
+    limits.check("GRADCALC_MAX_CHECK_WORK", work,
+                 f"perturbing every element would re-run {work:,} stages in all")
+    warnings = ["no symbolic column for vectors and matrices: each element is judged against "
+                "its finite difference"]
+    consumers = _consumers(graph)
+    kinks = bool(result.warnings)
+    rows = {i: [row._replace(status=_judge(row, rtol, atol, kinks))
+                for row in _element_rows(result, i, consumers, warnings, m)] for i in items + checked}
+    inputs = [row for i in items for row in rows[i]]
+    staged = [row for i in checked for row in rows[i]]
+    if any(row.status == "kink" for row in inputs + staged):
+        warnings.append("the point is at a non-differentiable kink: gradcalc uses the min-norm "
+                        "subgradient there, which the oracles need not match; rows that differ "
+                        "are marked 'kink' and not judged")
+    return Check(result, inputs, staged, rtol, atol, warnings)
+
+
+def _element_rows(result: Result, i: int, consumers: list[list[int]], warnings: list[str],
+                  m: Any) -> list[Row]:
+    """One row per element of node i: `W[1, 2]`, its backprop gradient and finite difference."""
+    shape = m.shape(result.values[i])
+    f = _downstream(result, i, consumers, m)
+    name, value, grads = result.graph.nodes[i].name, result.values[i], m.flat(result.grads[i])
+    rows = []
+    for flat in range(_size(shape)):
+        def of_element(v: float, flat: int = flat) -> float:
+            return f(m.replaced(value, flat, v))
+        x = float(m.flat(value)[flat])
+        rows.append(Row(f"{name}{_index(shape, flat)}", float(grads[flat]),
+                        *_estimate(of_element, x, f"{name}{_index(shape, flat)}", warnings)))
+    return rows
+
+
+def _size(shape: Sequence[int]) -> int:
+    return math.prod(shape)
+
+
+def _index(shape: Sequence[int], flat: int) -> str:
+    if not shape:
+        return ""
+    index = []
+    for n in reversed(shape):
+        flat, k = divmod(flat, n)
+        index.append(str(k))
+    return "[" + ", ".join(reversed(index)) + "]"
 
 
 def _checked_stages(graph: Graph) -> list[int]:
@@ -187,8 +246,13 @@ _AGREE = 1e-9  # relative difference of two estimates that counts as agreement
 def _finite_difference(result: Result, i: int, consumers: list[list[int]],
                        warnings: list[str]) -> tuple[float | None, float | None]:
     """d output / d node i, by perturbing node i's value and re-running what depends on it."""
-    f = _downstream(result, i, consumers)
-    x = result.values[i]
+    return _estimate(_downstream(result, i, consumers), result.values[i],
+                     result.graph.nodes[i].name, warnings)
+
+
+def _estimate(f: Callable[[float], float], x: float, name: str,
+              warnings: list[str]) -> tuple[float | None, float | None]:
+    """Ridders' estimate of f'(x) from the first steps that stay in f's domain."""
     step = 0.01 * max(abs(x), 1.0)
     found: list[tuple[float, float]] = []
     for _ in range(8):  # a big first step may leave the domain (log(x) at x = 0.001): shrink it
@@ -200,7 +264,7 @@ def _finite_difference(result: Result, i: int, consumers: list[list[int]],
             break
         step /= 100 if found else 10
     if not found:
-        warnings.append(f"no finite difference for {result.graph.nodes[i].name}: the output is "
+        warnings.append(f"no finite difference for {name}: the output is "
                         "undefined at every step tried around the point")
         return None, None
     return _most_certain(found)
@@ -234,7 +298,7 @@ def _consumers(graph: Graph) -> list[list[int]]:
     return consumers
 
 
-def _downstream(result: Result, i: int, consumers: list[list[int]]) -> Callable[[float], float]:
+def _downstream(result: Result, i: int, consumers: list[list[int]], m: Any = None) -> Callable[[Any], float]:
     """The output as a function of node i's value, everything not downstream of i held fixed.
 
     The function runs a graph of the downstream stages alone, whose other arguments are inputs
@@ -264,8 +328,10 @@ def _downstream(result: Result, i: int, consumers: list[list[int]]) -> Callable[
     fixed = {graph.nodes[j].name: result.values[j] for j in held}
     name, output = graph.nodes[i].name, renumbered[graph.output]
 
-    def value_at(value: float) -> float:
-        return autodiff.forward(cut, {**fixed, name: value})[output]
+    def value_at(value: Any) -> float:
+        if m is None:
+            return autodiff.forward(cut, {**fixed, name: value})[output]
+        return float(autodiff.forward(cut, {**fixed, name: value}, m)[output])
 
     return value_at
 

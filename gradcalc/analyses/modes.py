@@ -28,6 +28,9 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
     output shows the backward pass step by step (trace's table), so its digits are confirmed."""
     if exact and digits is not None:
         raise UsageError("exact and digits exclude each other: exact values have every digit")
+    if graph.vectorised:
+        mode = "exact" if exact else "digits" if digits is not None else "hessian"
+        raise autodiff.vectors_refused(graph, mode).about(mode)
     if hessian and digits is not None:
         raise UsageError("hessian works with float64 or exact values, not with digits")
     if digits is not None:
@@ -58,6 +61,8 @@ def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[s
     and for trace one backward pass per output."""
     from gradcalc.analyses.jacobian import Outputs
 
+    if graph.vectorised:
+        raise autodiff.vectors_refused(graph, "the Jacobian of several outputs")
     rows, warnings = [], []
     for i in graph.outputs:
         evaluation = compute(command, graph.seeded_at(i), point, wrt=wrt, exact=exact,

@@ -12,7 +12,7 @@ import heapq
 from dataclasses import dataclass
 
 from gradcalc import limits
-from gradcalc.core.autodiff import Result
+from gradcalc.core.autodiff import Result, vectors_refused
 from gradcalc.errors import UsageError
 
 
@@ -45,6 +45,8 @@ class PathSum:
 def path_sum(result: Result, *, top: int = 10) -> PathSum:
     """Count the paths to the one input in result.wrt and keep the `top` largest of them."""
     graph = result.graph
+    if result.shapes is not None:
+        raise vectors_refused(graph, "paths")
     if len(result.wrt) != 1:
         if not graph.input_names:
             raise UsageError("paths needs an input to follow, and the expression has none "

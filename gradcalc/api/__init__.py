@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence, Union, overload
 
 from gradcalc.api.jsonlines import batch
-from gradcalc.api.points import point_of
+from gradcalc.api.points import float_system, point_of
 from gradcalc.api.views import (
     Check,
     Circuit,
@@ -104,7 +104,7 @@ def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[
                 raise UsageError("nonfinite='ieee' works with float64 values only").about("nonfinite")
             shown = _numbers("eval", graph, point, wrt, exact, digits)
             return shown if isinstance(shown, Digits) else Result.of(shown, shown.warnings, exact)
-        result = autodiff.evaluate(graph, point.read(), _names(wrt), nonfinite=nonfinite)
+        result = _evaluated(graph, point, _names(wrt), nonfinite)
         return Result.of(result, _warned(graph, point, result.warnings))
 
 
@@ -149,7 +149,7 @@ def trace(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
             if isinstance(shown, Digits):
                 return TraceDigits(shown.decimals)
             return Trace.of(shown, shown.warnings, exact)
-        result = autodiff.evaluate(graph, point.read(), _names(wrt), nonfinite=nonfinite)
+        result = _evaluated(graph, point, _names(wrt), nonfinite)
         return Trace.of(result, _warned(graph, point, result.warnings))
 
 
@@ -170,7 +170,7 @@ def graph(source: Source, at: Mapping[str, Any] | None = None, *, gates: Gates =
         drawn, point = _prepared(source, at, values, gates)
         if not point.names:
             return Circuit(drawn, None, _warned(drawn, point, []))
-        result = autodiff.evaluate(drawn, point.read())
+        result = _evaluated(drawn, point)
         return Circuit(drawn, result, _warned(drawn, point, result.warnings))
 
 
@@ -191,7 +191,8 @@ def check(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
         rtol, atol = _at_least("rtol", RTOL if rtol is None else rtol, 0), \
             _at_least("atol", ATOL if atol is None else atol, 0)
         graph_, point = _prepared(source, at, values, gates)
-        report = checked(graph_, point, wrt=_names(wrt), stages=nodes, rtol=rtol, atol=atol)
+        report = checked(graph_, point, wrt=_names(wrt), stages=nodes, rtol=rtol, atol=atol,
+                         m=float_system(graph_, point))
         return Check(report, _warned(graph_, point, report.result.warnings + report.warnings))
 
 
@@ -248,7 +249,7 @@ def paths(source: Source, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     with _python_terms():
         top = int(_at_least("top", top, 1))
         graph_, point = _prepared(source, at, values, gates)
-        result = autodiff.evaluate(graph_, point.read(), _names([wrt] if isinstance(wrt, str) else wrt))
+        result = _evaluated(graph_, point, _names([wrt] if isinstance(wrt, str) else wrt))
         return Paths(path_sum(result, top=top), _warned(graph_, point, result.warnings))
 
 
@@ -287,7 +288,16 @@ def descend(source: Source, data: DataSource, at: Mapping[str, Any] | None = Non
 def _prepared(source: Source, at: Mapping[str, Any] | None, values: Mapping[str, Any],
               gates: str) -> tuple[Graph, Point]:
     point = point_of(at or {}, values)
-    return _lowered(source, point, gates), point
+    lowered = _lowered(source, point, gates)
+    return lowered, point.fitted(lowered)
+
+
+def _evaluated(graph_: Graph, point: Point, wrt: Sequence[str] | None = None,
+               nonfinite: str = "strict") -> autodiff.Result:
+    """Value and gradient in float64, on numpy arrays when a value is a vector or a matrix or
+    a stage a vector op (numpy is imported only then)."""
+    m = float_system(graph_, point)
+    return autodiff.evaluate(graph_, point.read(m), wrt, m=m, nonfinite=nonfinite)
 
 
 def _lowered(source: Source, point: Point, gates: str, columns: Sequence[str] = ()) -> Graph:
@@ -376,7 +386,8 @@ def _caller_level() -> int:
     frame, level = (here.f_back if here else None), 1  # level 1: the function that warns
     while frame is not None and frame.f_globals.get("__name__", "").startswith("gradcalc"):
         frame, level = frame.f_back, level + 1
-    return level
+    del here, frame  # a frame kept in its own locals is a cycle: the callers' values would
+    return level     # wait for the garbage collector (a 1000×1000 gradient per call)
 
 
 def _names(wrt: str | Sequence[str] | None) -> tuple[str, ...] | None:

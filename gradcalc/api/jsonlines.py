@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from gradcalc.api.points import point_of
+from gradcalc.api.points import float_system, point_of
 from gradcalc.core import autodiff
 from gradcalc.core.gates import MODES, lower_gates
 from gradcalc.core.graph import Graph
@@ -118,7 +118,12 @@ class Batch:
         if request.exact or request.digits is not None or request.hessian:
             return self.numbers(request)
         graph, point = self.prepared(request)
-        result = autodiff.evaluate(graph, point.read(), request.wrt, nonfinite=request.nonfinite)
+        return self.at_point(request, graph, point)
+
+    def at_point(self, request: Request, graph: Graph, point: Point) -> tuple[dict[str, Any], list[str]]:
+        """Value and gradient in float64, on numpy arrays for vectors and matrices."""
+        m = float_system(graph, point)
+        result = autodiff.evaluate(graph, point.read(m), request.wrt, m=m, nonfinite=request.nonfinite)
         return eval_document(result), warned(graph, point, result.warnings)
 
     def prepared(self, request: Request) -> tuple[Graph, Point]:
@@ -127,14 +132,14 @@ class Batch:
         key = (request.expr, request.gates, constants_given(request.at), request.outputs)
         graph = self.graphs.get(key)
         if graph is not None:
-            return graph, point_of(request.at)
+            return graph, point_of(request.at).fitted(graph)
         program = parse(request.expr)
         point = point_of(request.at)
         graph = lower_gates(program, given=point.names, gates=request.gates)
         if request.outputs is not None:
             graph = graph.with_outputs(request.outputs)
         self.graphs.keep(key, graph)
-        return graph, point
+        return graph, point.fitted(graph)
 
     def outputs(self, request: Request) -> tuple[dict[str, Any], list[str]]:
         """Chosen outputs or a Jacobian: one output answers as a plain evaluation does."""
@@ -142,8 +147,7 @@ class Batch:
         if len(graph.outputs) == 1 and not request.jacobian:
             if request.exact or request.digits is not None or request.hessian:
                 return self.numbers(request, (graph, point))
-            result = autodiff.evaluate(graph, point.read(), request.wrt, nonfinite=request.nonfinite)
-            return eval_document(result), warned(graph, point, result.warnings)
+            return self.at_point(request, graph, point)
         if request.hessian:
             raise UsageError("hessian is of one output: choose it with output NAME")
         if request.nonfinite != "strict":
@@ -337,21 +341,28 @@ def unknown_key(key: str) -> str:
 
 
 def values(at: Any) -> dict[str, Any]:
-    """`"at": {"a": 5, "b": "1/3", "w": [2, -3]}`: numbers, strings the parser reads, and lists
-    for the w0, w1, ... shorthand."""
+    """`"at": {"a": 5, "b": "1/3", "w": [2, -3], "W": [[1, 2], [3, 4]]}`: numbers, strings the
+    parser reads, lists (the vector w, or the w0, w1, ... shorthand) and lists of lists
+    (matrices), as the Python API takes them."""
     if at is None:
         return {}
     if not isinstance(at, dict):
         raise ValueTypeError(f'at: expected an object of names and values such as {{"a": 5, "b": "1/3"}}, '
                              f"not {json_kind(at)}")
     for name, value in at.items():
-        elements = value if isinstance(value, list) else [value]
-        for element in elements:
-            if isinstance(element, bool) or not isinstance(element, (int, float, str)):
-                raise ValueTypeError(f'at {printable(name)}: a value is a number, a string such as "pi/4" '
-                                     f"or a list ([2, -3] gives {printable(name)}0 and {printable(name)}1), "
-                                     f"not {json_kind(element)}")
+        _check_elements(printable(name), value, depth=0)
     return at
+
+
+def _check_elements(name: str, value: Any, depth: int) -> None:
+    """A number or a string, or (at most two levels deep) a list of them."""
+    if isinstance(value, list) and depth < 2:
+        for element in value:
+            _check_elements(name, element, depth + 1)
+    elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueTypeError(f'at {name}: a value is a number, a string such as "pi/4", a list '
+                             f"([2, -3]: the vector {name}, or {name}0 and {name}1) or a list of lists "
+                             f"(a matrix), not {json_kind(value)}")
 
 
 def names(key: str, given: Any) -> tuple[str, ...] | None:

@@ -164,6 +164,7 @@ class Result(autodiff.Result, View):
     def of(cls: type[_View], result: autodiff.Result, warnings: list[str], exact: bool = False) -> _View:
         view = cls(result.graph, result.values, result.grads, lambda: result.locals, result.wrt,
                    warnings)
+        view.shapes, view.steps = result.shapes, result.steps
         view.exact = exact
         return view
 

@@ -15,6 +15,7 @@ from gradcalc.cli.options import (
     gates_option,
     nonfinite_option,
     number_options,
+    number_system,
     outputs_option,
     prepare,
     report,
@@ -38,6 +39,7 @@ Examples:
   gradcalc eval "exp(x)" --at x=1 --digits 1000 --format json
   gradcalc eval "x**2*y + sin(x*y)" --at x=1.5,y=-2 --hessian
   echo '{"expr": "x*y", "at": {"x": 2, "y": 3}}' | gradcalc eval --batch -
+  gradcalc eval "sum(sigmoid(W@x + b))" --at W=[[1,-2],[0.5,1]],x=[1,-1],b=[0.5,-0.5]
 """
 
 EPILOG_DESCEND = """\b
@@ -63,6 +65,7 @@ Examples:
   gradcalc trace "sqrt(x)" --at x=0 --nonfinite ieee
   gradcalc trace "3*(a+b*c)" --at a=5,b=3,c=2 --exact
   gradcalc trace "sigmoid(x)" --at x=1000 --digits 30
+  gradcalc trace "z = W@x + b; L = sum(sigmoid(z))" --at W=[[1,-2],[0.5,1]],x=[1,-1],b=0.5
 """
 
 EPILOG_CHECK = """\b
@@ -447,7 +450,7 @@ def check_command(**options) -> None:
 
     job = prepare(options)
     checked = check(job.graph, job.point, wrt=job.wrt, stages=options["nodes"],
-                    rtol=options["rtol"], atol=options["atol"])
+                    rtol=options["rtol"], atol=options["atol"], m=number_system(job))
     report(job, checked.result.warnings + checked.warnings)
     try:
         emit("check", options["fmt"], checked, to=destination(options))

@@ -37,7 +37,8 @@ def expression_options(command: str, wrt: str | None):
                          type=click.File("r", encoding="utf-8", errors="surrogateescape"), metavar="FILE",
                          help="Read the expression or program from FILE."),
             click.option("--at", "at", multiple=True, metavar="NAME=VALUE,...",
-                         help="Input values: a=5,b=1/3 or w=[2,-3,-3] (w0, w1, w2); repeatable."),
+                         help="Input values: a=5,b=1/3, w=[2,-3,-3] (the vector w, or w0, w1, w2), "
+                              "W=[[1,2],[3,4]], or @FILE (the values written in FILE); repeatable."),
             *([click.option("--wrt", metavar="NAME,...", help=wrt)] if wrt else []),
             click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
                          show_default=True,
@@ -155,6 +156,7 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     point = Point(parse_at(options["at"]))
     graph = lower_gates(program, given={*point.names, *columns},
                         gates=options.get("gates", "written"))
+    point = point.fitted(graph)
     outputs = options.get("outputs")
     if outputs is not None and "." in outputs:  # a file name: stage names have no dots
         raise click.UsageError(f"--output {outputs}: --output names the outputs among the stages "
@@ -168,10 +170,23 @@ def at_point(job: Job, nonfinite: str = "strict") -> Result:
     """Value and gradient at the point, in float64; warnings go to stderr."""
     from gradcalc.core import autodiff
 
-    values = job.point.read()  # every value is checked, used or not
-    result = autodiff.evaluate(job.graph, values, job.wrt, nonfinite=nonfinite)
+    m = number_system(job)
+    values = job.point.read(m)  # every value is checked, used or not
+    result = autodiff.evaluate(job.graph, values, job.wrt, m=m, nonfinite=nonfinite)
     report(job, result.warnings)
     return result
+
+
+def number_system(job: Job) -> Any:
+    """float64 numbers, or numpy arrays when a value is a vector or a stage a vector op
+    (numpy is imported only then)."""
+    if job.point.shaped or job.graph.vectorised:
+        from gradcalc.numbers import arrays
+
+        return arrays
+    from gradcalc.numbers import floats
+
+    return floats
 
 
 def report(job: Job, warnings: Iterable[str]) -> None:
@@ -252,19 +267,39 @@ def _input_limit() -> int:
 
 def parse_at(options: Iterable[str]) -> dict[str, str]:
     """Merge repeated `--at` options into name → value text, in the order given; `w=[...]`
-    is shorthand for w0, w1, ..."""
+    is the vector w and shorthand for w0, w1, ... (the point keeps what the expression names);
+    `W=[[1, 2], [3, 4]]` a matrix."""
     from gradcalc.core.values import add_value
 
     texts: dict[str, str] = {}
-    for option in options:
+    for option in map(_values_text, options):
         for item in _split_top_level(option, ","):
             name, value = _assignment(item, option)
             if value.startswith("["):
-                for k, element in enumerate(_vector(name, value)):
-                    add_value(texts, f"{name}{k}", element)
+                if value.count("[") == 1:  # a vector: also its elements w0, w1, ... (see Point.fitted)
+                    for k, element in enumerate(_vector(name, value)):
+                        add_value(texts, f"{name}{k}", element)
+                add_value(texts, name, value)
             else:
                 add_value(texts, name, value)
     return texts
+
+
+def _values_text(option: str) -> str:
+    """`--at @FILE`: the values written in FILE (name=value items separated by commas or
+    newlines), for values too long for a command line, such as a data matrix."""
+    if not option.startswith("@"):
+        return option
+    path = option[1:]
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read(_input_limit())
+    except OSError as exc:
+        raise click.UsageError(f"--at {option}: cannot read {path}: {exc.strerror}") from None
+    from gradcalc import limits
+
+    limits.check("GRADCALC_MAX_INPUT", len(text), f"the values in {path} are too long")
+    return ",".join(line.strip().strip(",") for line in text.splitlines() if line.strip())
 
 
 def _assignment(item: str, option: str) -> tuple[str, str]:
@@ -293,15 +328,25 @@ def _vector(name: str, value: str) -> list[str]:
 
 
 def _split_top_level(text: str, sep: str) -> list[str]:
-    """Split on `sep` outside parentheses and brackets (values may be calls like max(1,2))."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
+    """Split on `sep` outside parentheses and brackets (values may be calls like max(1,2)).
+
+    Inside brackets only the brackets are looked at, so a 1000×1000 matrix costs a look at
+    each of its rows, not at each of its 22 million characters."""
+    if not any(ch in text for ch in "()[]"):
+        return text.split(sep)
+    outside, inside = re.compile(rf"[()\[\]{re.escape(sep)}]"), re.compile(r"[()\[\]]")
+    parts, depth, start, at = [], 0, 0, 0
+    while True:
+        found = (inside if depth else outside).search(text, at)
+        if found is None:
+            break
+        ch, at = found.group(), found.end()
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
+        elif depth == 0:
+            parts.append(text[start:found.start()])
+            start = at
     parts.append(text[start:])
     return parts

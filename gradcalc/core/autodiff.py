@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from gradcalc.core.graph import Graph
+from gradcalc.core.graph import VECTOR_MODES, Graph
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import call_hint, collector_paused
 from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError
@@ -29,6 +29,9 @@ class Result:
     It may be given as a function that makes that list: `eval` never reads the locals, so
     the fast float path builds their tuples only when a renderer asks.
     """
+
+    shapes: list | None = None  # each node's shape, when the array system computed it
+    steps: tuple = ()  # the array system's backward steps: (node, k, input, gradient that flowed)
 
     def __init__(self, graph: Graph, values: list, grads: list, locals: list | Callable[[], list],
                  wrt: tuple[str, ...], warnings: list[str] | None = None):
@@ -108,6 +111,11 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
     check_inputs(graph, at)
     wrt = tuple(graph.input_names if wrt is None else wrt)
     check_wrt(graph, wrt)
+    if getattr(m, "SHAPED", False):
+        if nonfinite != "strict":
+            raise UsageError("nonfinite='ieee' works with scalars; vectors and matrices are strict "
+                             "(a non-finite element is an error)").about("nonfinite")
+        return _evaluate_shaped(graph, at, wrt, m)
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)
     with collector_paused():  # the plan's tuples are many, long-lived and never cyclic
@@ -143,6 +151,10 @@ def forward(graph: Graph, at: Mapping[str, Any], m: Any = floats,
 
     Strict unless given `notes` (IEEE mode): then a non-finite value is noted, once per stage.
     """
+    if getattr(m, "SHAPED", False):
+        return _forward_shaped(graph, at, m)
+    if graph.vectorised:
+        raise vectors_refused(graph)
     values: list = [None] * len(graph.nodes)
     for i, node in enumerate(graph.nodes):
         if node.op == "input":
@@ -427,3 +439,183 @@ def derivative_error(graph: Graph, i: int, k: int, args) -> DomainError:
     return DomainError(f"stage {graph.stage(i)}: the derivative with respect "
                        f"to {wrt} is undefined or infinite here{_describe_args(graph, i, args)}",
                        node.name)
+
+
+# ---- vectors and matrices ---------------------------------------------------------------------
+# On the array system (gradcalc.numbers.arrays) each stage is one array operation; the backward
+# pass sends each stage's gradient into its inputs through the op's vector–Jacobian rule, or,
+# for an elementwise op, as local × upstream summed over the axes that input was broadcast along.
+
+def vectors_refused(graph: Graph, what: str = "this mode") -> UsageError:
+    """Vector ops outside the array system: the modes that have no vectors yet say so."""
+    ops = sorted({REGISTRY[node.op].symbol or node.op for node in graph.nodes if REGISTRY[node.op].vector})
+    return UsageError(f"{what} does not support vectors and matrices yet (the expression uses "
+                      f"{', '.join(ops)}): {VECTOR_MODES}")
+
+
+def _evaluate_shaped(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any) -> Result:
+    values = _forward_shaped(graph, at, m)
+    shape = m.shape(values[graph.output])
+    if shape:
+        raise UsageError(f"the output {graph.output_name} is {_shape_words(shape)}: a gradient "
+                         f"needs a scalar output; reduce it (sum({graph.output_name}), "
+                         f"norm(...)) or take one element ({graph.output_name}[0])")
+    grads, steps, warnings = _backward_shaped(graph, values, m)
+    result = Result(graph, values, grads, lambda: [(None,) * len(n.inputs) for n in graph.nodes],
+                    wrt, warnings)
+    result.shapes = [m.shape(v) for v in values]
+    result.steps = tuple(steps)
+    return result
+
+
+def _forward_shaped(graph: Graph, at: Mapping[str, Any], m: Any) -> list:
+    values: list = [None] * len(graph.nodes)
+    with m.errstate(all="ignore"):
+        for i, node in enumerate(graph.nodes):
+            if node.op == "input":
+                values[i] = m.asarray(at[node.name])
+                continue
+            if node.op == "const":
+                values[i] = m.asarray(m.constant(node.text) if node.text in ("pi", "e") else m.number(node.text))
+                continue
+            args = [values[j] for j in node.inputs]
+            fn = REGISTRY[node.op].forward
+            assert fn is not None
+            try:
+                out = m.asarray(fn(m, *args))
+            except GradcalcError:
+                raise
+            except IndexError:
+                raise _index_error(graph, i, args, m) from None
+            except ValueError:
+                raise shape_error(graph, i, [m.shape(a) for a in args]) from None
+            if not m.isfinite(out):
+                raise _element_error(graph, i, args, out, m)
+            values[i] = out
+    return values
+
+
+def _backward_shaped(graph: Graph, values: list, m: Any) -> tuple[list, list, list[str]]:
+    nodes, live, varying = graph.nodes, graph.live, graph.varying
+    grads: list = [None] * len(nodes)
+    grads[graph.output] = m.asarray(m.ONE)
+    steps: list = []
+    warnings: list[str] = []
+    with m.errstate(all="ignore"):
+        for i in range(len(nodes) - 1, -1, -1):
+            node, upstream = nodes[i], grads[i]
+            if not node.inputs or not live[i] or upstream is None:
+                continue
+            op = REGISTRY[node.op]
+            args, out = tuple(values[j] for j in node.inputs), values[i]
+            for k, j in enumerate(node.inputs):
+                if not varying[j]:
+                    continue
+                if op.vjp is not None:
+                    flowing = op.vjp(m, out, args, k, upstream)
+                else:
+                    assert op.partial is not None
+                    flowing = m.unbroadcast(op.partial(m, out, args, k) * upstream, m.shape(args[k]))
+                if flowing is None:
+                    continue
+                if not m.isfinite(flowing):
+                    raise derivative_error(graph, i, k, [_short_array(a) for a in args])
+                grads[j] = flowing if grads[j] is None else grads[j] + flowing
+                steps.append((i, k, j, flowing))
+            note = _kink_shaped(op, out, args, m)
+            if note:
+                warnings.append(f"stage {graph.stage(i)}: {note}")
+    return [m.asarray(values[i] * 0.0) if g is None else m.asarray(g) for i, g in enumerate(grads)], steps, warnings
+
+
+def _kink_shaped(op, out, args, m) -> str | None:
+    """The op's note at a non-differentiable point, for the first element that is at one."""
+    if op.kink is None or op.kink_at is None:
+        return None
+    at = op.kink_at(out, args)
+    if not m.ndim(at):
+        return op.kink(out, args) if at else None
+    flat = m.first_true(at)
+    if flat < 0:
+        return None
+    return op.kink(m.element(out, flat, at), [m.element(a, flat, at) for a in args])
+
+
+def shape_error(graph: Graph, i: int, shapes: list) -> UsageError:
+    """A stage whose inputs' shapes do not fit: the stage, both shapes, and why."""
+    node = graph.nodes[i]
+    op = REGISTRY[node.op]
+    given = " and ".join(f"{graph.nodes[j].name} is {_shape_words(shape)}"
+                         for j, shape in zip(node.inputs, shapes) if graph.nodes[j].op != "const" or shape)
+    reason = op.mismatch(shapes) if op.mismatch is not None else \
+        "they do not broadcast (numpy's rule: each trailing dimension equal, or 1)"
+    return UsageError(f"stage {graph.stage(i)}: shapes do not fit: {given}: {reason}")
+
+
+def _index_error(graph: Graph, i: int, args: list, m: Any) -> UsageError:
+    node = graph.nodes[i]
+    shape = m.shape(args[0])
+    at = ", ".join(str(int(a)) for a in args[1:])
+    name = graph.nodes[node.inputs[0]].name
+    if len(args) - 1 != len(shape):
+        fix = "a scalar has no elements" if not shape else f"index it with {len(shape)} " + \
+            ("index" if len(shape) == 1 else "indices")
+        return UsageError(f"stage {graph.stage(i)}: {name} is {_shape_words(shape)}: {fix}")
+    return UsageError(f"stage {graph.stage(i)}: index [{at}] is out of range for {name}, "
+                      f"{_shape_words(shape)} (indices count from 0)")
+
+
+def _element_error(graph: Graph, i: int, args: list, out: Any, m: Any) -> DomainError:
+    """The first element of a stage that is not finite, with why and the inputs there."""
+    node = graph.nodes[i]
+    op = REGISTRY[node.op]
+    flat = m.first_bad(out)
+    where = _element_text(m.shape(out), flat)
+    try:
+        scalars = [m.element(a, flat, out) for a in args]
+    except ValueError:  # a reduction: its inputs have other shapes
+        scalars = None
+    reason = "overflow"
+    if op.why is not None and scalars is not None:
+        try:
+            reason = op.why(*scalars)
+        except _FAILURES:
+            reason = "undefined"
+    parts = [f"{graph.nodes[j].name}{where} = {_short(v)}" for j, v in zip(node.inputs, scalars or ())
+             if graph.nodes[j].op != "const"]
+    at = f" at {where}" if where else ""
+    shown = f" ({', '.join(parts[:10])})" if parts else ""
+    return DomainError(f"stage {graph.stage(i)}: {reason}{at}{shown}", node.name)
+
+
+def _element_text(shape: tuple, flat: int) -> str:
+    """`[1, 2]` for the element at flat index `flat` of an array of `shape` ("" for a scalar)."""
+    if not shape:
+        return ""
+    index = []
+    for n in reversed(shape):
+        flat, k = divmod(flat, n)
+        index.append(str(k))
+    return "[" + ", ".join(reversed(index)) + "]"
+
+
+def _shape_words(shape: tuple) -> str:
+    if not shape:
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a {shape[0]}-vector"
+    return "a " + "×".join(map(str, shape)) + (" matrix" if len(shape) == 2 else " array")
+
+
+def _short_array(value) -> Any:
+    return value if not getattr(value, "ndim", 0) else _ArrayText(value)
+
+
+class _ArrayText:
+    """An array in a message: its shape, not its elements."""
+
+    def __init__(self, value):
+        self.shape = value.shape
+
+    def __format__(self, spec: str) -> str:
+        return _shape_words(self.shape)

@@ -16,6 +16,10 @@ from gradcalc.core.parse import Program, collector_paused, error_at, parse
 from gradcalc.errors import ConstantAssignment, ParseError, UsageError
 
 _LEAVES = ("input", "const")
+# Where vectors and matrices work, for the messages of the modes that do not have them yet.
+VECTOR_MODES = ("vectors and matrices are computed at one point in float64, by eval, trace, check "
+                "and graph (not yet with exact, digits, hessian, jacobian, several outputs, forward "
+                "mode, grad, paths, data or descend)")
 _MESSAGE_WIDTH = 60  # characters of a stage's definition quoted in a message
 _LISTED = 10  # names listed in a warning; the rest are counted
 
@@ -196,6 +200,12 @@ class Graph:
         return index
 
     @cached_property
+    def vectorised(self) -> bool:
+        """Whether some stage is a vector op (`@`, `sum`, `[a, b]`...): the array system runs it."""
+        vector_ops = {name for name, op in REGISTRY.items() if op.vector}
+        return any(node.op in vector_ops for node in self.nodes)
+
+    @cached_property
     def consumers(self) -> tuple[tuple[int, ...], ...]:
         users: list[list[int]] = [[] for _ in self.nodes]
         for i, node in enumerate(self.nodes):
@@ -318,10 +328,10 @@ class _Builder:
             elif kind == "neg":
                 op, args, literal = "neg", (pop(),), ""
                 key = (op, args[0], "")
-            else:  # call
+            else:  # call, vector (`[a, b]`) or index (`z[0]`)
                 args = tuple(stack[len(stack) - argc:])
                 del stack[len(stack) - argc:]
-                op, literal = self._function(text, argc, pos), ""
+                op, literal = self._function(text, argc, pos) if kind == "call" else kind, ""
                 key = (op, *args, literal)  # flat: hashing a nested tuple costs more
             index = memo.get(key)
             if index is None:  # a new node (what _node does, inline: this loop is hot)

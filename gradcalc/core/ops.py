@@ -8,6 +8,15 @@ sigmoid's rule is `out*(1-out)`, exp's is `out`, sqrt's `0.5/out`.
 
     forward(m, *args) -> out
     partial(m, out, args, i) -> ∂out/∂args[i]
+
+Ops on vectors and matrices (`@`, `sum`, `softmax`, ...) run on the array system
+(`gradcalc.numbers.arrays`) only, and have a vector–Jacobian rule instead of a partial:
+
+    vjp(m, out, args, i, upstream) -> the gradient that flows into args[i], in its shape
+    vjp_written(names, shapes, i) -> that rule written out, `du @ xᵀ` (names: out, *args)
+
+Every other op applies elementwise there, with numpy's broadcasting: its gradient is
+`partial * upstream`, summed over the axes that argument was broadcast along.
 """
 from __future__ import annotations
 
@@ -37,6 +46,14 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     longhand: tuple[str, str] = ("", "")  # (argument names, elementary circuit) for --gates primitive
     fused_from: tuple[tuple[str, tuple], ...] = ()  # (longhand pattern, arguments) for --gates fused
     commutative: bool = False  # f(a, b) = f(b, a): patterns match either order; `+1` labels
+    vjp: Optional[Callable[..., Any]] = None  # vector ops: (m, out, args, i, upstream) -> gradient of args[i]
+    vjp_written: Optional[Callable[..., str]] = None  # (names, shapes, i) -> that rule as text
+    mismatch: Optional[Callable[..., str]] = None  # (shapes) -> why these shapes do not fit
+
+    @property
+    def vector(self) -> bool:
+        """Whether the op needs the array system (it has no scalar local rule)."""
+        return self.vjp is not None
 
     def accepts(self, count: int) -> bool:
         low, high = self.arity
@@ -44,7 +61,8 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
 
     def write(self, args: Sequence[str]) -> str:
         """The op applied to arguments already written out, as the user would write it."""
-        return (self.written or f"{self.name}({{args}})").format(*args, args=", ".join(args))
+        return (self.written or f"{self.name}({{args}})").format(*args, args=", ".join(args),
+                                                                 rest=", ".join(args[1:]))
 
     def write_latex(self, args: Sequence[str]) -> str:
         # (a template: the braces around the name are doubled, so that format keeps them)
@@ -100,13 +118,21 @@ def _zero_argument(out, args):
     return args[0] == 0
 
 
+def _ties(out, args) -> int:
+    """How many arguments are at the max; of one vector argument, how many of its elements."""
+    if len(args) == 1:
+        same = args[0] == out
+        return int(same.sum()) if hasattr(same, "sum") else 1
+    return sum(1 for a in args if a == out)
+
+
 def _tied(out, args):
     return sum(a == out for a in args) > 1
 
 
 def _tie(name: str):
     def kink(out, args):
-        ties = sum(1 for a in args if a == out)
+        ties = _ties(out, args)
         if ties > 1:
             return f"{name} has a {ties}-way tie; the gradient is split evenly between them"
         return None
@@ -246,6 +272,124 @@ _declare(
 )
 
 CONSTANTS = ("pi", "e")
+
+
+# ---- vectors and matrices ---------------------------------------------------------------------
+# Each rule below is the staged backward step of the lecture in matrix form: for u = W @ x,
+# dW += du ⊗ x and dx += Wᵀ @ du; for u = sum(z), dz += du (broadcast).
+
+def _matmul_vjp(m, out, args, i, g):
+    a, b = args
+    rank = (m.ndim(a), m.ndim(b))
+    if rank == (2, 2):
+        return m.matmul(g, m.transpose(b)) if i == 0 else m.matmul(m.transpose(a), g)
+    if rank == (2, 1):
+        return m.outer(g, b) if i == 0 else m.matmul(m.transpose(a), g)
+    if rank == (1, 2):
+        return m.matmul(b, g) if i == 0 else m.outer(a, g)
+    return g * b if i == 0 else g * a
+
+
+def _matmul_written(names, shapes, i):
+    out, a, b = names
+    rank = (len(shapes[1]), len(shapes[2]))
+    if rank == (2, 2):
+        return f"d{out} @ {b}ᵀ" if i == 0 else f"{a}ᵀ @ d{out}"
+    if rank == (2, 1):
+        return f"d{out} ⊗ {b}" if i == 0 else f"{a}ᵀ @ d{out}"
+    if rank == (1, 2):
+        return f"{b} @ d{out}" if i == 0 else f"{a} ⊗ d{out}"
+    return f"d{out} * {b}" if i == 0 else f"d{out} * {a}"
+
+
+def _matmul_mismatch(shapes) -> str:
+    a, b = shapes
+    if not a or not b:
+        return "'@' multiplies vectors and matrices, not scalars (use '*')"
+    if len(a) > 2 or len(b) > 2:
+        return "'@' multiplies vectors and matrices"
+    return f"the inner dimensions differ ({a[-1]} ≠ {b[0]})"
+
+
+def _dot_mismatch(shapes) -> str:
+    a, b = shapes
+    if len(a) != 1 or len(b) != 1:
+        return "dot takes two vectors (for matrices use '@')"
+    return f"the lengths differ ({a[0]} ≠ {b[0]})"
+
+
+def _needs_array(name: str, rank: str = "a vector or a matrix"):
+    return lambda shapes: f"{name} takes {rank}"
+
+
+def _norm_kink(out, args):
+    return "norm is not differentiable at 0; using the subgradient 0" if out == 0 else None
+
+
+def _stack_mismatch(shapes) -> str:
+    return "the elements of a vector or matrix literal must have one shape (a matrix is rectangular)"
+
+
+_declare(
+    Op("matmul", lambda m, a, b: m.matmul(a, b), None, (2, 2), "@",
+       written="{0} @ {1}", latex=r"{0} {1}", label="@",
+       vjp=_matmul_vjp, vjp_written=_matmul_written, mismatch=_matmul_mismatch),
+    Op("dot", lambda m, a, b: m.dot(a, b), None, (2, 2), calls=("dot",),
+       latex=r"{0} \cdot {1}", label="·",
+       vjp=lambda m, out, args, i, g: g * args[1 - i],
+       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[2 - i]}", mismatch=_dot_mismatch),
+    Op("sum", lambda m, x: m.sum(x), None, calls=("sum",), latex=r"\sum {0}", label="Σ",
+       vjp=lambda m, out, args, i, g: m.broadcast_to(g, m.shape(args[0])),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} (broadcast to {_shape_text(shapes[1])})"),
+    Op("mean", lambda m, x: m.mean(x), None, calls=("mean",), latex=r"\operatorname{{mean}} {0}",
+       vjp=lambda m, out, args, i, g: m.broadcast_to(g / m.size(args[0]), m.shape(args[0])),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}/{_size(shapes[1])} (broadcast to {_shape_text(shapes[1])})"),
+    Op("transpose", lambda m, x: m.transpose(x), None, calls=("transpose",), written="{0}ᵀ",
+       latex="{{{0}}}^{{T}}", label="ᵀ",
+       vjp=lambda m, out, args, i, g: m.transpose(g),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}ᵀ"),
+    Op("softmax", lambda m, x: m.softmax(x), None, calls=("softmax",),
+       latex=_function(r"\operatorname{{softmax}}"),
+       vjp=lambda m, out, args, i, g: out * (g - m.sum(g * out, axis=-1, keepdims=True)),
+       vjp_written=lambda names, shapes, i: f"{names[0]} * (d{names[0]} - sum({names[0]} * d{names[0]}))",
+       mismatch=_needs_array("softmax")),
+    Op("log_softmax", lambda m, x: m.log_softmax(x), None, calls=("log_softmax",),
+       latex=_function(r"\log\operatorname{{softmax}}"),
+       vjp=lambda m, out, args, i, g: g - m.exp(out) * m.sum(g, axis=-1, keepdims=True),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} - exp({names[0]}) * sum(d{names[0]})",
+       mismatch=_needs_array("log_softmax")),
+    Op("logsumexp", lambda m, x: m.logsumexp(x), None, calls=("logsumexp",),
+       latex=_function(r"\operatorname{{logsumexp}}"),
+       vjp=lambda m, out, args, i, g: m.exp(args[0] - m.trailing(out)) * m.trailing(g),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} * exp({names[1]} - {names[0]})",
+       mismatch=_needs_array("logsumexp")),
+    Op("norm", lambda m, x: m.norm(x), None, calls=("norm",), latex=r"\left\|{0}\right\|",
+       kink=_norm_kink, kink_at=lambda out, args: out == 0,
+       vjp=lambda m, out, args, i, g: args[0] * 0.0 if out == 0 else g * args[0] / out,
+       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[1]} / {names[0]}"),
+    # `[a, b]` and `[[1, 2], [3, 4]]`: a vector or matrix written in the expression
+    Op("vector", lambda m, *xs: m.stack(*xs), None, (1, None), written="[{args}]",
+       latex=r"\left[{args}\right]", label="[ ]",
+       vjp=lambda m, out, args, i, g: m.index(g, i),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}[{i}]", mismatch=_stack_mismatch),
+    # `z[0]`, `W[1, 2]`: the indices are integer constants, its inputs after the first
+    Op("index", lambda m, x, *at: m.index(x, *at), None, (2, None), written="{0}[{rest}]",
+       latex="{0}_{{{rest}}}", label="[i]",
+       vjp=lambda m, out, args, i, g: m.scatter(m.shape(args[0]), args[1:], g) if i == 0 else None,
+       vjp_written=lambda names, shapes, i: f"d{names[0]} at [{', '.join(names[2:])}]"),
+)
+
+
+def _shape_text(shape) -> str:
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def _size(shape) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
 
 
 def function_op(name: str, argc: int) -> Op | None:

@@ -1,8 +1,10 @@
 """Text → syntax, under a whitelist, without eval and without recursion.
 
-The grammar: numbers, ASCII names, `+ - * / ** ^` (`^` is power, right-associative), unary
-minus, parentheses, calls of registry functions, implicit multiplication after a number
-(`3(a+b)`, `2x`), and programs of statements `name = expr` separated by `;` or newlines.
+The grammar: numbers, ASCII names, `+ - * / ** ^ @` (`^` is power, right-associative; `@`
+the matrix product), unary minus, parentheses, calls of registry functions, vector and matrix
+literals (`[1, x]`, `[[1, 2], [3, 4]]`), indexing by integer literals (`z[0]`, `W[1, 2]`),
+implicit multiplication after a number (`3(a+b)`, `2x`), and programs of statements
+`name = expr` separated by `;` or newlines.
 Anything else is a ParseError with the column.
 
 Expressions come out in postfix (RPN) order, which is the order lowering builds nodes in:
@@ -28,7 +30,7 @@ _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII only: \d 
 # between tokens, so the offsets of all tokens come from adding up lengths, in C.
 _TOKEN = re.compile(rf"({_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|\*\*|==|//|[^ \t\r\f\v])")
 # A character that is in no token of the grammar; '.' outside a number is found separately.
-_FOREIGN = re.compile(r"[^0-9A-Za-z_ \t\r\f\v*=/+\-^(),;\n.]")
+_FOREIGN = re.compile(r"[^0-9A-Za-z_ \t\r\f\v*=/+\-^(),;\n.@\[\]]")
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _DIGITS = frozenset("0123456789")
 _STRUCTURE = frozenset("();\n")  # the tokens that decide where statements end
@@ -45,13 +47,10 @@ _REFUSED = {
     "#": "comments ('#') are not supported: remove the comment",
     "%": "'%' is not an operator here",
     "!": "'!' is not an operator here (factorial is not supported)",
-    "@": "'@' (matrix multiplication) is not supported",
     "'": "strings are not allowed",
     '"': "strings are not allowed",
     ".": "'.' outside a number (attribute access) is not allowed",
     ":": "':' is not allowed (no lambdas, slices or annotations)",
-    "[": "subscripts ('[') are not allowed",
-    "]": "subscripts (']') are not allowed",
     "{": "braces are not allowed",
     "}": "braces are not allowed",
     "<": "comparisons are not supported",
@@ -67,7 +66,7 @@ _REFUSED = {
 
 # Binding power of infix operators; `neg` binds tighter than * and / but looser than power,
 # so -a^2 is -(a^2) and 2^-3 is 2^(-3).
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4, "**": 4}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "^": 4, "**": 4}
 _RIGHT_ASSOCIATIVE = frozenset(("^", "**"))
 
 
@@ -80,7 +79,8 @@ class Token(NamedTuple):  # built only where a message or a rare rule needs one
 class Statement(NamedTuple):  # tuples, not dataclasses: a class statement is cheap at start-up
     target: str | None  # the assigned name, or None for a bare expression
     target_pos: int
-    rpn: tuple  # postfix items: (kind, text, pos, argc); kind in num, name, call, bin, neg
+    rpn: tuple  # postfix items: (kind, text, pos, argc); kind in num, name, call, bin, neg,
+    #            vector (`[a, b]`: argc elements), index (`z[0]`: the operand, then argc - 1 indices)
 
 
 class Program(NamedTuple):
@@ -305,6 +305,10 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
                 ops.append(["paren", "(", positions[i], 0])
             elif tok == "-":
                 ops.append(("neg", "-", positions[i], 0))
+            elif tok == "[":
+                if tokens[_next(tokens, i)] == "]":
+                    raise error_at("an empty vector '[]' has no elements: write [1, 2]", text, positions[i])
+                ops.append(["vector", "[", positions[i], 1, len(out)])
             elif tok != "\n":  # a newline here is inside parentheses: the statement goes on
                 raise _expected_operand(_token(tokens, positions, i), text)
         elif tok in BINARY:
@@ -317,6 +321,11 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
         elif tok == ",":
             _next_argument(positions[i], ops, out, text)
             expect_operand = True
+        elif tok == "[":
+            _open_index(tokens, positions, start, i, ops, out, text)
+            expect_operand = True
+        elif tok == "]":
+            _close_bracket(positions[i], ops, out, text)
         elif tok == "(" or _kind(tok) != "op":
             number_after = _operator_before(tokens, start, number_at) if number_at >= 0 else None
             _implicit_multiplication(tokens, positions, start, i, number_after, text)
@@ -330,6 +339,8 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
         entry = ops.pop()
         if entry[0] in ("paren", "call"):
             raise error_at("add the missing ')' for the '('", text, text.index("(", entry[2]))
+        if entry[0] in _BRACKETS:
+            raise error_at("add the missing ']' for the '['", text, entry[2])
         emit(entry)
     return tuple(out)
 
@@ -362,6 +373,9 @@ def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
         out.append(ops.pop())
     if not ops:
         raise error_at("unbalanced ')': no '(' to close; remove it or add the '(' it closes", text, pos)
+    if ops[-1][0] in _BRACKETS:
+        raise error_at(f"')' closes nothing here: the '[' at column {ops[-1][2] + 1} is open; "
+                       "add ']' first", text, pos)
     entry = ops.pop()
     if entry[0] == "call":
         out.append(("call", entry[1], entry[2], entry[3]))
@@ -370,9 +384,47 @@ def _close_paren(pos: int, ops: list, out: list, text: str) -> None:
 def _next_argument(pos: int, ops: list, out: list, text: str) -> None:
     while ops and ops[-1][0] in ("bin", "neg"):
         out.append(ops.pop())
-    if not ops or ops[-1][0] != "call":
-        raise error_at("',' is only allowed between a function's arguments", text, pos)
+    if not ops or ops[-1][0] not in ("call", *_BRACKETS):
+        raise error_at("',' is only allowed between a function's arguments or elements", text, pos)
     ops[-1][3] += 1
+
+
+_BRACKETS = ("vector", "index")
+
+
+def _open_index(tokens: list[str], positions: list[int], start: int, i: int, ops: list, out: list,
+                text: str) -> None:
+    """`z[`: indexing, which follows a name, a ')' or a ']' (not a number)."""
+    before = tokens[_previous(tokens, start, i)]
+    if _kind(before) == "num":
+        raise error_at(f"a number cannot be indexed: '{before}[' (for a product write {before}*[...])",
+                       text, positions[i])
+    ops.append(["index", "[", positions[i], 2, len(out)])
+
+
+def _close_bracket(pos: int, ops: list, out: list, text: str) -> None:
+    """`]`: the end of a vector literal (its elements are on the output) or of an index."""
+    while ops and ops[-1][0] in ("bin", "neg"):
+        out.append(ops.pop())
+    if not ops or ops[-1][0] not in _BRACKETS:
+        if ops:
+            raise error_at(f"']' closes nothing here: the '(' at column {ops[-1][2] + 1} is open; "
+                           "add ')' first", text, pos)
+        raise error_at("unbalanced ']': no '[' to close; remove it or add the '[' it closes", text, pos)
+    kind, _, opened, argc, first = ops.pop()
+    if kind == "index":
+        _check_indices(out[first:], text, opened)
+    out.append((kind, "[", opened, argc))
+
+
+def _check_indices(items: list, text: str, opened: int) -> None:
+    """Indices are non-negative integer literals, so each stage has a shape known at once."""
+    for item in items:
+        if item[0] == "neg":
+            raise error_at("negative indices are not supported: count from 0 (z[0] is the first "
+                           "element)", text, item[2])
+    if any(item[0] != "num" or not item[1].isdigit() for item in items):
+        raise error_at("an index is a non-negative integer literal: z[0], W[1, 2]", text, opened)
 
 
 def _operator_before(tokens: list[str], start: int, i: int) -> str | None:

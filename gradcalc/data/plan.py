@@ -56,6 +56,10 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     point = point or Point({})
     table = data if isinstance(data, Table) else open_table(data)
     graph = source if isinstance(source, Graph) else lower(source, given={*point.names, *table.names})
+    if graph.vectorised:
+        from gradcalc.core.autodiff import vectors_refused
+
+        raise vectors_refused(graph, "data").about("data")
     inputs = graph.input_names
     given, in_file, used = set(point.names), set(table.names), set(inputs)  # sets: 10^5 names
     columns = tuple(name for name in inputs if name not in given and name in in_file)

@@ -29,8 +29,6 @@ from math import (  # noqa: F401  (re-exported: the registry calls them as m.<na
 )
 
 abs = math.fabs  # noqa: A001  (the namespace mirrors the function names users write)
-max = max  # noqa: A001,PLW0127
-min = min  # noqa: A001,PLW0127
 
 ZERO = 0.0
 ONE = 1.0
@@ -78,6 +76,24 @@ def softplus(x: float) -> float:
 def log_sigmoid(x: float) -> float:
     """log(sigmoid(x)) = -softplus(-x), finite for every finite x."""
     return -softplus(-x)
+
+
+def max(*xs: float) -> float:  # noqa: A001
+    """The largest argument; of one argument, itself (Python's max would iterate it)."""
+    best = xs[0]
+    for x in xs[1:]:
+        if x > best:
+            best = x
+    return best
+
+
+def min(*xs: float) -> float:  # noqa: A001
+    """The smallest argument; of one argument, itself."""
+    least = xs[0]
+    for x in xs[1:]:
+        if x < least:
+            least = x
+    return least
 
 
 def relu(x: float) -> float:

@@ -35,7 +35,7 @@ def check_table(report: Check) -> Group:
     stages = _table(f"∂{out}/∂stage: backprop against perturbing the stage and re-running "
                     "the graph downstream of it",
                     ["stage", "definition", "backprop", "finite diff.", "rel.err fd", "ok"],
-                    [[row.name, graph.definition(graph.index[row.name]),
+                    [[row.name, graph.definition(graph.index[row.name.partition("[")[0]]),  # `u1[0]`
                       human(row.backprop), human(row.finite_difference),
                       _error(row.rel_error_fd), MARKS[row.status]] for row in report.stages])
     return Group(headline, inputs, stages)

@@ -5,6 +5,7 @@ in the lecture circuit (`+1`, `×−1`, `1÷□`). Shared by the DOT, Mermaid an
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -165,7 +166,16 @@ def wire_text(result: Result | None, j: int) -> tuple[str, str] | None:
     """A wire's forward value and its gradient, rounded for a picture (None: no values)."""
     if result is None:
         return None
+    if result.shapes is not None and result.shapes[j]:  # a vector or a matrix: its shape first
+        shape = result.shapes[j]
+        label = f"{shape[0]}-vector" if len(shape) == 1 else "×".join(map(str, shape))
+        if math.prod(shape) > SMALL:
+            return label, "…"
+        return f"{label} {human(result.values[j], DIGITS)}", human(result.grads[j], DIGITS)
     return human(result.values[j], DIGITS), human(result.grads[j], DIGITS)
+
+
+SMALL = 6  # elements of an array whose values a wire shows; a bigger one shows its shape
 
 
 def tooltip(graph: Graph, i: int) -> str:

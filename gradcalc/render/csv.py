@@ -28,6 +28,10 @@ def eval_csv(result: Result, show: Callable[[Any], str] = text, more: Iterable[t
 
 def trace_csv(result: Result, show: Callable[[Any], str] = text) -> str:
     graph = result.graph
+    if result.shapes is not None:
+        from gradcalc.render import vectors
+
+        return write(*vectors.trace_rows(result))
     rows = (
         (node.name, node.op, ";".join(graph.nodes[j].name for j in node.inputs),
          graph.definition(i), show(result.values[i]),

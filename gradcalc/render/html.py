@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from gradcalc.core.autodiff import Result
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import REGISTRY
+from gradcalc.errors import UsageError
 from gradcalc.render.circuit import Circuit, circuit, second_operand_mark, wire_text
 from gradcalc.render.html_page import SCRIPT, STYLE
 from gradcalc.render.layers import Layered, layered
@@ -49,6 +50,9 @@ def graph_html(graph: Graph, result: Result | None = None, title: str | None = N
                depth: int | None = None, origin: str | None = None) -> str:
     """The page of `graph`; with `result`, its values to step through; `origin`: the file the
     program was read from, shown under the title."""
+    if graph.vectorised or (result is not None and result.shapes is not None):
+        raise UsageError("--format html steps through scalar circuits; draw vectors and matrices "
+                         "with graph --format svg, dot or mermaid, or trace them as a table")
     drawing = circuit(graph, depth)
     picture = _Picture.of(graph, drawing, layered(drawing, graph.output), result)
     heading = title or f"Backpropagation of {graph.output_name}"

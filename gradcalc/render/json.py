@@ -30,6 +30,10 @@ def node_entry(graph, i: int, value, local, number=machine) -> dict:
 def trace_document(result: Result) -> dict:
     document = eval_document(result)
     graph = result.graph
+    if result.shapes is not None:
+        from gradcalc.render import vectors
+
+        return vectors.trace_document(result, document)
     document["nodes"] = [
         {**node_entry(graph, i, result.values[i], result.locals[i]), "grad": machine(result.grads[i])}
         for i in range(len(graph.nodes))
@@ -59,6 +63,8 @@ def dumps(value, level: int = 0) -> str:
         items = [f"{_string(_key(k))}: {dumps(v, level + 1)}" for k, v in value.items()]
         return _block("{", items, "}", level)
     if isinstance(value, (list, tuple)):
+        if value and all(type(v) is float for v in value) and all(map(math.isfinite, value)):
+            return _block("[", list(map(float.__repr__, value)), "]", level)  # a row of a matrix
         return _block("[", [dumps(v, level + 1) for v in value], "]", level) if value else "[]"
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]

@@ -10,6 +10,7 @@ from gradcalc.core.ops import REGISTRY
 from gradcalc.render import outline
 from gradcalc.render.markdown import local_derivatives
 from gradcalc.render.numerals import human
+from gradcalc.render.vectors import refuse
 
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$",
                  "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -62,6 +63,7 @@ def _number(value) -> str:
 def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None,
                 last: tuple[str, Callable[[int], Any]] | None = None) -> str:
     """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
+    refuse(result, "latex")
     graph = result.graph
     out = symbol_latex(graph.output_name)
     gradient, number = last or (rf"$\partial {out}/\partial\,\mathrm{{stage}}$",

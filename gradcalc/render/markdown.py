@@ -12,6 +12,7 @@ from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
 from gradcalc.render import outline
 from gradcalc.render.numerals import human
+from gradcalc.render.vectors import refuse
 
 
 def local_derivatives(result: Result, i: int) -> list[tuple[str, Any, object]]:
@@ -33,6 +34,7 @@ def _code(text: str) -> str:
 def trace_markdown(result: Result, depth: int | None = None, collapse: bool | None = None,
                    last: tuple[str, Callable[[int], Any]] | None = None) -> str:
     """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
+    refuse(result, "markdown")
     graph = result.graph
     header, number = last or (f"∂{printable(graph.output_name)}/∂stage", lambda i: result.grads[i])
     lines = [f"| stage | definition | value | local derivative | {header} |",

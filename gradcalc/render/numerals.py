@@ -13,6 +13,8 @@ def human(value: Any, digits: int = SIGNIFICANT) -> str:
     inf and nan spelled out."""
     if value is None:
         return "—"
+    if getattr(value, "ndim", 0):
+        return array_text(value.tolist(), lambda x: human(x, digits))
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -37,6 +39,8 @@ def machine(value: Any) -> Any:
     """A JSON-safe float that round-trips; non-finite values become the strings inf, -inf, nan."""
     if value is None:
         return None
+    if getattr(value, "ndim", 0):
+        return _finite_lists(value) or _nested(value.tolist(), machine)
     x = float(value)
     if math.isfinite(x):
         return x + 0.0  # -0.0 becomes 0.0, as the tables print it
@@ -47,5 +51,38 @@ def text(value: Any) -> str:
     """A full-precision form for CSV cells (repr round-trips)."""
     if value is None:
         return ""
+    if getattr(value, "ndim", 0):
+        return _written(_nested(value.tolist(), machine))
     x = machine(value)
     return x if isinstance(x, str) else repr(x)
+
+
+SHOWN = 6  # elements of a vector (or rows of a matrix) shown in full in tables; longer ones are cut
+
+
+def array_text(items: list, show) -> str:
+    """A vector or matrix for tables: `[1, 2, 3]`, and past SHOWN elements a row or column
+    cut in the middle with its length: `[1, 2, 3, …, 99, 100] (100)`."""
+    cut = len(items) > SHOWN
+    shown = [*items[:3], None, *items[-2:]] if cut else items
+    text = "[" + ", ".join("…" if item is None else array_text(item, show) if isinstance(item, list)
+                           else show(item) for item in shown) + "]"
+    return f"{text} ({len(items):,})" if cut else text
+
+
+def _finite_lists(array) -> list | None:
+    """A finite array as nested lists of floats, -0.0 written 0.0, in one pass (None if an
+    element is not finite: those are written one by one)."""
+    plain = (array + 0.0).tolist()
+    flat = plain if array.ndim == 1 else [x for row in plain for x in row] if array.ndim == 2 else None
+    return plain if flat is not None and all(map(math.isfinite, flat)) else None
+
+
+def _nested(items: list, number) -> list:
+    return [_nested(item, number) if isinstance(item, list) else number(item) for item in items]
+
+
+def _written(items) -> str:
+    if isinstance(items, list):
+        return "[" + ", ".join(map(_written, items)) + "]"
+    return items if isinstance(items, str) else repr(items)

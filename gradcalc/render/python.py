@@ -21,6 +21,7 @@ from gradcalc.core.autodiff import Result
 from gradcalc.core.ops import REGISTRY
 from gradcalc.errors import UsageError, printable
 from gradcalc.numbers import floats
+from gradcalc.render.vectors import trace_numpy
 
 ADD, MUL, UNARY, POW, ATOM = range(1, 6)  # Python's precedence levels, loosest first
 
@@ -198,6 +199,8 @@ def identifiers(names: list[str], taken: set[str]) -> list[str]:
 
 
 def trace_python(result: Result) -> str:
+    if result.shapes is not None:
+        return trace_numpy(result)
     graph = result.graph
     if not all(math.isfinite(v) for v in result.values + result.grads):
         raise UsageError("format python needs finite values at every stage: the program "

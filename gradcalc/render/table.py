@@ -41,6 +41,11 @@ def eval_table(result: Result, show: Callable[[Any], str] = human) -> Group:
 def trace_table(result: Result, depth: int | None = None, collapse: bool | None = None,
                 show: Callable[[Any], str] = human) -> Group:
     """Both passes; `depth` keeps the stages near the output, `collapse` folds repeated rows."""
+    if result.shapes is not None:
+        from gradcalc.render import vectors
+
+        vectors.refuse_outline(depth, collapse)
+        return vectors.trace_table(result, show)
     return Group(fitted(forward_table(result, depth, collapse, show)),
                  fitted(backward_table(result, depth, collapse, show)))
 
