@@ -46,7 +46,7 @@ def programs(draw):
     return pool[-1]
 
 
-def checked_only(graph, columns_):
+def checked_only(graph, columns_, wrt_):
     """A sweep that always declines, so `run` takes the checked loops: the oracle."""
     class Declines:
         def run(self, *args):
@@ -104,10 +104,14 @@ def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w
 
 
 def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch):
-    """sqrt'(0) is infinite: only the gradient of the column x shows it, and the row is bad."""
+    """sqrt'(0) is infinite: only the gradient of x shows it, and when it is asked for, the row
+    is bad; ∂f/∂w = sqrt(x) alone needs no derivative of sqrt."""
     graph = lower("w*sqrt(x)")
     data = {"x": np.array([1.0, 0.0, 4.0])}
     swept, checked = batches(monkeypatch, graph, data, {"w": 2.0}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3] and not swept.problems.first
+    swept, checked = batches(monkeypatch, graph, data, {"w": 2.0}, ("w", "x"))
     assert_same(swept, checked)
     assert swept.rows.tolist() == [1, 3]
     assert [p.message for p in swept.problems.first] == [
@@ -126,21 +130,32 @@ def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
     assert swept.problems.first[0].message == "row 2: stage u1 = exp(x): overflow (x = 800)"
 
 
-def test_a_columns_gradient_that_overflows_is_found_from_the_largest_magnitude(monkeypatch):
-    """∂f/∂x = v·y is never computed (only checked): 1e10 · 1e300 overflows on row 2, where
-    the value (1e290) and ∂f/∂v (1e280) are finite."""
+def test_a_gradient_nobody_asked_for_is_not_computed_and_fails_no_row(monkeypatch):
+    """∂f/∂x = v·y overflows on row 2 (1e10 · 1e300), where the value (1e290) and ∂f/∂v
+    (1e280) are finite: only ∂f/∂v is asked for, so row 2 is a good row, in the sweep and in
+    the checked loops alike. Asked for as well, ∂f/∂x makes row 2 bad."""
     graph = lower("y*(v*x)")
-    assert batch.sweep(graph, ("x", "y")).once == {graph.index["x"], graph.index["y"]}
     data = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e300, 2.0])}
     swept, checked = batches(monkeypatch, graph, data, {"v": 1e10}, ("v",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3] and swept.totals is not None
+    assert swept.grads["v"].tolist() == [1.0, 1e280, 6.0]
+    swept, checked = batches(monkeypatch, graph, data, {"v": 1e10}, ("v", "x"))
     assert_same(swept, checked)
     assert swept.rows.tolist() == [1, 3]
     assert [p.message for p in swept.problems.first] == [
         "row 2: the gradient with respect to x is not finite (overflow while accumulating it)"]
-    fine = {"x": np.array([1.0, 1e-20, 3.0]), "y": np.array([1.0, 1e290, 2.0])}
-    swept, checked = batches(monkeypatch, graph, fine, {"v": 1e10}, ("v",))
-    assert_same(swept, checked)
-    assert swept.rows.tolist() == [1, 2, 3] and swept.totals is not None
+
+
+def test_eval_over_data_reports_what_it_can_compute(tmp_path):
+    """exp(709) is finite and so is ∂f/∂w = x·exp(w·x) at x = 1; ∂f/∂x = w·exp(w·x)
+    overflows, but eval --data --at w=... reports ∂f/∂w alone."""
+    path = tmp_path / "points.csv"
+    path.write_text("x\n1\n0.5\n")
+    run = run_cli("eval", "exp(w*x)", "--data", str(path), "--at", "w=709", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    expected = (math.exp(709) * 1 + math.exp(354.5) * 0.5) / 2
+    assert math.isclose(run.json()["gradient"]["w"], expected, rel_tol=1e-12)
 
 
 def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch):
@@ -165,9 +180,9 @@ def test_the_sweep_checks_only_the_stages_whose_bad_values_could_hide():
     """In the logistic loss every stage but z reaches the output through operations that keep
     inf and nan; sigmoid does not (sigmoid(inf) = 1), so z alone is checked on its own."""
     graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
-    found = batch.sweep(graph, ("x1", "x2", "y"))
+    found = batch.sweep(graph, ("x1", "x2", "y"), ("w1", "w2", "b"))
     assert [graph.nodes[i].name for i in found.checked] == ["z"]
-    assert batch.sweep(graph, ("x1", "x2", "y")) is found  # laid out once per graph
+    assert batch.sweep(graph, ("x1", "x2", "y"), ("w1", "w2", "b")) is found  # laid out once per graph
 
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-310, 5e-324, 1e308, -1e308,

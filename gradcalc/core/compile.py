@@ -33,22 +33,25 @@ def leaves(graph: Graph) -> tuple[int, ...]:
     return tuple(i for i, node in enumerate(graph.nodes) if node.op in _LEAVES)
 
 
-def compile_graph(graph: Graph, m: Any, given: Iterable[int] | None = None) -> Run:
+def compile_graph(graph: Graph, m: Any, given: Iterable[int] | None = None,
+                  wrt: Iterable[str] | None = None) -> Run:
     """The graph's forward and backward pass as one function of the given nodes' values.
 
     `given` (the leaves by default; always all of them) lists the nodes whose values the
     function takes, in the graph's order: a node given is not computed (a stage whose value
-    is known already, such as one that depends on the data only). The function sees no
-    builtins: only the number system and the registry's functions.
+    is known already, such as one that depends on the data only). `wrt` (every input by
+    default) names the inputs whose gradients are asked for, as the batch engine takes it.
+    The function sees no builtins: only the number system and the registry's functions.
     """
     chosen = _given(graph, given)
-    source, functions = generate(graph, chosen)
+    source, functions = generate(graph, chosen, wrt)
     namespace: dict[str, Any] = {"__builtins__": {}, "m": m, "ONE": m.ONE, "ZERO": m.ZERO, **functions}
     exec(compile(source, f"<gradcalc graph of {len(graph.nodes)} nodes>", "exec"), namespace)
     return namespace["run"]
 
 
-def generate(graph: Graph, given: tuple[int, ...]) -> tuple[str, dict[str, Callable]]:
+def generate(graph: Graph, given: tuple[int, ...], wrt: Iterable[str] | None = None
+             ) -> tuple[str, dict[str, Callable]]:
     """The source of `run(given)` and the registry functions it calls, by generated name."""
     names = _Names()
     body = [f"{_values(given)}, = given"] if given else []
@@ -57,7 +60,7 @@ def generate(graph: Graph, given: tuple[int, ...]) -> tuple[str, dict[str, Calla
         if i not in known:
             op = REGISTRY[node.op]
             body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
-    backward, has_term = _backward(graph, names)
+    backward, has_term = _backward(graph, names, graph.varying if wrt is None else graph.varying_in(wrt))
     size = range(len(graph.nodes))
     body += backward
     body.append(f"return [{_values(size)}], "
@@ -79,11 +82,11 @@ def _values(indices: Iterable[int]) -> str:
     return ", ".join(f"v{j}" for j in indices)
 
 
-def _backward(graph: Graph, names: "_Names") -> tuple[list[str], list[bool]]:
+def _backward(graph: Graph, names: "_Names", varying: tuple[bool, ...]) -> tuple[list[str], list[bool]]:
     """Reverse accumulation as `data.batch` does it unchecked: one term per edge into a
     varying input, the first term taken as the gradient, later ones added. Also says which
     nodes got a term (the others' gradient is ZERO)."""
-    nodes, varying, live = graph.nodes, graph.varying, graph.live
+    nodes, live = graph.nodes, graph.live
     has_term = [False] * len(nodes)
     has_term[graph.output] = True
     lines = [f"g{graph.output} = ONE"]

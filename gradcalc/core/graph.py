@@ -96,6 +96,22 @@ class Graph:
             flags.append(flag)
         return tuple(flags)
 
+    def varying_in(self, names: Iterable[str]) -> tuple[bool, ...]:
+        """Whether each node depends on one of the inputs named: the nodes a backward pass
+        for the gradients of those inputs alone has to reach (`varying`: for every input)."""
+        chosen = frozenset(names)
+        kept = self.memo.setdefault("varying in", {})
+        found = kept.get(chosen)
+        if found is None:
+            flags: list[bool] = []
+            for node in self.nodes:
+                flag = node.op == "input" and node.name in chosen
+                for j in node.inputs:
+                    flag = flag or flags[j]
+                flags.append(flag)
+            found = kept[chosen] = tuple(flags)
+        return found
+
     @cached_property
     def live(self) -> tuple[bool, ...]:
         """Whether the output depends on each node (dead stages get gradient 0)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
         rows: np.ndarray, wrt: Sequence[str], *, gradient: bool = True) -> Batch:
     """Value and gradient for every row of a chunk; bad rows are reported and left out."""
     params = {name: np.float64(v) for name, v in params.items()}
-    swept = sweep(graph, tuple(data)).run({**params, **data}, rows, wrt, gradient)
+    swept = sweep(graph, tuple(data), tuple(wrt)).run({**params, **data}, rows, wrt, gradient)
     if swept is not None:
         return swept
     problems = Problems()
@@ -81,9 +81,9 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
         with np.errstate(all="ignore"):
             values, bad = _forward(graph, env, len(rows))
             if bad is None and gradient:
-                grads, _, kinks = _backward(graph, values, rows)
+                grads, _, kinks = _backward(graph, values, rows, wrt)
                 if grads is None:  # some row went wrong: the checked loop finds which, and how
-                    grads, bad, kinks = _backward(graph, values, rows, checked=True)
+                    grads, bad, kinks = _backward(graph, values, rows, wrt, checked=True)
         if bad is None:
             break
         keep = _report(graph, values, rows, bad, problems)
@@ -160,7 +160,7 @@ def _forward(graph: Graph, env: Mapping, n: int) -> tuple[list, _Bad | None]:
     return values, bad
 
 
-def _backward(graph: Graph, values: list, rows: np.ndarray, checked: bool = False
+def _backward(graph: Graph, values: list, rows: np.ndarray, wrt: Sequence[str], checked: bool = False
               ) -> tuple[list | None, _Bad | None, dict[str, Kink]]:
     """Reverse accumulation on columns: the gradients, the bad rows and the kinks.
 
@@ -169,9 +169,10 @@ def _backward(graph: Graph, values: list, rows: np.ndarray, checked: bool = Fals
     which restores the sign of zero), no products by exactly 1; and it gives up (gradients
     None) at the first gradient that is not finite on some row — a bad local derivative makes
     its input's gradient non-finite too. Checked, it marks the first stage that went wrong on
-    each row, so `run` can name it.
+    each row, so `run` can name it. Only the gradients of `wrt` are asked for: a stage that
+    depends on none of them needs no gradient, and an edge into it no local derivative.
     """
-    nodes, varying, live = graph.nodes, graph.varying, graph.live
+    nodes, varying, live = graph.nodes, graph.varying_in(wrt), graph.live
     n = len(rows)
     grads: list = [None] * len(nodes)  # None: no term yet, a gradient of 0
     grads[graph.output] = m.ONE
@@ -274,14 +275,15 @@ class Sweep:
     only if every row is, and the reduction needs the output's and the gradients' sums anyway).
 
     A non-finite value travels through the arguments `KEEPS_NONFINITE` lists to a value
-    that is checked; a non-finite local derivative or gradient always makes the gradient of
-    some input non-finite (local × upstream and their sums stay non-finite), so the inputs'
-    gradients stand for every gradient and needed local derivative of the graph.
+    that is checked; a non-finite local derivative or gradient on the way to an input of
+    `wrt` always makes that input's gradient non-finite (local × upstream and their sums stay
+    non-finite), so the gradients asked for stand for every gradient and needed local
+    derivative. Stages that depend on no input of `wrt` get no gradient at all.
     """
 
-    def __init__(self, graph: Graph, columns: tuple[str, ...]):
+    def __init__(self, graph: Graph, columns: tuple[str, ...], wrt: tuple[str, ...]):
         self.graph = graph
-        nodes, varying, live = graph.nodes, graph.varying, graph.live
+        nodes, varying, live = graph.nodes, graph.varying_in(wrt), graph.live
         per_row = _per_row(graph, set(columns))
         self.leaves = [(i, node.name if node.op == "input" else None,
                         None if node.op == "input" else _constant(node.text))
@@ -297,14 +299,6 @@ class Sweep:
                 edges = tuple((_edge_rule(op.partial, k), j)
                               for k, j in enumerate(node.inputs) if varying[j])
                 self.backward.append((i, node.inputs, edges, op.kink_at is not None))
-        self.inputs = list(graph.inputs)
-        uses = [0] * len(nodes)
-        for _, _, edges, _ in self.backward:
-            for _, j in edges:
-                uses[j] += 1
-        # columns that feed one stage: a gradient there that is one number times another
-        # stage's is checked from that stage's largest magnitude (see `_scaled_finite`)
-        self.once = {i for i in graph.inputs if per_row[i] and uses[i] == 1}
 
     def run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
             ) -> Batch | None:
@@ -329,34 +323,21 @@ class Sweep:
             sums: dict[str, float] = {}
             if not gradient:
                 return Batch(rows, value, {}, Problems(), {}, (total, sums))
-            index, reported = graph.index, set(wrt)
-            scaled = {i for i in self.once if graph.nodes[i].name not in reported}
-            grads, kinks = self._backward(values, rows, scaled)
-            magnitudes: dict[int, float] = {}
-            for i in self.inputs:
-                if graph.nodes[i].name in reported:
-                    continue
-                g = grads[i]
-                if not (_scaled_finite(g, magnitudes) if type(g) is _Scaled else
-                        _finite_sum(g[0]) is not None):
-                    return None
+            grads, kinks = self._backward(values, rows)
             out = {}
             for name in wrt:
-                out[name] = _full(_signed(grads[index[name]]), n)
+                out[name] = _full(_signed(grads[graph.index[name]]), n)
                 grad_total = _finite_sum(out[name])
                 if grad_total is None:
                     return None
                 sums[name] = grad_total
         return Batch(rows, value, out, Problems(), kinks, (total, sums))
 
-    def _backward(self, values: list, rows: np.ndarray, scaled: frozenset[int] | set[int] = frozenset()
-                  ) -> tuple[list, dict[str, Kink]]:
-        """`_backward`'s unchecked loop with no check on the way (the inputs' are enough) and
-        each gradient kept as (magnitude, sign): a local derivative of exactly -1 (`a - b`,
-        `-a`) flips the sign instead of making a pass over the column. The numbers are the
-        same, as -(p*g) = p*(-g) and a + (-b) = a - b in floating point. The gradient of
-        an input in `scaled` that is a number times a column is kept as that `_Scaled` pair:
-        only its check needs it."""
+    def _backward(self, values: list, rows: np.ndarray) -> tuple[list, dict[str, Kink]]:
+        """`_backward`'s unchecked loop with no check on the way (the gradients asked for are
+        enough) and each gradient kept as (magnitude, sign): a local derivative of exactly -1
+        (`a - b`, `-a`) flips the sign instead of making a pass over the column. The numbers
+        are the same, as -(p*g) = p*(-g) and a + (-b) = a - b in floating point."""
         grads: list = [None] * len(values)
         grads[self.graph.output] = (m.ONE, 1)
         kinks: dict[str, Kink] = {}
@@ -370,39 +351,12 @@ class Sweep:
                     term = (upstream, sign)
                 elif type(p) is not np.ndarray and p == -1.0:
                     term = (upstream, -sign)
-                elif j in scaled and type(p) is not np.ndarray:
-                    grads[j] = _Scaled(p, upstream)
-                    continue
                 else:
                     term = (p if upstream is m.ONE else p * upstream, sign)
                 grads[j] = term if grads[j] is None else _added(grads[j], term)
             if kink:
                 _note_kink(self.graph, i, out, args, rows, kinks)
         return [(m.ZERO, 1) if g is None else g for g in grads], kinks
-
-
-class _Scaled(NamedTuple):
-    """A gradient p × g never computed: p one number, g a column (or a number)."""
-
-    factor: Any
-    column: Any
-
-
-def _scaled_finite(g: _Scaled, magnitudes: dict[int, float]) -> bool:
-    """Whether p × g is finite on every row, from g's largest magnitude M alone: rounding is
-    monotonic, so round(|p|·|g|) is finite on every row exactly when round(|p|·M) is. M is
-    found once per column (x1 and x2 of w1*x1 + w2*x2 share theirs); max and min reductions
-    keep nan and inf, so a non-finite g makes M non-finite too."""
-    column = g.column
-    if type(column) is not np.ndarray:
-        top = abs(float(column))
-    else:
-        top = magnitudes.get(id(column), -1.0)
-        if top < 0:
-            high, low = float(_MAX(column)), float(_MIN(column))
-            finite = math.isfinite(high) and math.isfinite(low)
-            top = magnitudes[id(column)] = max(abs(high), abs(low)) if finite else math.inf
-    return math.isfinite(top) and math.isfinite(abs(float(g.factor)) * top)
 
 
 def _added(a: tuple, b: tuple) -> tuple:
@@ -419,12 +373,13 @@ def _signed(g: tuple):
     return value + m.ZERO if sign > 0 else m.ZERO - value
 
 
-def sweep(graph: Graph, columns: tuple[str, ...]) -> Sweep:
-    """The graph's sweep for these data columns, laid out once and kept with the graph."""
+def sweep(graph: Graph, columns: tuple[str, ...], wrt: tuple[str, ...]) -> Sweep:
+    """The graph's sweep for these data columns and gradients, laid out once and kept with
+    the graph."""
     kept = graph.memo.setdefault("columns sweep", {})
-    found = kept.get(columns)
+    found = kept.get((columns, wrt))
     if found is None:
-        found = kept[columns] = Sweep(graph, columns)
+        found = kept[columns, wrt] = Sweep(graph, columns, wrt)
     return found
 
 
@@ -491,5 +446,3 @@ def _finite_sum(value) -> float | None:
 
 
 _SUM: Callable[..., Any] = np.add.reduce
-_MAX: Callable[..., Any] = np.maximum.reduce
-_MIN: Callable[..., Any] = np.minimum.reduce

@@ -40,8 +40,10 @@ class Steps:
         self._data_only = _data_only(graph, set(columns))
         self._fixed: dict[int, Any] | None = None  # all rows' data-only stages, once computed
         self._modes: dict[bool, _Mode] = {}
+        self.wrt = wrt
         self._wrt = _getter([graph.index[name] for name in wrt])
-        self._varying = _getter([i for i in range(len(graph.nodes)) if graph.varying[i]])
+        varying = graph.varying_in(wrt)
+        self._varying = _getter([i for i in range(len(graph.nodes)) if varying[i]])
 
     def sums(self, params: Mapping[str, float], pick, n: int) -> tuple[float, list[float]] | None:
         """The sums over the n picked rows of the output and of each gradient in wrt, or None
@@ -72,7 +74,8 @@ class Steps:
         reuse = reuse and bool(self._data_only)  # nothing to reuse: the same function
         mode = self._modes.get(reuse)
         if mode is None:
-            mode = self._modes[reuse] = _Mode(self.graph, set(self.columns), self._fixed if reuse else {})
+            mode = self._modes[reuse] = _Mode(self.graph, set(self.columns), self.wrt,
+                                              self._fixed if reuse else {})
         return mode
 
 
@@ -80,11 +83,11 @@ class _Mode:
     """One compiled function and how to feed and check it: from the leaves alone, or also
     from the data-only stages computed at an earlier step (`fixed`)."""
 
-    def __init__(self, graph: Graph, columns: set[str], fixed: dict[int, Any] | None):
+    def __init__(self, graph: Graph, columns: set[str], wrt: tuple[str, ...], fixed: dict[int, Any] | None):
         fixed = fixed or {}
         nodes = graph.nodes
         order = sorted((*leaves(graph), *fixed))
-        self.run = compile_graph(graph, m, order)
+        self.run = compile_graph(graph, m, order, wrt)
         self.sources: list[tuple[str, str, Any]] = []
         for i in order:
             node = nodes[i]
