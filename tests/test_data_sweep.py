@@ -262,3 +262,17 @@ def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, source):
             data = {name: np.array([value]) for name, value in (("x", x), ("y", y)) if name in inputs}
             for wrt in (tuple(params), inputs):
                 assert_same(*batches(monkeypatch, graph, data, params, wrt))
+
+
+@pytest.mark.parametrize("cell, error", [("", "error: row 1, column y: empty cell\n"),
+                                         ("nan", "error: row 1, column y: 'nan' is not a finite number\n")])
+def test_a_file_whose_only_row_is_bad_names_that_row(tmp_path, cell, error):
+    """Found by scripts/fuzz.py: once the bad row was dropped, the sweep of the chunk left with
+    no rows took the largest magnitude of an empty column (an internal error)."""
+    path = tmp_path / "rows.csv"
+    path.write_text(f"x,y\n1,{cell}\n")
+    run = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5")
+    assert (run.code, run.stdout, run.stderr) == (2, "", error)
+    skipped = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5", "--on-error", "skip")
+    assert (skipped.code, skipped.stdout) == (2, "")
+    assert skipped.stderr.endswith(f"error: --data {path}: no rows to reduce (all 1 rows were skipped)\n")
