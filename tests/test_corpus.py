@@ -305,7 +305,7 @@ COMMANDS = [
     (("eval", "x", "--at", "x=1", "--hessian", "--digits", "5"), 2, "--hessian works with float64"),
     (("eval", "x", "--at", "x=1", "--exact", "--digits", "5"), 2, "exclude each other"),
     (("eval", "x", "--at", "x=1", "--reduce", "sum"), 2, "need --data FILE"),
-    (("descend", "w*x", "--at", "w=0"), 2, "descend needs --data FILE"),
+    (("descend", "w*x", "--at", "w=0", "--on-error", "skip"), 2, "--seed need --data FILE"),
     (("descend", "(w*x - y)**2", "--data", "POINTS", "--at", "w=0", "--lr", "nan"), 2,
      "'nan' is not a finite number"),
     (("descend", "(w*x - y)**2", "--data", "POINTS", "--at", "w=0", "--lr", "inf"), 2,

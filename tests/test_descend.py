@@ -84,8 +84,8 @@ def test_math_error_names_the_step_and_row(cli, tmp_path):
     assert run.stderr.startswith("error: step 1, row 1: stage f = log(u1): log of a negative")
 
 
-def test_descend_needs_parameters_and_data(cli, line_csv):
-    assert "needs --data" in cli("descend", LOSS, "--at", "w=0,b=0").stderr
+def test_descend_needs_parameters_and_the_rows_options_need_data(cli, line_csv):
+    assert "need --data FILE" in cli("descend", LOSS, "--at", "w=0,b=0", "--batch-size", "4").stderr
     run = cli("descend", "x*y", "--data", line_csv)
     assert run.code == 2 and "nothing to descend on" in run.stderr
 

@@ -253,25 +253,34 @@ def paths(source: Source, at: Mapping[str, Any] | None = None, wrt: str | Sequen
         return Paths(path_sum(result, top=top), _warned(graph_, point, result.warnings))
 
 
-def descend(source: Source, data: DataSource, at: Mapping[str, Any] | None = None,
+def descend(source: Source, data: DataSource | None = None, at: Mapping[str, Any] | None = None,
             wrt: Sequence[str] | None = None, *, gates: Gates = "written", lr: float = 0.1,
             steps: int = 1000, reduce: Literal["mean", "sum"] = "mean",
             batch_size: int | None = None, seed: int = 0, on_error: Literal["fail", "skip"] = "fail",
             **values: Any) -> Descent:
     """Gradient descent on the expression reduced over the rows of `data` (`gradcalc descend`):
     the `wrt` parameters (default: every one given a value) start there and move by -lr
-    times the gradient, `steps` times. Jupyter shows the result and the loss curve.
+    times the gradient, `steps` times. Without `data`, on the expression's value at the point
+    (its data given as values: vectors and matrices; `wrt` default: every input). Jupyter
+    shows the result and the loss curve.
 
     >>> d = descend("(w*x - y)**2", {"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}, w=0,
     ...             lr=0.1, steps=50)
     >>> round(d.at["w"], 6), round(d.losses[0], 4)  # from w=0: mean of 2², 4², 6² = 56/3
     (2.0, 18.6667)
+    >>> d = descend("mean((X@w - y)**2)", X=[[1, 1], [1, 2], [1, 3]], y=[1, 3, 5], w=[0, 0],
+    ...             wrt=["w"], lr=0.1, steps=2000)
+    >>> d.at["w"].round(6).tolist()  # y = 2x - 1: numpy arrays for vectors and matrices
+    [-1.0, 2.0]
     """
     from gradcalc.data.descent import descend as descended
 
     with _python_terms():
         _at_least("lr", lr, 0, open_=True)
         steps = int(_at_least("steps", steps, 0))
+        if data is None:
+            return _descend_at(source, at, values, wrt, gates, lr, steps,
+                               rows_only=(reduce, on_error, batch_size, seed) != ("mean", "fail", None, 0))
         if batch_size is not None:
             batch_size = int(_at_least("batch_size", batch_size, 1))
         plan, point = _plan(source, data, at, values, wrt, gates, reduce, ("mean", "sum"), on_error)
@@ -281,6 +290,25 @@ def descend(source: Source, data: DataSource, at: Mapping[str, Any] | None = Non
         report = descended(plan, lr=lr, steps=steps, reduce=reduce, batch_size=batch_size, seed=seed)
         report.warnings[:] = _warned(plan.graph, point, plan.warnings + report.warnings)
         return Descent(report)
+
+
+def _descend_at(source: Source, at: Mapping[str, Any] | None, values: Mapping[str, Any],
+                wrt: Sequence[str] | None, gates: str, lr: float, steps: int, rows_only: bool) -> Descent:
+    """`descend` without data: on the value at the point, every array stepped whole."""
+    from gradcalc.data.descent import descend_at
+
+    if rows_only:
+        raise UsageError("reduce, on_error, batch_size and seed need data; without it descend "
+                         "trains on the value at the point").about("data")
+    graph_, point = _prepared(source, at, values, gates)
+    names = _names(wrt)
+    trained = tuple(graph_.input_names if names is None else names)
+    if not trained:
+        raise UsageError("nothing to descend on: the expression has no inputs")
+    m = float_system(graph_, point)
+    report = descend_at(graph_, point.read(m), trained, m, lr=lr, steps=steps)
+    report.warnings[:] = _warned(graph_, point, report.warnings)
+    return Descent(report)
 
 
 # ---- shared steps ----------------------------------------------------------------------------

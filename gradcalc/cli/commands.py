@@ -50,6 +50,9 @@ Examples:
       --at w1=[-7.8751,-8.3499],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347 \\
       --lr 0.1 --steps 3000 --plot loss.svg
   gradcalc descend "(w*x - y)**2" --data examples/points.csv --at w=0 --batch-size 32 --seed 1 --history h.csv
+  gradcalc descend -f examples/network/matrix.txt --at @examples/network/points.txt \\
+      --at W1=[[-7.8751],[-8.3499]],b1=[-3.9181,3.8380],w2=[5.0297,-4.0937],b2=1.6347 \\
+      --wrt W1,b1,w2,b2 --lr 0.1 --steps 3000
 """
 
 EPILOG_TRACE = """\b
@@ -108,7 +111,8 @@ WRT_EVAL = ("Report the gradient (and --hessian) for these inputs only [default:
 WRT_TRACE = ("Report the gradient for these inputs only: the 'gradient' of --format json and what "
              "the program of --format python prints; the tables and nodes show every stage.")
 WRT_PATHS = "The input whose paths are listed (needed when EXPR has more than one)."
-WRT_DESCEND = "The parameters to train [default: every --at parameter]; the others stay fixed."
+WRT_DESCEND = ("The parameters to train [default: every --at parameter; without --data, every "
+               "input]; the others stay fixed.")
 WRT_CHECK = "Check the gradient for these inputs only [default: every input]."
 WRT_GRAD = "Formulas for these inputs only [default: every input]."
 
@@ -418,15 +422,21 @@ def paths_command(**options) -> None:
                    "of the result).")
 @click.option("--log-y", is_flag=True, help="Draw the --plot curve on a logarithmic loss axis.")
 def descend_command(**options) -> None:
-    """Gradient descent on EXPR reduced over the rows of --data: the --wrt parameters start
-    at their --at values and move by -lr times the gradient, --steps times."""
-    from gradcalc.cli.data import descend_data
+    """Gradient descent on EXPR reduced over the rows of --data, or without --data on its
+    value at the --at point (vectors and matrices too): the --wrt parameters start at their
+    --at values and move by -lr times the gradient, --steps times."""
+    from gradcalc.cli.data import descend_data, descend_point
 
-    if options["data"] is None:
-        raise click.UsageError("descend needs --data FILE")
     if options["log_y"] and not options["plot"]:
         raise click.UsageError("--log-y draws the curve of --plot FILE: give --plot too")
-    descend_data(options)
+    if options["data"] is not None:
+        descend_data(options)
+        return
+    if (options["reduce"], options["on_error"], options["batch_size"], options["seed"]) != (
+            "mean", "fail", None, 0):
+        raise click.UsageError("--reduce, --on-error, --batch-size and --seed need --data FILE; "
+                               "without it descend trains on the value at the --at point")
+    descend_point(options)
 
 
 @main.command("check", cls=ExpressionCommand, epilog=EPILOG_CHECK)

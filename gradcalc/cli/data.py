@@ -190,6 +190,32 @@ def descend_data(options: dict[str, Any]) -> None:
                          batch_size=options["batch_size"], seed=options["seed"],
                          on_step=lambda step, loss: tick(step + 1, loss=f"{loss:.6g}"))
     _warn_all(result.warnings)
+    _descended(options, result)
+
+
+def descend_point(options: dict[str, Any]) -> None:
+    """Without --data: descend on the expression's value at the --at point, whose values
+    that are not trained (a matrix X, a vector y) are the data."""
+    from gradcalc.cli.options import number_system
+    from gradcalc.data.descent import descend_at
+
+    job = prepare(options)
+    wrt = job.graph.input_names if job.wrt is None else job.wrt
+    if not wrt:
+        raise click.UsageError("nothing to descend on: the expression has no inputs; give the "
+                               "parameters' starting values with --at")
+    m = number_system(job)
+    values = job.point.read(m)
+    steps = options["steps"]
+    with progress("descending", steps, show_loss=True) as tick:
+        result = descend_at(job.graph, values, tuple(wrt), m, lr=options["lr"], steps=steps,
+                            on_step=lambda step, loss: tick(step + 1, loss=f"{loss:.6g}"))
+    report(job, result.warnings)
+    _descended(options, result)
+
+
+def _descended(options: dict[str, Any], result) -> None:
+    """The summary, and the --history and --plot files asked for."""
     if options["history"]:
         from gradcalc.render.data import history_csv
 

@@ -1,17 +1,21 @@
-"""Gradient descent on the reduced loss over a data file: w := w − lr·∂J/∂w, step after step.
+"""Gradient descent: w := w − lr·∂J/∂w, step after step, on the reduced loss over a data file
+or on the expression's value at one point (its data given as values, vectors and matrices).
 
-The needed columns are read once into memory (float64, 8 bytes per row and column); every
-step then runs the batch engine on all rows (full batch) or on the next `batch_size` rows of
-a shuffled order (minibatches; a new shuffle each epoch, drawn from `seed`).
+With a data file the needed columns are read once into memory (float64, 8 bytes per row and
+column); every step then runs the batch engine on all rows (full batch) or on the next
+`batch_size` rows of a shuffled order (minibatches; a new shuffle each epoch, drawn from `seed`).
+At one point every step is one evaluation of value and gradient (on numpy arrays when a value
+is a vector or a matrix), and each parameter moves as a whole array.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from gradcalc.core.autodiff import Result, evaluate
 from gradcalc.core.graph import Graph
 from gradcalc.data.batch import run
 from gradcalc.data.compiled import MAX_NODES, MIN_STEPS, Steps
@@ -22,19 +26,21 @@ from gradcalc.errors import DataError, DomainError, UsageError
 
 @dataclass
 class Descent:
+    """Parameter values are floats, or numpy arrays for vectors and matrices (at one point)."""
+
     graph: Graph
-    reduce: str
+    reduce: str | None  # None: the value at one point, no rows
     lr: float
     steps: int
     batch_size: int | None
-    start: dict[str, float]
-    at: dict[str, float]  # the trained parameters
+    start: dict[str, Any]
+    at: dict[str, Any]  # the trained parameters
     initial_loss: float  # over all rows, at the start
     loss: float  # over all rows, at the trained parameters
-    gradient: dict[str, float]  # at the trained parameters
+    gradient: dict[str, Any]  # at the trained parameters
     losses: list[float]  # per step: the loss of that step's rows before its update
-    history: list[tuple[int, float, dict[str, float]]]  # (step, loss, parameters)
-    rows: int
+    history: list[tuple[int, float, dict[str, Any]]]  # (step, loss, parameters)
+    rows: int | None  # None at one point
     skipped: int  # rows dropped at reading (bad cells) plus row-steps dropped (math errors)
     warnings: list[str] = field(default_factory=list)
 
@@ -107,6 +113,41 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
                    history, len(rows), stream.problems.count + dropped.count, warnings)
 
 
+def descend_at(graph: Graph, at: dict[str, Any], wrt: tuple[str, ...], m: Any, *, lr: float,
+               steps: int, on_step: Callable[[int, float], None] | None = None) -> Descent:
+    """Run `steps` updates of the `wrt` parameters on the graph's value at the point `at`
+    (numbers of the system `m`); the other values stay as given: they are the data."""
+    params = dict(at)
+    start = {name: params[name] for name in wrt}
+    losses, history = [], []
+    for step in range(steps):
+        result = _evaluated(graph, params, wrt, m, step)
+        loss = float(result.value)
+        losses.append(loss)
+        history.append((step, loss, {name: params[name] for name in wrt}))
+        gradient = result.gradient
+        with np.errstate(over="ignore", invalid="ignore"):  # _check_finite names what diverged
+            for name in wrt:
+                params[name] = params[name] - lr * gradient[name]  # a new array: history keeps the old
+        _check_finite({name: params[name] for name in wrt}, step, lr)
+        if on_step:
+            on_step(step, loss)
+    result = _evaluated(graph, params, wrt, m, steps)
+    loss = float(result.value)
+    history.append((steps, loss, {name: params[name] for name in wrt}))
+    return Descent(graph, None, lr, steps, None, start, {name: params[name] for name in wrt},
+                   history[0][1], loss, result.gradient, losses, history, None, 0,
+                   list(result.warnings))
+
+
+def _evaluated(graph: Graph, at: dict[str, Any], wrt: tuple[str, ...], m: Any, step: int) -> Result:
+    """Value and gradient at the step's parameters; a math error names the step."""
+    try:
+        return evaluate(graph, at, wrt, m=m)
+    except DomainError as exc:
+        raise DomainError(f"step {step}: {exc}", exc.stage) from None
+
+
 def _batches(n: int, batch_size: int | None, seed: int):
     """Row positions for each step: all rows, or consecutive slices of a fresh shuffle."""
     if batch_size is None or batch_size >= n:
@@ -145,8 +186,9 @@ def _loss(plan: Plan, data, rows, params, pick, *, reduce: str, step: int, dropp
              for name in plan.wrt})
 
 
-def _check_finite(params: dict[str, float], step: int, lr: float) -> None:
-    bad = [name for name, v in params.items() if not math.isfinite(v)]
+def _check_finite(params: dict[str, Any], step: int, lr: float) -> None:
+    bad = [name for name, v in params.items()
+           if not (math.isfinite(v) if isinstance(v, float) else np.isfinite(v).all())]
     if bad:
         raise DomainError(f"step {step}: {', '.join(bad)} is no longer finite; the steps "
                           f"diverge (try a smaller lr than {lr:g})").about("lr")

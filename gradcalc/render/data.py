@@ -6,6 +6,9 @@ the eval renderers draw it; these add how many rows were reduced.
 """
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 from typing import IO, Iterable, Sequence
 
@@ -169,18 +172,36 @@ def descend_json(result) -> str:
 
 
 def history_csv(result) -> str:
-    """`step,loss,<parameter>...`: the parameters at each step and the loss they gave."""
+    """`step,loss,<parameter>...`: the parameters at each step and the loss they gave; a
+    vector or matrix gives a column per element, `W[0, 1]` (quoted, as CSV quotes a comma)."""
     names = list(result.at)
-    lines = [",".join(["step", "loss", *names])]
-    lines += [",".join([str(step), text(loss), *(text(params[n]) for n in names)])
-              for step, loss, params in result.history]
-    return "\n".join(lines) + "\n"
+    out = io.StringIO()
+    write = csv.writer(out, lineterminator="\n").writerow
+    write(["step", "loss", *(column for n in names for column in _element_names(n, result.at[n]))])
+    for step, loss, params in result.history:
+        write([str(step), text(loss), *(text(x) for n in names for x in _elements(params[n]))])
+    return out.getvalue()
+
+
+def _element_names(name: str, value) -> list[str]:
+    """`W[0, 1]`: a column per element in row-major order (the name alone for a scalar)."""
+    shape = getattr(value, "shape", ())
+    return [f"{name}[{', '.join(map(str, at))}]" if shape else name
+            for at in itertools.product(*map(range, shape))]
+
+
+def _elements(value) -> list:
+    """A scalar, or every element of a vector or matrix in row-major order."""
+    if not getattr(value, "ndim", 0):
+        return [value]
+    return [x for row in value.tolist() for x in (row if isinstance(row, list) else [row])]
 
 
 def descend_table(result) -> Group:
     out = printable(result.graph.output_name)
+    over = "" if result.rows is None else f"; {result.reduce} over {result.rows:,} rows"
     headline = Line(f"{out} = {human(result.loss)} after {result.steps:,} steps "
-                    f"(from {human(result.initial_loss)}; {result.reduce} over {result.rows:,} rows)")
+                    f"(from {human(result.initial_loss)}{over})")
     table = Table(show_edge=True)
     for column in ("parameter", "start", "final", f"∂{out}/∂parameter"):
         table.add_column(column, justify="left" if column == "parameter" else "right")
