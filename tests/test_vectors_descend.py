@@ -133,6 +133,9 @@ def test_a_scalar_expression_descends_on_its_value_with_every_input_by_default(c
     (("w*x", "--at", "w=[1,2],x=3", "--wrt", "w"),
      "error: the output f is a 2-vector: a gradient needs a scalar output; reduce it (sum(f), norm(...)) "
      "or take one element (f[0])"),
+    (("sum(w*x)", "--at", "w=[1,2],x=[1,1]", "--wrt", "z"),
+     "error: --wrt names z, which the expression does not use (its inputs: w, x)"),
+    (("sum(w*x)", "--at", "w=[1,2]"), "error: missing value for x (give it with --at x=...)"),
     (("pi",), "error: nothing to descend on: the expression has no inputs; give the parameters' "
               "starting values with --at (see 'gradcalc descend --help')"),
 ])
@@ -151,3 +154,9 @@ def test_a_diverging_rate_names_the_step_and_the_array(cli):
 def test_a_math_error_on_the_way_names_the_step(cli):
     line = one_error(cli("descend", "sum(log(w))", "--at", "w=[1,2]", "--lr", "3", "--steps", "5"), code=3)
     assert line.startswith("error: step 1: stage u1 = log(w): log of a negative"), line
+
+
+def test_the_python_api_refuses_the_rows_options_without_data():
+    with pytest.raises(gradcalc.UsageError, match=r"^reduce, on_error, batch_size and seed need data; "
+                                                  r"without it descend trains on the value at the point$"):
+        gradcalc.descend("(w - 3)**2", w=0, batch_size=2)

@@ -394,11 +394,12 @@ class Descent(Reported):
         return self.report.loss
 
     @property
-    def at(self) -> dict[str, float]:
+    def at(self) -> dict[str, Any]:
+        """Floats, and numpy arrays for vectors and matrices."""
         return self.report.at
 
     @property
-    def gradient(self) -> dict[str, float]:
+    def gradient(self) -> dict[str, Any]:
         return self.report.gradient
 
     @property

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradcalc.core.autodiff import Result, evaluate
+from gradcalc.core.autodiff import Result, check_inputs, check_wrt, evaluate
 from gradcalc.core.graph import Graph
 from gradcalc.data.batch import run
 from gradcalc.data.compiled import MAX_NODES, MIN_STEPS, Steps
@@ -117,6 +117,8 @@ def descend_at(graph: Graph, at: dict[str, Any], wrt: tuple[str, ...], m: Any, *
                steps: int, on_step: Callable[[int, float], None] | None = None) -> Descent:
     """Run `steps` updates of the `wrt` parameters on the graph's value at the point `at`
     (numbers of the system `m`); the other values stay as given: they are the data."""
+    check_inputs(graph, at)
+    check_wrt(graph, wrt)
     params = dict(at)
     start = {name: params[name] for name in wrt}
     losses, history = [], []
