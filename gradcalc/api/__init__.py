@@ -51,7 +51,7 @@ __all__ = ["evaluate", "gradient", "trace", "graph", "check", "grad", "hessian",
            "Gradient", "Paths", "DataResult", "Descent", "Circuit"]
 
 Source = Union[str, Graph]
-Gates = Literal["written", "fused", "primitive"]
+Gates = Literal["written", "fused", "primitive", "scalar"]
 # A file path, a mapping of 1-D arrays, a numpy structured array, a pandas or pyarrow table.
 DataSource = Union[str, "os.PathLike[str]", Mapping[str, Any], Any]
 
@@ -306,13 +306,13 @@ def _lowered(source: Source, point: Point, gates: str, columns: Sequence[str] = 
 
     _choice("gates", gates, MODES)
     if isinstance(source, Graph):
-        return rewrite(source, gates)
+        return rewrite(source, gates, point.shapes)
     if not isinstance(source, str):
         raise ValueTypeError(f"source: expected an expression (str) or a Graph from lower(), not "
                              f"{type(source).__name__}").about("source")
     from gradcalc.core.parse import parse
 
-    return lower_gates(parse(source), given={*point.names, *columns}, gates=gates)
+    return lower_gates(parse(source), given={*point.names, *columns}, gates=gates, shapes=point.shapes)
 
 
 def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | None, exact: bool,

@@ -130,12 +130,14 @@ class Batch:
         """The graph (from the cache when the same text was lowered the same way) and the
         point; on a miss the text is parsed before the values are read, as the command does."""
         key = (request.expr, request.gates, constants_given(request.at), request.outputs)
+        if request.gates == "scalar":  # the circuit unrolled depends on the shapes of the values
+            key = (*key, tuple(point_of(request.at).shapes.items()))
         graph = self.graphs.get(key)
         if graph is not None:
             return graph, point_of(request.at).fitted(graph)
         program = parse(request.expr)
         point = point_of(request.at)
-        graph = lower_gates(program, given=point.names, gates=request.gates)
+        graph = lower_gates(program, given=point.names, gates=request.gates, shapes=point.shapes)
         if request.outputs is not None:
             graph = graph.with_outputs(request.outputs)
         self.graphs.keep(key, graph)
