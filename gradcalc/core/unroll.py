@@ -113,6 +113,9 @@ class _Circuit:
     def _image(self, i: int, node: Node, images: list) -> Any:
         if node.op == "input":
             shape = tuple(self.shapes.get(node.name, ()))
+            for index in _indices(shape):
+                self._claim(element_name(node.name, index), i, index)
+                self.own.add(element_name(node.name, index))
             elements = [self._append(Node(name, "input")) for name in element_names(node.name, shape)]
             return _shaped([Element(self, k) for k in elements], shape)
         if node.op == "const":
