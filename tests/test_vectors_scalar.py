@@ -179,3 +179,34 @@ def test_batch_lines_unroll_each_point_by_its_own_shapes(cli):
     assert [answer["value"] for answer in answers] == [10.0, 18.0]
     assert answers[1]["gradient"] == {"W_0_0": 1.0, "W_0_1": 1.0, "W_0_2": 1.0, "W_1_0": 1.0,
                                       "W_1_1": 1.0, "W_1_2": 1.0, "x_0": 4.0, "x_1": 6.0, "x_2": 8.0}
+
+
+def test_wrt_names_a_vector_whole_in_python_too():
+    result = gradcalc.evaluate("sum(W@x)", W=[[1, 2], [3, 4]], x=[1, 1], wrt=["x"], gates="scalar")
+    assert result.gradient == {"x_0": 4.0, "x_1": 6.0}
+
+
+def test_exact_on_the_unrolled_circuit_agrees_with_sympys_matrix_calculus():
+    import sympy as sp
+
+    W, x = sp.Matrix([[1, -2], [3, 4]]), sp.Matrix([2, -1])
+    result = gradcalc.evaluate("dot(W@x, x) + sum(W)", W=W.tolist(), x=list(x), exact=True, gates="scalar")
+    assert result.value == (W * x).dot(x) + sum(W)
+    dW, dx = x * x.T + sp.ones(2, 2), (W + W.T) * x  # ∂(xᵀWx)/∂W = x xᵀ, ∂/∂x = (W + Wᵀ) x
+    assert [result.gradient[name] for name in element_names("W", (2, 2))] == list(dW)
+    assert [result.gradient[name] for name in element_names("x", (2,))] == list(dx)
+
+
+def test_a_numpy_vector_given_for_its_elements_w0_w1_is_read():
+    # the shorthand from Python: a 1-D array for an expression that names w0, w1 (this was a KeyError)
+    assert gradcalc.evaluate("w0*w1", w=np.array([1.0, 2.0])).gradient == {"w0": 2.0, "w1": 1.0}
+
+
+def test_the_elements_of_a_vector_stage_are_outputs_whose_jacobian_is_softmaxs(cli):
+    run = cli("eval", "z = softmax(x); L = sum(z)", "--at", "x=[1,2,0.5]", "--gates", "scalar",
+              "--output", "z_0,z_1,z_2,L", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    s = np.exp([1, 2, 0.5]) / np.exp([1, 2, 0.5]).sum()
+    jacobian = np.diag(s) - np.outer(s, s)  # ∂softmax_i/∂x_j = s_i (δ_ij − s_j)
+    rows = [[run.json()["jacobian"][z][x] for x in ("x_0", "x_1", "x_2")] for z in ("z_0", "z_1", "z_2")]
+    assert np.array(rows) == pytest.approx(jacobian, rel=1e-12, abs=1e-15)
