@@ -210,3 +210,26 @@ def test_the_elements_of_a_vector_stage_are_outputs_whose_jacobian_is_softmaxs(c
     jacobian = np.diag(s) - np.outer(s, s)  # ∂softmax_i/∂x_j = s_i (δ_ij − s_j)
     rows = [[run.json()["jacobian"][z][x] for x in ("x_0", "x_1", "x_2")] for z in ("z_0", "z_1", "z_2")]
     assert np.array(rows) == pytest.approx(jacobian, rel=1e-12, abs=1e-15)
+
+
+def test_data_rows_feed_the_unrolled_circuit_of_a_vector_parameter(cli):
+    run = cli("eval", "dot(w, [y, 1])", "--data", "examples/network/data.csv", "--at", "w=[0.5,0.5]",
+              "--gates", "scalar", "--format", "json", "-q")
+    assert run.code == 0, run.stderr
+    y = np.loadtxt("examples/network/data.csv", delimiter=",", skiprows=1)[:, 1]
+    gradient = run.json()["gradient"]
+    assert gradient["w_0"] == pytest.approx(y.mean(), rel=1e-12) and gradient["w_1"] == pytest.approx(1.0)
+
+
+def test_a_vector_op_without_a_scalar_definition_is_refused_in_one_line(cli):
+    from gradcalc.core.ops import Op, register, withdraw
+
+    register(Op("doubled", lambda m, x: x * 2, None, calls=("doubled",),
+                vjp=lambda m, out, args, i, g: g * 2, vjp_written=lambda names, shapes, i: "2 * d"))
+    try:
+        assert cli("eval", "sum(doubled(x))", "--at", "x=[1,2]").code == 0
+        assert one_error(cli("eval", "sum(doubled(x))", "--at", "x=[1,2]", "--gates", "scalar")) == \
+            ("error: stage u1 = doubled(x): --gates scalar cannot unroll doubled, which has no scalar "
+             "definition: keep it whole with the written gates")
+    finally:
+        withdraw("doubled")

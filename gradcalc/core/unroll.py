@@ -127,7 +127,8 @@ class _Circuit:
                 return op.unrolled(self, *args)
             if op.vector:
                 raise UsageError(f"stage {self.old.stage(i)}: gates scalar cannot unroll {op.name}, "
-                                 "which has no scalar definition: use gates written").about("gates")
+                                 "which has no scalar definition: keep it whole with the written "
+                                 "gates").about("gates")
             if len(args) == 1 and op.arity[1] is None and isinstance(args[0], list):
                 return self.gate(node.op, tuple(e.index for e in _flat(args[0])))  # max(x)
             return self._elementwise(node.op, args)
