@@ -31,6 +31,8 @@ LIMITS: dict[str, Limit] = {
               "characters in an expression, program or value, or in a batch line"),
         Limit("GRADCALC_MAX_NODES", 2_000_000, "nodes in a graph"),
         Limit("GRADCALC_MAX_DIGITS", 10_000, "digits of an exact number or of a many-digit evaluation"),
+        Limit("GRADCALC_MAX_UNROLLED", 10_000,
+              "scalar stages of a circuit unrolled from vectors; the written gates keep them whole"),
         Limit("GRADCALC_MAX_PATHS", 10_000, "paths listed by `paths`"),
         Limit("GRADCALC_MAX_PATH_WORK", 2_000_000,
               "work of listing paths: the paths listed times the stages of the graph"),

@@ -151,7 +151,7 @@ def test_data_in_memory_gives_what_the_file_gives(data):
     (lambda: gradcalc.evaluate("x", x=1, wrt=["z"]), gradcalc.UsageError, ValueError,
      "wrt names z, which the expression does not use (its inputs: x)"),
     (lambda: gradcalc.evaluate("x", x=1, gates="lecture"), gradcalc.UsageError, ValueError,
-     "gates='lecture': choose one of 'written', 'fused', 'primitive'"),
+     "gates='lecture': choose one of 'written', 'fused', 'primitive', 'scalar'"),
     (lambda: gradcalc.paths("x*y", x=1, y=2), gradcalc.UsageError, ValueError,
      "paths needs one input: name it with wrt (one of: x, y)"),
     (lambda: gradcalc.evaluate("sin x", x=1), gradcalc.ParseError, ValueError,

@@ -51,7 +51,7 @@ __all__ = ["evaluate", "gradient", "trace", "graph", "check", "grad", "hessian",
            "Gradient", "Paths", "DataResult", "Descent", "Circuit"]
 
 Source = Union[str, Graph]
-Gates = Literal["written", "fused", "primitive"]
+Gates = Literal["written", "fused", "primitive", "scalar"]
 # A file path, a mapping of 1-D arrays, a numpy structured array, a pandas or pyarrow table.
 DataSource = Union[str, "os.PathLike[str]", Mapping[str, Any], Any]
 
@@ -99,6 +99,7 @@ def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[
                 raise UsageError("exact, digits and nonfinite apply to single points, not to data")
             return _evaluate_data(source, data, at, values, wrt, gates, reduce, on_error)
         graph, point = _prepared(source, at, values, gates)
+        wrt = _wrt(wrt, graph, gates, at, values)
         if exact or digits is not None:
             if nonfinite != "strict":
                 raise UsageError("nonfinite='ieee' works with float64 values only").about("nonfinite")
@@ -142,6 +143,7 @@ def trace(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
     with _python_terms():
         _choice("nonfinite", nonfinite, ("strict", "ieee"))
         graph, point = _prepared(source, at, values, gates)
+        wrt = _wrt(wrt, graph, gates, at, values)
         if exact or digits is not None:
             if nonfinite != "strict":
                 raise UsageError("nonfinite='ieee' works with float64 values only").about("nonfinite")
@@ -191,7 +193,7 @@ def check(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str
         rtol, atol = _at_least("rtol", RTOL if rtol is None else rtol, 0), \
             _at_least("atol", ATOL if atol is None else atol, 0)
         graph_, point = _prepared(source, at, values, gates)
-        report = checked(graph_, point, wrt=_names(wrt), stages=nodes, rtol=rtol, atol=atol,
+        report = checked(graph_, point, wrt=_wrt(wrt, graph_, gates, at, values), stages=nodes, rtol=rtol, atol=atol,
                          m=float_system(graph_, point))
         return Check(report, _warned(graph_, point, report.result.warnings + report.warnings))
 
@@ -231,7 +233,8 @@ def hessian(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[s
 
     with _python_terms(), exact_clock(exact):
         graph_, point = _prepared(source, at, values, gates)
-        evaluation = compute("eval", graph_, point, wrt=_names(wrt), exact=exact, hessian=True)
+        evaluation = compute("eval", graph_, point, wrt=_wrt(wrt, graph_, gates, at, values), exact=exact,
+                             hessian=True)
         assert isinstance(evaluation.shown, Report)
         return Hessian(evaluation.shown, _warned(graph_, point, evaluation.warnings))
 
@@ -320,6 +323,18 @@ def _prepared(source: Source, at: Mapping[str, Any] | None, values: Mapping[str,
     return lowered, point.fitted(lowered)
 
 
+def _wrt(wrt: Sequence[str] | None, graph_: Graph, gates: str, at: Mapping[str, Any] | None,
+         values: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """`wrt` as names of inputs: in a circuit unrolled by gates="scalar", a vector or matrix
+    named whole stands for its elements (`W` for W_0_0, W_0_1, ...)."""
+    names = _names(wrt)
+    if names is None or gates != "scalar":
+        return names
+    from gradcalc.core.unroll import element_inputs
+
+    return element_inputs(names, point_of(at or {}, values).shapes, graph_.input_names)
+
+
 def _evaluated(graph_: Graph, point: Point, wrt: Sequence[str] | None = None,
                nonfinite: str = "strict") -> autodiff.Result:
     """Value and gradient in float64, on numpy arrays when a value is a vector or a matrix or
@@ -334,13 +349,13 @@ def _lowered(source: Source, point: Point, gates: str, columns: Sequence[str] = 
 
     _choice("gates", gates, MODES)
     if isinstance(source, Graph):
-        return rewrite(source, gates)
+        return rewrite(source, gates, point.shapes)
     if not isinstance(source, str):
         raise ValueTypeError(f"source: expected an expression (str) or a Graph from lower(), not "
                              f"{type(source).__name__}").about("source")
     from gradcalc.core.parse import parse
 
-    return lower_gates(parse(source), given={*point.names, *columns}, gates=gates)
+    return lower_gates(parse(source), given={*point.names, *columns}, gates=gates, shapes=point.shapes)
 
 
 def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | None, exact: bool,

@@ -129,13 +129,15 @@ class Batch:
     def prepared(self, request: Request) -> tuple[Graph, Point]:
         """The graph (from the cache when the same text was lowered the same way) and the
         point; on a miss the text is parsed before the values are read, as the command does."""
-        key = (request.expr, request.gates, constants_given(request.at), request.outputs)
+        # a circuit unrolled by gates scalar depends on the shapes of the values too
+        shapes = tuple(point_of(request.at).shapes.items()) if request.gates == "scalar" else ()
+        key = (request.expr, request.gates, constants_given(request.at), request.outputs, shapes)
         graph = self.graphs.get(key)
         if graph is not None:
             return graph, point_of(request.at).fitted(graph)
         program = parse(request.expr)
         point = point_of(request.at)
-        graph = lower_gates(program, given=point.names, gates=request.gates)
+        graph = lower_gates(program, given=point.names, gates=request.gates, shapes=point.shapes)
         if request.outputs is not None:
             graph = graph.with_outputs(request.outputs)
         self.graphs.keep(key, graph)

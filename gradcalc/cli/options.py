@@ -88,7 +88,8 @@ class FiniteFloat(click.FloatRange):
 
 gates_option = click.option(
     "--gates", type=click.Choice(MODES), default="written", show_default=True,
-    help="Gate granularity: as written, fused (longhand sigmoid → one gate) or primitive.")
+    help="Gate granularity: as written, fused (longhand sigmoid → one gate), primitive, or "
+         "scalar (vectors unrolled into their elements' circuit: W_0_1 is W[0, 1]).")
 
 nonfinite_option = click.option(
     "--nonfinite", type=click.Choice(["strict", "ieee"]), default="strict", show_default=True,
@@ -155,15 +156,21 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     program = parse(read_source(options["expression"], options["file"], stdin_free))
     point = Point(parse_at(options["at"]))
     graph = lower_gates(program, given={*point.names, *columns},
-                        gates=options.get("gates", "written"))
+                        gates=options.get("gates", "written"), shapes=point.shapes)
+    shapes = point.shapes
     point = point.fitted(graph)
     outputs = options.get("outputs")
     if outputs is not None and "." in outputs:  # a file name: stage names have no dots
         raise click.UsageError(f"--output {outputs}: --output names the outputs among the stages "
                                "(f,g or all); to write the result to a file use -o FILE")
+    wrt = names(options.get("wrt"))
+    if wrt is not None and options.get("gates") == "scalar":
+        from gradcalc.core.unroll import element_inputs
+
+        wrt = element_inputs(wrt, shapes, graph.input_names)
     if outputs is not None:
         graph = graph.with_outputs("all" if outputs.strip() == "all" else names(outputs) or ())
-    return Job(graph, point, names(options.get("wrt")))
+    return Job(graph, point, wrt)
 
 
 def at_point(job: Job, nonfinite: str = "strict") -> Result:

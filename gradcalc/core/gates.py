@@ -3,7 +3,9 @@
 `written` keeps one gate per operation the user wrote. `fused` turns compound patterns
 written out longhand into one gate with a simple, stable local rule (`1/(1+exp(-z))` becomes
 sigmoid, whose local gradient is σ(1−σ)). `primitive` splits compound functions into the
-elementary gates of the lecture circuit (sigmoid becomes ×(−1), exp, +1, 1/x).
+elementary gates of the lecture circuit (sigmoid becomes ×(−1), exp, +1, 1/x). `scalar`
+unrolls vectors and matrices, given their shapes, into the scalar circuit of their elements
+(core/unroll.py); without a vector it is `written`.
 
 A rewrite maps a Graph to a new Graph with the same inputs and the same output name; only
 the stages in between differ, so the gradients of the inputs are the same in every mode.
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import product
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from gradcalc.core.graph import Graph, Node, lower
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import Program
+from gradcalc.core.unroll import unroll
 from gradcalc.errors import UsageError
 
-MODES = ("written", "fused", "primitive")
+MODES = ("written", "fused", "primitive", "scalar")
 
 _LEAVES = ("input", "const")
 
@@ -37,15 +40,20 @@ def fused_patterns() -> tuple[tuple[str, tuple], ...]:
                  for pattern, arguments in op.fused_from)
 
 
-def lower_gates(source: str | Program, given: Iterable[str] = (), gates: str = "written") -> Graph:
-    """The staged graph of a text or parsed program, with gates of the chosen granularity."""
-    return rewrite(lower(source, given=given), gates)
+def lower_gates(source: str | Program, given: Iterable[str] = (), gates: str = "written",
+                shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
+    """The staged graph of a text or parsed program, with gates of the chosen granularity;
+    `shapes`: the inputs that are vectors or matrices, which `scalar` unrolls."""
+    return rewrite(lower(source, given=given), gates, shapes)
 
 
-def rewrite(graph: Graph, mode: str = "written") -> Graph:
-    """The graph with gates of the chosen granularity: written, fused or primitive."""
+def rewrite(graph: Graph, mode: str = "written", shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
+    """The graph with gates of the chosen granularity: written, fused, primitive or scalar
+    (the vectors unrolled, the inputs having these shapes; a name not given is a scalar)."""
     if mode == "written":
         return graph
+    if mode == "scalar":
+        return unroll(graph, shapes or {})
     if mode == "fused":
         return _fuse(graph)
     if mode == "primitive":

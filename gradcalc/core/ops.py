@@ -16,7 +16,11 @@ Ops on vectors and matrices (`@`, `sum`, `softmax`, ...) run on the array system
     vjp_written(names, shapes, i) -> that rule written out, `du @ xᵀ` (names: out, *args)
 
 Every other op applies elementwise there, with numpy's broadcasting: its gradient is
-`partial * upstream`, summed over the axes that argument was broadcast along.
+`partial * upstream`, summed over the axes that argument was broadcast along. For
+`--gates scalar` a vector op also gives its scalar definition (core/unroll.py):
+
+    unrolled(c, *args) -> its elements, each a scalar gate of the circuit `c`
+                          (an array is a nested list of elements; `+ - * /` on them are gates)
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     vjp: Optional[Callable[..., Any]] = None  # vector ops: (m, out, args, i, upstream) -> gradient of args[i]
     vjp_written: Optional[Callable[..., str]] = None  # (names, shapes, i) -> that rule as text
     mismatch: Optional[Callable[..., str]] = None  # (shapes) -> why these shapes do not fit
+    unrolled: Optional[Callable[..., Any]] = None  # vector ops: (c, *args) -> its scalar elements, for --gates scalar
 
     @property
     def vector(self) -> bool:
@@ -326,6 +331,35 @@ def _norm_kink(out, args):
     return "norm is not differentiable at 0; using the subgradient 0" if out == 0 else None
 
 
+# The scalar definitions of --gates scalar: softmax and logsumexp in the stable forms the
+# array system computes, the row's maximum subtracted first (its gradient is 0 up to rounding).
+
+def _logsumexp_row(c, row):
+    top = c.max(*row)
+    return top + c.log(c.total([c.exp(x - top) for x in row]))
+
+
+def _softmax_row(c, row):
+    top = c.max(*row)
+    shifted = [c.exp(x - top) for x in row]
+    total = c.total(shifted)
+    return [e / total for e in shifted]
+
+
+def _log_softmax_row(c, row):
+    lse = _logsumexp_row(c, row)
+    return [x - lse for x in row]
+
+
+def _mean_unrolled(c, x):
+    elements = c.flat(x)
+    return c.total(elements) / c.number(len(elements))
+
+
+def _norm_unrolled(c, x):
+    return c.sqrt(c.total([e * e for e in c.flat(x)]))
+
+
 def _stack_mismatch(shapes) -> str:
     return "the elements of a vector or matrix literal must have one shape (a matrix is rectangular)"
 
@@ -333,50 +367,58 @@ def _stack_mismatch(shapes) -> str:
 _declare(
     Op("matmul", lambda m, a, b: m.matmul(a, b), None, (2, 2), "@",
        written="{0} @ {1}", latex=r"{0} {1}", label="@",
-       vjp=_matmul_vjp, vjp_written=_matmul_written, mismatch=_matmul_mismatch),
+       vjp=_matmul_vjp, vjp_written=_matmul_written, mismatch=_matmul_mismatch,
+       unrolled=lambda c, a, b: c.matmul(a, b)),
     Op("dot", lambda m, a, b: m.dot(a, b), None, (2, 2), calls=("dot",),
        latex=r"{0} \cdot {1}", label="·",
        vjp=lambda m, out, args, i, g: g * args[1 - i],
-       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[2 - i]}", mismatch=_dot_mismatch),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[2 - i]}", mismatch=_dot_mismatch,
+       unrolled=lambda c, a, b: c.dot(a, b)),
     Op("sum", lambda m, x: m.sum(x), None, calls=("sum",), latex=r"\sum {0}", label="Σ",
        vjp=lambda m, out, args, i, g: m.broadcast_to(g, m.shape(args[0])),
-       vjp_written=lambda names, shapes, i: f"d{names[0]} (broadcast to {_shape_text(shapes[1])})"),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} (broadcast to {_shape_text(shapes[1])})",
+       unrolled=lambda c, x: c.total(c.flat(x))),
     Op("mean", lambda m, x: m.mean(x), None, calls=("mean",), latex=r"\operatorname{{mean}} {0}",
        vjp=lambda m, out, args, i, g: m.broadcast_to(g / m.size(args[0]), m.shape(args[0])),
-       vjp_written=lambda names, shapes, i: f"d{names[0]}/{_size(shapes[1])} (broadcast to {_shape_text(shapes[1])})"),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}/{_size(shapes[1])} (broadcast to {_shape_text(shapes[1])})",
+       unrolled=_mean_unrolled),
     Op("transpose", lambda m, x: m.transpose(x), None, calls=("transpose",), written="{0}ᵀ",
        latex="{{{0}}}^{{T}}", label="ᵀ",
        vjp=lambda m, out, args, i, g: m.transpose(g),
-       vjp_written=lambda names, shapes, i: f"d{names[0]}ᵀ"),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}ᵀ",
+       unrolled=lambda c, x: c.transpose(x)),
     Op("softmax", lambda m, x: m.softmax(x), None, calls=("softmax",),
        latex=_function(r"\operatorname{{softmax}}"),
        vjp=lambda m, out, args, i, g: out * (g - m.sum(g * out, axis=-1, keepdims=True)),
        vjp_written=lambda names, shapes, i: f"{names[0]} * (d{names[0]} - sum({names[0]} * d{names[0]}))",
-       mismatch=_needs_array("softmax")),
+       mismatch=_needs_array("softmax"), unrolled=lambda c, x: c.rows(x, _softmax_row)),
     Op("log_softmax", lambda m, x: m.log_softmax(x), None, calls=("log_softmax",),
        latex=_function(r"\log\operatorname{{softmax}}"),
        vjp=lambda m, out, args, i, g: g - m.exp(out) * m.sum(g, axis=-1, keepdims=True),
        vjp_written=lambda names, shapes, i: f"d{names[0]} - exp({names[0]}) * sum(d{names[0]})",
-       mismatch=_needs_array("log_softmax")),
+       mismatch=_needs_array("log_softmax"), unrolled=lambda c, x: c.rows(x, _log_softmax_row)),
     Op("logsumexp", lambda m, x: m.logsumexp(x), None, calls=("logsumexp",),
        latex=_function(r"\operatorname{{logsumexp}}"),
        vjp=lambda m, out, args, i, g: m.exp(args[0] - m.trailing(out)) * m.trailing(g),
        vjp_written=lambda names, shapes, i: f"d{names[0]} * exp({names[1]} - {names[0]})",
-       mismatch=_needs_array("logsumexp")),
+       mismatch=_needs_array("logsumexp"), unrolled=lambda c, x: c.rows(x, _logsumexp_row)),
     Op("norm", lambda m, x: m.norm(x), None, calls=("norm",), latex=r"\left\|{0}\right\|",
        kink=_norm_kink, kink_at=lambda out, args: out == 0,
        vjp=lambda m, out, args, i, g: args[0] * 0.0 if out == 0 else g * args[0] / out,
-       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[1]} / {names[0]}"),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[1]} / {names[0]}",
+       unrolled=_norm_unrolled),
     # `[a, b]` and `[[1, 2], [3, 4]]`: a vector or matrix written in the expression
     Op("vector", lambda m, *xs: m.stack(*xs), None, (1, None), written="[{args}]",
        latex=r"\left[{args}\right]", label="[ ]",
        vjp=lambda m, out, args, i, g: m.index(g, i),
-       vjp_written=lambda names, shapes, i: f"d{names[0]}[{i}]", mismatch=_stack_mismatch),
+       vjp_written=lambda names, shapes, i: f"d{names[0]}[{i}]", mismatch=_stack_mismatch,
+       unrolled=lambda c, *xs: c.stack(xs)),
     # `z[0]`, `W[1, 2]`: the indices are integer constants, its inputs after the first
     Op("index", lambda m, x, *at: m.index(x, *at), None, (2, None), written="{0}[{rest}]",
        latex="{0}_{{{rest}}}", label="[i]",
        vjp=lambda m, out, args, i, g: m.scatter(m.shape(args[0]), args[1:], g) if i == 0 else None,
-       vjp_written=lambda names, shapes, i: f"d{names[0]} at [{', '.join(names[2:])}]"),
+       vjp_written=lambda names, shapes, i: f"d{names[0]} at [{', '.join(names[2:])}]",
+       unrolled=lambda c, x, *at: c.at(x, at)),
 )
 
 

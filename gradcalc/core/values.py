@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
 
 from gradcalc.core.graph import VECTOR_MODES, Graph, lower
 from gradcalc.core.parse import parse, signed_number
+from gradcalc.core.unroll import element_names
 from gradcalc.errors import DomainError, GradcalcError, UsageError, short
 from gradcalc.numbers import floats
 
@@ -74,6 +75,7 @@ class Point:
         inputs = set(graph.input_names)
         texts = dict(self.texts)
         arrays = dict(self._arrays)
+        self._split(texts, arrays, inputs)
         for name, array in self._arrays.items():
             if name not in inputs and len(array.shape) == 1 and f"{name}0" in inputs:
                 del texts[name], arrays[name]  # the shorthand: w0, w1, ... from a 1-D array
@@ -84,10 +86,7 @@ class Point:
                 continue
             elements = [element for element in self._scalars(name) if element in texts]
             if name in inputs and elements:
-                used = [element for element in elements if element in inputs]
-                if used:
-                    raise UsageError(f"at {name}: the expression names both the vector {name} and "
-                                     f"its elements ({', '.join(used)}): use one or the other").about("at")
+                _refuse_both(name, [element for element in elements if element in inputs])
                 for element in elements:
                     del texts[element]
             elif elements:
@@ -96,13 +95,33 @@ class Point:
             return self
         return self._kept(texts, arrays)
 
+    def _split(self, texts: dict[str, str], arrays: dict[str, Any], inputs: set[str]) -> None:
+        """Each vector or matrix the graph names by its elements alone (`W_0_1` for W[0, 1],
+        the inputs of a circuit unrolled by gates scalar) becomes those scalars."""
+        for name, shape in self.shapes.items():
+            names = element_names(name, shape)
+            if name in texts and name not in inputs and names[0] in inputs:
+                _refuse_both(name, [scalar for scalar in self._scalars(name) if scalar in inputs])
+                del texts[name]
+                arrays.pop(name, None)
+                for scalar in self._scalars(name):  # w0, w1, ...: the shorthand's, unused here
+                    texts.pop(scalar, None)
+                for element, text in zip(names, self._element_texts(name)):
+                    add_value(texts, element, text)
+
+    def _element_texts(self, name: str) -> list[str]:
+        if name in self._arrays:
+            return [repr(float(element)) for element in self._arrays[name].ravel().tolist()]
+        elements = self._elements[name]
+        return elements if isinstance(elements, list) else list(elements.texts.values())
+
     def _kept(self, texts: dict[str, str], arrays: dict[str, Any]) -> "Point":
         """The point of these names, each value as already read here (not parsed again)."""
         kept = Point({name: texts[name] for name in texts if name not in self.texts})
         kept.texts = texts
         kept._arrays = arrays
-        kept._literals = _within(self._literals, texts)
-        kept._graphs = _within(self._graphs, texts)
+        kept._literals.update(_within(self._literals, texts))
+        kept._graphs.update(_within(self._graphs, texts))
         kept.shapes = _within(self.shapes, texts)
         kept._elements = _within(self._elements, texts)
         return kept
@@ -153,6 +172,12 @@ class Point:
         if isinstance(elements, list):
             return make(elements, self.shapes[name])
         return make(list(elements.read(m).values()), self.shapes[name])
+
+
+def _refuse_both(name: str, used: list[str]) -> None:
+    if used:
+        raise UsageError(f"at {name}: the expression names both the vector {name} and "
+                         f"its elements ({', '.join(used)}): use one or the other").about("at")
 
 
 _ARRAY = "[…]"  # the text of a value given as an array (never read)

@@ -1,0 +1,375 @@
+"""`--gates scalar`: a vector expression unrolled into the scalar circuit of its elements.
+
+With the shapes of the inputs known (from the values), every stage becomes the scalar stages of
+its elements: an input `W` of shape 2×2 becomes the inputs W_0_0, W_0_1, W_1_0, W_1_1 (`x_1` is
+x[1]; `W_i_j` is W[i, j]); a stage that computes a vector or a matrix keeps its name in its
+elements (`z_0`, `z_1`); an elementwise op applies to each element with numpy's broadcasting,
+an n-ary one (`max`) applied to one array reduces it, and each vector op is written out by the
+scalar definition the registry gives it (`Op.unrolled`: sums of products for `@`, the stable
+forms for softmax and logsumexp). The scalar engine then runs it as any other expression, so
+its gradients are those of the vectorised trace, element by element.
+
+An array is a nested list of Elements (a scalar is one Element); nothing here imports numpy.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from gradcalc import limits
+from gradcalc.core.graph import Graph, Node
+from gradcalc.core.ops import BINARY, REGISTRY, function_op
+from gradcalc.errors import GradcalcError, UsageError
+
+_LEAVES = ("input", "const")
+LIMIT = "GRADCALC_MAX_UNROLLED"
+
+
+def element_name(name: str, index: Sequence[int]) -> str:
+    """The scalar that stands for name[index]: `x_1`, `W_0_1` (the name itself for a scalar)."""
+    return "_".join((name, *map(str, index)))
+
+
+def element_names(name: str, shape: Sequence[int]) -> list[str]:
+    """The names of every element of an array of this shape, in row-major order."""
+    return [element_name(name, index) for index in _indices(tuple(shape))]
+
+
+def element_inputs(names: Sequence[str], shapes: Mapping[str, tuple[int, ...]],
+                   inputs: Sequence[str]) -> tuple[str, ...]:
+    """Names of inputs, where a vector or matrix that was unrolled stands for its elements
+    (`wrt W` is W_0_0, W_0_1, ...)."""
+    known = set(inputs)
+    return tuple(element for name in names for element in
+                 (element_names(name, shapes[name]) if name not in known and name in shapes else (name,)))
+
+
+def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> Graph:
+    """The scalar circuit of a graph whose inputs have these shapes (a name not given is a
+    scalar); a graph with no vector in it is returned as it is."""
+    if not graph.vectorised and not any(shapes.get(graph.nodes[i].name) for i in graph.inputs):
+        return graph
+    return _Circuit(graph, shapes).build()
+
+
+class Element:
+    """One scalar stage of the circuit being built; arithmetic on it adds gates."""
+
+    __slots__ = ("circuit", "index")
+
+    def __init__(self, circuit: "_Circuit", index: int):
+        self.circuit = circuit
+        self.index = index
+
+    def __add__(self, other: "Element") -> "Element":
+        return self.circuit.binary("+", self, other)
+
+    def __sub__(self, other: "Element") -> "Element":
+        return self.circuit.binary("-", self, other)
+
+    def __mul__(self, other: "Element") -> "Element":
+        return self.circuit.binary("*", self, other)
+
+    def __truediv__(self, other: "Element") -> "Element":
+        return self.circuit.binary("/", self, other)
+
+
+class _Circuit:
+    """Builds the scalar node list; also the namespace the registry's `unrolled` rules use."""
+
+    def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]]):
+        self.old = graph
+        self.shapes = shapes
+        self.nodes: list[Node] = []
+        self.memo: dict[tuple, int] = {}
+        self.taken = {node.name for node in graph.nodes}
+        self.counter = 0
+        self.cap = limits.limit(LIMIT)
+        self.stage = 0  # the old node being unrolled, for messages
+        self.images: list[Any] = []  # each old node's elements
+        self.own: set[str] = set()  # the names given to elements of old stages
+
+    # ---- the graph ----
+
+    def build(self) -> Graph:
+        old = self.old
+        images = self.images
+        for i, node in enumerate(old.nodes):
+            self.stage = i
+            start = len(self.nodes)
+            image = self._image(i, node, images)
+            keep = i in old.named or i in old.outputs
+            images.append(self._named(i, image, start, keep))
+        for i in old.outputs:
+            if isinstance(images[i], list):
+                name = old.output_name if i == old.output else old.nodes[i].name
+                raise UsageError(f"the output {name} is {_words(_shape(images[i]))}: a gradient "
+                                 f"needs a scalar output; reduce it (sum({name}), norm(...)) or "
+                                 f"take one element ({name}[0])")
+        outputs = tuple(e.index for i in old.outputs for e in _flat(images[i]))
+        output = images[old.output].index
+        named = tuple(e.index for i in old.named for e in _flat(images[i]))
+        return Graph(tuple(self.nodes), output, old.output_name, old.source, named, outputs)
+
+    def _image(self, i: int, node: Node, images: list) -> Any:
+        if node.op == "input":
+            shape = tuple(self.shapes.get(node.name, ()))
+            for index in _indices(shape):
+                self._claim(element_name(node.name, index), i, index)
+                self.own.add(element_name(node.name, index))
+            elements = [self._append(Node(name, "input")) for name in element_names(node.name, shape)]
+            return _shaped([Element(self, k) for k in elements], shape)
+        if node.op == "const":
+            return self.gate("const", (), node.text)
+        op = REGISTRY[node.op]
+        args = [images[j] for j in node.inputs]
+        try:
+            if op.unrolled is not None:
+                return op.unrolled(self, *args)
+            if op.vector:
+                raise UsageError(f"stage {self.old.stage(i)}: gates scalar cannot unroll {op.name}, "
+                                 "which has no scalar definition: keep it whole with the written "
+                                 "gates").about("gates")
+            if len(args) == 1 and op.arity[1] is None and isinstance(args[0], list):
+                return self.gate(node.op, tuple(e.index for e in _flat(args[0])))  # max(x)
+            return self._elementwise(node.op, args)
+        except GradcalcError:
+            raise
+        except ValueError:
+            from gradcalc.core.autodiff import shape_error
+
+            raise shape_error(self.old, i, [_shape(a) for a in args]) from None
+        except IndexError:
+            raise self._index_error(i, args) from None
+
+    def _elementwise(self, op: str, args: list) -> Any:
+        shape = _broadcast_shape([_shape(a) for a in args])
+        spread = [_broadcast(a, _shape(a), shape) for a in args]
+        return _zip_apply(lambda *xs: self.gate(op, tuple(x.index for x in xs)), spread, len(shape))
+
+    def _named(self, i: int, image: Any, start: int, keep: bool) -> Any:
+        """The image with its elements named after stage i (`z_0`, `z_1`); an element that is
+        an earlier stage (a transpose, an index) gets a copy of its own when i is named."""
+        name = self.old.nodes[i].name
+        if self.old.nodes[i].op in _LEAVES:
+            return image
+        shape = _shape(image)
+        flat = _flat(image)
+        renamed = []
+        for index, element in zip(_indices(shape), flat):
+            wanted = element_name(name, index)
+            made = self.nodes[element.index]
+            if element.index >= start and made.op != "const" and made.name not in self.own:
+                self._claim(wanted, i, index)
+                self.nodes[element.index] = self.nodes[element.index]._replace(name=wanted)
+                self.own.add(wanted)
+            elif keep:
+                self._claim(wanted, i, index)
+                element = Element(self, self._append(Node(wanted, "copy", (element.index,))))
+                self.own.add(wanted)
+            renamed.append(element)
+        return _shaped(renamed, shape)
+
+    def _claim(self, name: str, i: int, index: tuple) -> None:
+        old = self.old.nodes[i].name
+        if index and (name in self.taken or name in self.own):
+            raise UsageError(f"gates scalar names the element {old}[{', '.join(map(str, index))}] "
+                             f"{name}, a name the expression already uses: rename {name}").about("gates")
+
+    def _where(self, i: int) -> str:
+        """The old node being unrolled, with the shapes it is unrolled from."""
+        node = self.old.nodes[i]
+        if node.op == "input":
+            return f"the input {node.name}, {_words(tuple(self.shapes.get(node.name, ())))}"
+        shapes = ", ".join(f"{self.old.nodes[j].name} is {_words(_shape(self.images[j]))}"
+                           for j in node.inputs if _shape(self.images[j]))
+        return f"stage {self.old.stage(i)}" + (f" ({shapes})" if shapes else "")
+
+    def _index_error(self, i: int, args: list) -> UsageError:
+        shape = _shape(args[0])
+        at = [self._integer(a) for a in args[1:]]
+        name = self.old.nodes[self.old.nodes[i].inputs[0]].name
+        stage = self.old.stage(i)
+        if len(at) > len(shape):
+            fix = "a scalar has no elements" if not shape else \
+                f"index it with at most {len(shape)} ind{'ex' if len(shape) == 1 else 'ices'}"
+            return UsageError(f"stage {stage}: {name} is {_words(shape)}: {fix}")
+        return UsageError(f"stage {stage}: index [{', '.join(map(str, at))}] is out of range for "
+                          f"{name}, {_words(shape)} (indices count from 0)")
+
+    # ---- gates ----
+
+    def gate(self, op: str, args: tuple[int, ...], text: str = "") -> Element:
+        """A scalar gate, shared with an equal one already made."""
+        key = (op, args, text)
+        if key not in self.memo:
+            self.memo[key] = self._append(Node(text if op == "const" else self._fresh(), op, args, text))
+        return Element(self, self.memo[key])
+
+    def _append(self, node: Node) -> int:
+        if len(self.nodes) >= self.cap:
+            raise limits.exceeded(LIMIT, what=f"gates scalar needs more scalar stages for "
+                                  f"{self._where(self.stage)}").about("gates")
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def _fresh(self) -> str:
+        self.counter += 1
+        while f"u{self.counter}" in self.taken:
+            self.counter += 1
+        name = f"u{self.counter}"
+        self.taken.add(name)
+        return name
+
+    def binary(self, symbol: str, a: Element, b: Element) -> Element:
+        return self.gate(BINARY[symbol], (a.index, b.index))
+
+    def call(self, function: str, *args: Element) -> Element:
+        op = function_op(function, len(args))
+        assert op is not None
+        return self.gate(op.name, tuple(a.index for a in args))
+
+    # ---- what the registry's scalar definitions are written with ----
+
+    def number(self, value: float) -> Element:
+        return self.gate("const", (), repr(value) if isinstance(value, float) else str(value))
+
+    def exp(self, x: Element) -> Element:
+        return self.call("exp", x)
+
+    def log(self, x: Element) -> Element:
+        return self.call("log", x)
+
+    def sqrt(self, x: Element) -> Element:
+        return self.call("sqrt", x)
+
+    def max(self, *xs: Element) -> Element:
+        """The largest of these: one gate (the element itself when there is one)."""
+        return xs[0] if len(xs) == 1 else self.call("max", *xs)
+
+    def total(self, xs: Sequence[Element]) -> Element:
+        """x0 + x1 + ... as a chain of + gates, left to right, as written by hand."""
+        result = xs[0]
+        for x in xs[1:]:
+            result = result + x
+        return result
+
+    def flat(self, x: Any) -> list[Element]:
+        return _flat(x)
+
+    def transpose(self, x: Any) -> Any:
+        if isinstance(x, list) and x and isinstance(x[0], list):
+            return [list(column) for column in zip(*x)]
+        return x
+
+    def dot(self, a: Any, b: Any) -> Element:
+        if _rank(a) != 1 or _rank(b) != 1 or len(a) != len(b):
+            raise ValueError("dot takes two vectors of one length")
+        return self.total([p * q for p, q in zip(a, b)])
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        """Sums of products: (A @ B)[i][k] = A[i][0]*B[0][k] + A[i][1]*B[1][k] + ..."""
+        rank = (_rank(a), _rank(b))
+        if 0 in rank or max(rank) > 2 or _shape(a)[-1] != _shape(b)[0]:
+            raise ValueError("the shapes do not fit")
+        if rank == (1, 1):
+            return self.dot(a, b)
+        if rank == (2, 1):
+            return [self.dot(row, b) for row in a]
+        columns = self.transpose(b)
+        if rank == (1, 2):
+            return [self.dot(a, column) for column in columns]
+        return [[self.dot(row, column) for column in columns] for row in a]
+
+    def rows(self, x: Any, each) -> Any:
+        """`each(c, row)` over the last axis: of a vector, itself; of a matrix, each row."""
+        rank = _rank(x)
+        if rank == 0:
+            raise ValueError("a scalar has no axis")
+        return each(self, x) if rank == 1 else [self.rows(row, each) for row in x]
+
+    def stack(self, xs: Sequence[Any]) -> list:
+        if len({_shape(x) for x in xs}) != 1:
+            raise ValueError("elements of different shapes")
+        return list(xs)
+
+    def at(self, x: Any, at: Sequence[Element]) -> Any:
+        for position in map(self._integer, at):
+            if not isinstance(x, list) or not 0 <= position < len(x):
+                raise IndexError(position)
+            x = x[position]
+        return x
+
+    def _integer(self, element: Element) -> int:
+        return int(float(self.nodes[element.index].text))
+
+
+# ---- arrays as nested lists --------------------------------------------------------------------
+
+def _indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    indices: list[tuple[int, ...]] = [()]
+    for n in shape:
+        indices = [(*index, k) for index in indices for k in range(n)]
+    return indices
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    shape = []
+    while isinstance(x, list):
+        shape.append(len(x))
+        x = x[0]
+    return tuple(shape)
+
+
+def _rank(x: Any) -> int:
+    return len(_shape(x))
+
+
+def _flat(x: Any) -> list[Element]:
+    if not isinstance(x, list):
+        return [x]
+    return [e for item in x for e in _flat(item)]
+
+
+def _shaped(flat: list, shape: tuple[int, ...]) -> Any:
+    """The flat elements (row-major) nested in this shape."""
+    if not shape:
+        return flat[0]
+    step = len(flat) // shape[0]
+    return [_shaped(flat[k * step:(k + 1) * step], shape[1:]) for k in range(shape[0])]
+
+
+def _broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """numpy's rule: the trailing dimensions equal, or 1."""
+    rank = max(map(len, shapes))
+    result = []
+    for k in range(rank):
+        sizes = {shape[k - rank + len(shape)] for shape in shapes if k - rank + len(shape) >= 0}
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise ValueError("the shapes do not broadcast")
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _broadcast(x: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
+    if len(shape) < len(target):
+        return [_broadcast(x, shape, target[1:])] * target[0]
+    if not target:
+        return x
+    if shape[0] == target[0]:
+        return [_broadcast(item, shape[1:], target[1:]) for item in x]
+    return [_broadcast(x[0], shape[1:], target[1:])] * target[0]
+
+
+def _zip_apply(apply, arrays: list, rank: int) -> Any:
+    if rank == 0:
+        return apply(*arrays)
+    return [_zip_apply(apply, list(items), rank - 1) for items in zip(*arrays)]
+
+
+def _words(shape: tuple[int, ...]) -> str:
+    if not shape:
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a {shape[0]}-vector"
+    return "a " + "×".join(map(str, shape)) + (" matrix" if len(shape) == 2 else " array")
