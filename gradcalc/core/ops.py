@@ -365,7 +365,7 @@ _declare(
        mismatch=_needs_array("logsumexp")),
     Op("norm", lambda m, x: m.norm(x), None, calls=("norm",), latex=r"\left\|{0}\right\|",
        kink=_norm_kink, kink_at=lambda out, args: out == 0,
-       vjp=lambda m, out, args, i, g: args[0] * 0.0 if out == 0 else g * args[0] / out,
+       vjp=lambda m, out, args, i, g: args[0] * m.ZERO if out == 0 else g * args[0] / out,
        vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[1]} / {names[0]}"),
     # `[a, b]` and `[[1, 2], [3, 4]]`: a vector or matrix written in the expression
     Op("vector", lambda m, *xs: m.stack(*xs), None, (1, None), written="[{args}]",
