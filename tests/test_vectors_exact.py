@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradcalc
 
@@ -96,6 +98,22 @@ def test_the_other_vector_ops_give_sympys_exact_gradient():
     assert same([result.value], [f.subs(point)])
     for name, symbolic in (("W", w), ("V", v), ("x", x)):
         assert same(result.gradient[name], sympy_gradient(f, symbolic, point)), name
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.data())
+def test_neurons_of_random_shapes_give_sympys_exact_gradient(rows, columns, data):
+    entries = st.integers(-3, 3)
+    values = {"W": [[data.draw(entries) for _ in range(columns)] for _ in range(rows)],
+              "x": [data.draw(entries) for _ in range(columns)], "b": [data.draw(entries) for _ in range(rows)]}
+    w, x, b = symbols("W", (rows, columns)), symbols("x", (columns,)), symbols("b", (rows,))
+    f = sum((w * x + b).applyfunc(sigmoid)) + sp.log(sum((w * x).applyfunc(sp.exp)))
+    point = {**at_point(w, values["W"]), **at_point(x, values["x"]), **at_point(b, values["b"])}
+    result = gradcalc.evaluate("sum(sigmoid(W@x + b)) + logsumexp(W@x)", exact=True, **values)
+    assert same([result.value], [f.subs(point)])
+    for name, symbolic in (("W", w), ("x", x), ("b", b)):
+        assert same(result.gradient[name], sympy_gradient(f, symbolic, point)), name
+        assert not any(e.atoms(sp.Float) for e in np.ravel(result.gradient[name]))  # exact, never rounded
 
 
 @pytest.mark.parametrize("expression", [
@@ -216,6 +234,16 @@ def test_a_kink_warns_as_in_float_mode(cli):
     assert run.json()["exact"]["gradient"] == {"x": ["0", "0"]}
     assert run.stderr == cli(*args).stderr
     assert "warning: stage u1 = norm(x): norm is not differentiable at 0; using the subgradient 0\n" in run.stderr
+
+
+@pytest.mark.parametrize("mode", [(), ("--exact",)])
+def test_a_tie_in_the_max_of_a_vector_warns_and_splits_the_gradient(cli, mode):
+    run = cli("eval", "max(x) + min(W)", "--at", "x=[1,3,3],W=[[0,2],[0,0]]", *mode, "--format", "json")
+    assert run.code == 0
+    assert run.json()["gradient"]["x"] == [0.0, 0.5, 0.5]
+    assert run.stderr.splitlines() == [
+        "warning: stage u2 = min(W): min has a 3-way tie; the gradient is split evenly between them",
+        "warning: stage u1 = max(x): max has a 2-way tie; the gradient is split evenly between them"]
 
 
 def test_slow_exact_vector_work_stops_at_the_time_limit(cli, monkeypatch):

@@ -30,11 +30,10 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
     (gradcalc.numbers.exact_arrays: numpy stays out of this layer)."""
     if exact and digits is not None:
         raise UsageError("exact and digits exclude each other: exact values have every digit")
-    shaped = graph.vectorised or point.shaped
-    if shaped and (hessian or digits is not None or exact_arrays is None):
+    exact_vectors = (graph.vectorised or point.shaped) and exact and not hessian and digits is None
+    if graph.vectorised and not (exact_vectors and exact_arrays is not None):
         mode = "hessian" if hessian else "digits" if digits is not None else "exact"
-        if graph.vectorised:
-            raise autodiff.vectors_refused(graph, mode).about(mode)
+        raise autodiff.vectors_refused(graph, mode).about(mode)
     if hessian and digits is not None:
         raise UsageError("hessian works with float64 or exact values, not with digits")
     if digits is not None:
@@ -46,7 +45,7 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
     from gradcalc.numbers import floats
 
     m: Any = floats
-    if exact and shaped and exact_arrays is not None:
+    if exact_vectors and exact_arrays is not None:
         m = exact_arrays
     elif exact:
         from gradcalc.numbers import symbolic as m

@@ -127,6 +127,10 @@ def _ties(out, args) -> int:
 
 
 def _tied(out, args):
+    """Where several arguments are at the max; of one vector argument (a reduction: its value
+    has another shape), whether several of its elements are."""
+    if len(args) == 1 and getattr(out, "shape", ()) != getattr(args[0], "shape", ()):
+        return _ties(out, args) > 1
     return sum(a == out for a in args) > 1
 
 
