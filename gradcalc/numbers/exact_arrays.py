@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import sympy as sp
 
+from gradcalc.errors import GradcalcError
 from gradcalc.numbers import arrays, symbolic
 
 ZERO, ONE = symbolic.ZERO, symbolic.ONE
@@ -27,7 +29,7 @@ def _exact(value):
     """An exact number: Python numbers as sympy's (a float by its shortest text: 0.1 is 1/10)."""
     if isinstance(value, float):
         return symbolic.number(repr(float(value)))
-    return symbolic.sp.sympify(value)
+    return sp.sympify(value)
 
 
 def asarray(value) -> Any:
@@ -46,8 +48,11 @@ def array(elements: Sequence[Any], shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _fine(value) -> bool:
+    """A finite real (a number past the digit limit stops at the limit, as in scalar mode)."""
     try:
         return bool(symbolic.isfinite(value))
+    except GradcalcError:
+        raise
     except (TypeError, ValueError):
         return False
 
@@ -79,12 +84,15 @@ index, stack, unbroadcast = map(_scalars_bare, (arrays.index, arrays.stack, arra
 
 
 def _each(fn: Callable, arity: int = 1) -> Callable:
-    """fn applied elementwise with broadcasting; where it is undefined, nan (named by autodiff)."""
+    """fn applied elementwise with broadcasting; where it is undefined, nan (named by autodiff).
+    A limit reached (an exact number of too many digits) stays the limit's error."""
     def safe(*xs):
         try:
             return fn(*xs)
+        except GradcalcError:
+            raise
         except ValueError:
-            return symbolic.sp.nan
+            return sp.nan
 
     ufunc = np.frompyfunc(safe, arity, 1)
     return lambda *xs: _item(ufunc(*xs))
