@@ -16,12 +16,12 @@ from gradcalc import numbers
 from gradcalc.analyses.formulas import Terms, TermsSystem
 from gradcalc.analyses.hessian import Dual, DualSystem
 from gradcalc.core.ops import REGISTRY
-from gradcalc.numbers import columns, floats, ieee, precise, symbolic
+from gradcalc.numbers import columns, exact_arrays, floats, ieee, precise, symbolic
 from gradcalc.render.python import Code, SourceMath
 
 SYSTEMS = {"floats": floats, "ieee": ieee, "columns": columns, "symbolic": symbolic,
            "precise": precise, "duals": DualSystem(floats), "exact duals": DualSystem(symbolic),
-           "sizes": TermsSystem(), "python source": SourceMath()}
+           "sizes": TermsSystem(), "python source": SourceMath(), "exact arrays": exact_arrays}
 
 # Points inside every function's domain; (x,) for one argument, (base, exponent) for pow...
 POINTS = {name: [(0.3,), (0.6,), (0.9,)] for name in numbers.FUNCTIONS}
@@ -81,6 +81,8 @@ def in_system(system: str, value: float):
         return value
     if system == "columns":
         return np.array([value, value])
+    if system == "exact arrays":
+        return m.array([repr(value), repr(value)], (2,))
     if system in ("ieee",):
         return m.IEEE(value)
     if system in ("symbolic", "precise"):
@@ -99,6 +101,10 @@ def as_float(system: str, value) -> float:
         first, second = np.broadcast_to(value, (2,))
         assert first == second
         return float(first)
+    if system == "exact arrays":
+        first, second = np.broadcast_to(np.asarray(value, dtype=object), (2,))
+        assert first == second
+        return float(first.evalf(30))
     if system == "exact duals":
         return float(value.value.evalf(30))
     if system == "duals":

@@ -305,14 +305,12 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 
 # ---- what does not take vectors yet --------------------------------------------------------
 
-REFUSED = ("vectors and matrices are computed at one point in float64, by eval, trace, check, graph "
-           "and descend (not yet with exact, digits, hessian, jacobian, several outputs, forward mode, "
-           "grad, paths or data)")
+REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
+           "and descend, and in exact numbers by eval and trace (not yet with digits, hessian, jacobian, "
+           "several outputs, forward mode, grad, paths or data)")
 
 
 @pytest.mark.parametrize("args, start", [
-    (("eval", NEURON, "--at", AT, "--exact"), "error: --exact does not support vectors and matrices yet "
-                                              "(the expression uses @, sum): "),
     (("eval", NEURON, "--at", AT, "--digits", "20"), "error: --digits does not support vectors and "
                                                      "matrices yet (the expression uses @, sum): "),
     (("eval", NEURON, "--at", AT, "--hessian"), "error: --hessian does not support vectors and matrices "

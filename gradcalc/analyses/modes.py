@@ -23,13 +23,16 @@ class Evaluation(NamedTuple):
 
 def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
              exact: bool = False, digits: int | None = None, hessian: bool = False,
-             steps: bool = False) -> Evaluation:
+             steps: bool = False, exact_arrays: Any = None) -> Evaluation:
     """`command` is eval or trace; `exact` and `digits` exclude each other; `steps`: the
-    output shows the backward pass step by step (trace's table), so its digits are confirmed."""
+    output shows the backward pass step by step (trace's table), so its digits are confirmed.
+    `exact_arrays`: the number system of exact vectors and matrices, given by the caller
+    (gradcalc.numbers.exact_arrays: numpy stays out of this layer)."""
     if exact and digits is not None:
         raise UsageError("exact and digits exclude each other: exact values have every digit")
-    if graph.vectorised:
-        mode = "exact" if exact else "digits" if digits is not None else "hessian"
+    exact_vectors = (graph.vectorised or point.shaped) and exact and not hessian and digits is None
+    if graph.vectorised and not (exact_vectors and exact_arrays is not None):
+        mode = "hessian" if hessian else "digits" if digits is not None else "exact"
         raise autodiff.vectors_refused(graph, mode).about(mode)
     if hessian and digits is not None:
         raise UsageError("hessian works with float64 or exact values, not with digits")
@@ -42,7 +45,9 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
     from gradcalc.numbers import floats
 
     m: Any = floats
-    if exact:
+    if exact_vectors and exact_arrays is not None:
+        m = exact_arrays
+    elif exact:
         from gradcalc.numbers import symbolic as m
     values = point.read(m)  # every value is checked, used or not
     result = autodiff.evaluate(graph, values, wrt, m=m)

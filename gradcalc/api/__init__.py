@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence, Union, overload
 
 from gradcalc.api.jsonlines import batch
-from gradcalc.api.points import float_system, point_of
+from gradcalc.api.points import exact_arrays, float_system, point_of
 from gradcalc.api.views import (
     Check,
     Circuit,
@@ -367,7 +367,7 @@ def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | Non
         digits = int(_at_least("digits", digits, 1))
     with exact_clock(exact):
         evaluation = compute(command, graph_, point, wrt=_names(wrt), exact=exact, digits=digits,
-                             steps=True)
+                             steps=True, exact_arrays=exact_arrays(graph_, point, exact))
     warned = _warned(graph_, point, evaluation.warnings)
     if digits is not None:
         evaluation.shown.warnings[:] = warned

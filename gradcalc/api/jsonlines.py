@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from gradcalc.api.points import float_system, point_of
+from gradcalc.api.points import exact_arrays, float_system, point_of
 from gradcalc.core import autodiff
 from gradcalc.core.gates import MODES, lower_gates
 from gradcalc.core.graph import Graph
@@ -187,7 +187,8 @@ class Batch:
                                              digits=request.digits)
             else:
                 evaluation = compute("eval", graph, point, wrt=request.wrt, exact=request.exact,
-                                     digits=request.digits, hessian=request.hessian)
+                                     digits=request.digits, hessian=request.hessian,
+                                     exact_arrays=exact_arrays(graph, point, request.exact))
             return rendered(evaluation.renderer, evaluation.shown), warned(graph, point, evaluation.warnings)
 
 

@@ -57,6 +57,16 @@ def float_system(graph: Graph, point: Point) -> Any:
     return floats
 
 
+def exact_arrays(graph: Graph, point: Point, exact: bool) -> Any:
+    """The exact system of vectors and matrices when exact work meets one (numpy and sympy
+    are imported only then), else None."""
+    if not exact or not (point.shaped or graph.vectorised):
+        return None
+    from gradcalc.numbers import exact_arrays as system
+
+    return system
+
+
 def _is_array(value: object) -> bool:
     return bool(getattr(value, "ndim", 0)) and hasattr(value, "tolist")
 

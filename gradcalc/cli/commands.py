@@ -320,6 +320,7 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
     """eval and trace with --exact, --digits or --hessian, or several outputs (`job`, if given,
     is the input already read); exact work runs against the clock."""
     from gradcalc.analyses.modes import compute, compute_outputs
+    from gradcalc.api.points import exact_arrays
 
     exact, digits, hessian = options["exact"], options["digits"], options.get("hessian", False)
     if options["nonfinite"] != "strict":
@@ -339,7 +340,8 @@ def emit_numbers(command: str, options: dict, job=None, **shown) -> None:
                                          digits=digits, steps=fmt == "table")
         else:
             evaluation = compute(command, job.graph, job.point, wrt=job.wrt, exact=exact,
-                                digits=digits, hessian=hessian, steps=fmt == "table")
+                                digits=digits, hessian=hessian, steps=fmt == "table",
+                                exact_arrays=exact_arrays(job.graph, job.point, exact))
         report(job, evaluation.warnings)
         emit(evaluation.renderer, fmt, evaluation.shown, to=destination(options), **shown)
 

@@ -525,7 +525,7 @@ def _backward_shaped(graph: Graph, values: list, m: Any) -> tuple[list, list, li
             note = _kink_shaped(op, out, args, m)
             if note:
                 warnings.append(f"stage {graph.stage(i)}: {note}")
-    return [m.asarray(values[i] * 0.0) if g is None else m.asarray(g) for i, g in enumerate(grads)], steps, warnings
+    return [m.asarray(values[i] * m.ZERO) if g is None else m.asarray(g) for i, g in enumerate(grads)], steps, warnings
 
 
 def _kink_shaped(op, out, args, m) -> str | None:

@@ -132,6 +132,10 @@ def _ties(out, args) -> int:
 
 
 def _tied(out, args):
+    """Where several arguments are at the max; of one vector argument (a reduction: its value
+    has another shape), whether several of its elements are."""
+    if len(args) == 1 and getattr(out, "shape", ()) != getattr(args[0], "shape", ()):
+        return _ties(out, args) > 1
     return sum(a == out for a in args) > 1
 
 
@@ -404,7 +408,7 @@ _declare(
        mismatch=_needs_array("logsumexp"), unrolled=lambda c, x: c.rows(x, _logsumexp_row)),
     Op("norm", lambda m, x: m.norm(x), None, calls=("norm",), latex=r"\left\|{0}\right\|",
        kink=_norm_kink, kink_at=lambda out, args: out == 0,
-       vjp=lambda m, out, args, i, g: args[0] * 0.0 if out == 0 else g * args[0] / out,
+       vjp=lambda m, out, args, i, g: args[0] * m.ZERO if out == 0 else g * args[0] / out,
        vjp_written=lambda names, shapes, i: f"d{names[0]} * {names[1]} / {names[0]}",
        unrolled=_norm_unrolled),
     # `[a, b]` and `[[1, 2], [3, 4]]`: a vector or matrix written in the expression

@@ -167,7 +167,8 @@ class Point:
         if make is None:
             raise UsageError(f"at {name}: a {shape_text(self.shapes[name])}: {VECTOR_MODES}").about("at")
         if name in self._arrays:
-            return self._arrays[name]
+            shaped: Any = m  # a system with arrays: given as float64, exact mode reads each exactly
+            return shaped.asarray(self._arrays[name])
         elements = self._elements[name]
         if isinstance(elements, list):
             return make(elements, self.shapes[name])

@@ -31,7 +31,7 @@ def trace_csv(result: Result, show: Callable[[Any], str] = text) -> str:
     if result.shapes is not None:
         from gradcalc.render import vectors
 
-        return write(*vectors.trace_rows(result))
+        return write(*vectors.trace_rows(result, show))
     rows = (
         (node.name, node.op, ";".join(graph.nodes[j].name for j in node.inputs),
          graph.definition(i), show(result.values[i]),

@@ -18,14 +18,32 @@ from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
 from gradcalc.render import csv, json, table
 from gradcalc.render.layout import Line, fitted
-from gradcalc.render.numerals import SIGNIFICANT, human, machine, text
+from gradcalc.render.numerals import SIGNIFICANT, array_text, human, machine, text
 
 # --- exact --------------------------------------------------------------------------------
 
 def exact_text(value: Any) -> str:
+    """sympy's string form; a vector or matrix as JSON nested lists of those strings (CSV cells)."""
+    if _is_array(value):
+        return jsonlib.dumps(exact_strings(value), ensure_ascii=False)
     from gradcalc.numbers import symbolic  # sympy only when an exact value is shown
 
     return "" if value is None else symbolic.exact_text(value)
+
+
+def exact_strings(value: Any) -> Any:
+    """What JSON's `exact` fields hold: a string, or nested lists of strings for arrays."""
+    if _is_array(value):
+        return _nested(value.tolist(), exact_text)
+    return None if value is None else exact_text(value)
+
+
+def _is_array(value: Any) -> bool:
+    return bool(getattr(value, "ndim", 0))
+
+
+def _nested(items: list, show) -> list:
+    return [_nested(item, show) if isinstance(item, list) else show(item) for item in items]
 
 
 def decimal(value: Any, digits: int):
@@ -48,29 +66,41 @@ def approximate(value: Any, digits: int = SIGNIFICANT) -> str:
 
 
 def exact_human(value: Any) -> str:
-    """`33`, `1/10 ≈ 0.1`, `sqrt(2)/2 ≈ 0.707107`: the exact form, with a decimal unless it is one."""
+    """`33`, `1/10 ≈ 0.1`, `sqrt(2)/2 ≈ 0.707107`: the exact form, with a decimal unless it is
+    one; a vector or matrix as the float tables show one, each element so."""
     if value is None:
         return "—"
+    if _is_array(value):
+        return array_text(value.tolist(), exact_human)
     text = exact_text(value)
     return text if value.is_Integer else f"{text} ≈ {approximate(value)}"
 
 
 def exact_float(value: Any) -> Any:
-    """The nearest float of an exact value (inf or 0 beyond float range) for JSON's float fields."""
+    """The nearest float of an exact value (inf or 0 beyond float range) for JSON's float
+    fields; of an exact array, the float64 array of those (made by the array's own methods)."""
+    if _is_array(value):
+        nearest = value.copy()
+        nearest.flat[:] = [exact_float(element) for element in value.flat]
+        return nearest.astype(float)
     return None if value is None else machine(decimal(value, 30))
 
 
 def floats(result: Result) -> Result:
     """The same result with float approximations, for the float fields of the JSON contract."""
-    return Result(result.graph, [exact_float(v) for v in result.values],
-                  [exact_float(g) for g in result.grads],
-                  [tuple(exact_float(p) for p in local) for local in result.locals],
-                  result.wrt, result.warnings)
+    approximated = Result(result.graph, [exact_float(v) for v in result.values],
+                          [exact_float(g) for g in result.grads],
+                          [tuple(exact_float(p) for p in local) for local in result.locals],
+                          result.wrt, result.warnings)
+    if result.shapes is not None:
+        approximated.shapes = result.shapes
+        approximated.steps = tuple((i, k, j, exact_float(flowing)) for i, k, j, flowing in result.steps)
+    return approximated
 
 
 def exact_object(result: Result) -> dict:
-    return {"value": exact_text(result.value),
-            "gradient": {name: exact_text(g) for name, g in result.gradient.items()}}
+    return {"value": exact_strings(result.value),
+            "gradient": {name: exact_strings(g) for name, g in result.gradient.items()}}
 
 
 def exact_eval_table(result: Result) -> Group:
@@ -96,7 +126,12 @@ def exact_trace_json(result: Result) -> str:
     document = json.trace_document(floats(result))
     document["exact"] = exact_object(result)
     for node, value, grad in zip(document["nodes"], result.values, result.grads):
-        node["exact"] = {"value": exact_text(value), "grad": exact_text(grad)}
+        node["exact"] = {"value": exact_strings(value), "grad": exact_strings(grad)}
+    if result.shapes is not None:
+        from gradcalc.render.vectors import steps
+
+        for entry, (*_, flowing, _total) in zip(document["backward"], steps(result)):
+            entry["exact"] = exact_strings(flowing)
     return _dumps(document)
 
 

@@ -108,13 +108,13 @@ def trace_document(result: Result, document: dict) -> dict:
     return document
 
 
-def trace_rows(result: Result) -> tuple[list[str], Iterator[tuple]]:
-    """The CSV of `trace`: one row per node, arrays as JSON nested lists."""
+def trace_rows(result: Result, show: Callable[[Any], str] = text) -> tuple[list[str], Iterator[tuple]]:
+    """The CSV of `trace`: one row per node, arrays as JSON nested lists (`show` writes them)."""
     graph, shapes = result.graph, result.shapes
     assert shapes is not None
     rows = ((node.name, node.op, ";".join(graph.nodes[j].name for j in node.inputs),
-             graph.definition(i), "x".join(map(str, shapes[i])), text(result.values[i]),
-             text(result.grads[i]))
+             graph.definition(i), "x".join(map(str, shapes[i])), show(result.values[i]),
+             show(result.grads[i]))
             for i, node in enumerate(graph.nodes))
     return ["name", "op", "inputs", "expr", "shape", "value", "grad"], rows
 
