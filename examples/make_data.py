@@ -2,7 +2,8 @@
 
 network/data.csv: the 51 points of the two-layer network example, x = linspace(-1, 1, 51),
 y = 1 where x < -0.5 or x > 0.5. logistic/data.csv: 200 points of two overlapping classes in
-the plane, drawn with a fixed seed. points.csv: 100 points near the line y = 2.5 x, for the
+the plane, drawn with a fixed seed (logistic/vectors.csv: the same, as the columns x0, x1 of a
+vector x). points.csv: 100 points near the line y = 2.5 x, for the
 one-parameter fits of `eval --help` and `descend --help`. chain.txt: 400 steps of the logistic
 map, a program of 1,203 nodes for the limits and `trace --depth`.
 """
@@ -26,6 +27,7 @@ y = (rng.random(200) < 0.5).astype(float)
 centres = np.where(y[:, None] == 1, [1.0, 1.5], [-1.0, -0.5])
 points = centres + rng.normal(scale=1.2, size=(200, 2))
 write("logistic/data.csv", ["x1", "x2", "y"], zip(points[:, 0], points[:, 1], y))
+write("logistic/vectors.csv", ["x0", "x1", "y"], zip(points[:, 0], points[:, 1], y))  # x: a vector
 
 rng = np.random.default_rng(7)
 x = rng.uniform(-2, 2, 100)

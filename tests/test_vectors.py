@@ -306,8 +306,8 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 # ---- what does not take vectors yet --------------------------------------------------------
 
 REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, and in exact numbers by eval and trace (not yet with digits, hessian, jacobian, "
-           "several outputs, forward mode, grad, paths or data)")
+           "and descend, in exact numbers by eval and trace, and over data as their elements (not yet "
+           "with digits, hessian, jacobian, several outputs, forward mode, grad or paths)")
 
 
 @pytest.mark.parametrize("args, start", [
@@ -321,9 +321,6 @@ REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, 
                        "uses @, sum): "),
     (("paths", NEURON, "--at", AT, "--wrt", "b"), "error: paths does not support vectors and matrices yet "
                                                   "(the expression uses @, sum): "),
-    (("eval", "sum(w*x)", "--at", "w=[1,2]", "--data", "examples/points.csv"),
-     "error: --data does not support vectors and matrices yet (the expression uses sum): "),
-    (("descend", "w*x", "--at", "w=[1,2]", "--data", "examples/points.csv"), "error: --at w: a 2-vector: "),
 ])
 def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):
     monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)

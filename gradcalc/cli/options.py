@@ -155,8 +155,10 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
     stdin_free = options.get("data") != STDOUT  # `--data -` reads the rows from standard input
     program = parse(read_source(options["expression"], options["file"], stdin_free))
     point = Point(parse_at(options["at"]))
-    graph = lower_gates(program, given={*point.names, *columns},
-                        gates=options.get("gates", "written"), shapes=point.shapes)
+    gates = options.get("gates", "written")
+    if gates == "scalar" and columns:  # the data plan unrolls, knowing which columns are vectors
+        gates = "written"
+    graph = lower_gates(program, given={*point.names, *columns}, gates=gates, shapes=point.shapes)
     shapes = point.shapes
     point = point.fitted(graph)
     outputs = options.get("outputs")
@@ -164,7 +166,7 @@ def prepare(options: dict[str, Any], columns: Iterable[str] = ()) -> Job:
         raise click.UsageError(f"--output {outputs}: --output names the outputs among the stages "
                                "(f,g or all); to write the result to a file use -o FILE")
     wrt = names(options.get("wrt"))
-    if wrt is not None and options.get("gates") == "scalar":
+    if wrt is not None and gates == "scalar":
         from gradcalc.core.unroll import element_inputs
 
         wrt = element_inputs(wrt, shapes, graph.input_names)

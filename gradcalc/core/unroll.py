@@ -13,7 +13,8 @@ An array is a nested list of Elements (a scalar is one Element); nothing here im
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import re
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from gradcalc import limits
 from gradcalc.core.graph import Graph, Node
@@ -43,12 +44,55 @@ def element_inputs(names: Sequence[str], shapes: Mapping[str, tuple[int, ...]],
                  (element_names(name, shapes[name]) if name not in known and name in shapes else (name,)))
 
 
-def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> Graph:
+def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: Collection[str] = ()) -> Graph:
     """The scalar circuit of a graph whose inputs have these shapes (a name not given is a
-    scalar); a graph with no vector in it is returned as it is."""
+    scalar); a graph with no vector in it is returned as it is. The vectors `fed` by data
+    columns name their elements after the columns (`x0`, `x1`), not `x_0`, `x_1`."""
     if not graph.vectorised and not any(shapes.get(graph.nodes[i].name) for i in graph.inputs):
         return graph
-    return _Circuit(graph, shapes).build()
+    return _Circuit(graph, shapes, frozenset(fed)).build()
+
+
+def column_vectors(inputs: Sequence[str], columns: Iterable[str], given: Iterable[str],
+                   label: str) -> dict[str, int]:
+    """The inputs that data columns feed as vectors, with their lengths: an input `x` that is
+    neither a value nor a column is the vector of the columns x0, x1, ..., x{n-1}, each row
+    one vector. A gap in the numbers, or the expression naming x0 too, is an error."""
+    known, named = set(columns), set(inputs)
+    taken = {*given, *known}
+    numbered: dict[str, list[int]] = {}
+    for column in known:
+        match = _NUMBERED.fullmatch(column)
+        if match:
+            numbered.setdefault(match[1], []).append(int(match[2]))
+    fed = {}
+    for name in inputs:
+        if name in taken or name not in numbered:
+            continue
+        numbers = sorted(numbered[name])
+        _refuse_gaps(name, numbers, label)
+        _refuse_both(name, [f"{name}{k}" for k in numbers if f"{name}{k}" in named], label)
+        fed[name] = len(numbers)
+    return fed
+
+
+_NUMBERED = re.compile(r"(.*?)(0|[1-9][0-9]*)")
+
+
+def _refuse_gaps(name: str, numbers: list[int], label: str) -> None:
+    gaps = sorted(set(range(numbers[-1] + 1)) - set(numbers))
+    if gaps:
+        have = ", ".join(f"{name}{k}" for k in numbers)
+        lack = ", ".join(f"{name}{k}" for k in gaps)
+        raise UsageError(f"data {label}: the columns {have} would feed the vector {name}, but "
+                         f"{lack} {'is' if len(gaps) == 1 else 'are'} missing: name the columns "
+                         f"{name}0 to {name}{len(numbers) - 1}, without a gap").about("data")
+
+
+def _refuse_both(name: str, used: list[str], label: str) -> None:
+    if used:
+        raise UsageError(f"data {label}: the expression names both the vector {name} and its elements "
+                         f"({', '.join(used)}): use one or the other").about("data")
 
 
 class Element:
@@ -76,9 +120,10 @@ class Element:
 class _Circuit:
     """Builds the scalar node list; also the namespace the registry's `unrolled` rules use."""
 
-    def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]]):
+    def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: frozenset[str]):
         self.old = graph
         self.shapes = shapes
+        self.fed = fed
         self.nodes: list[Node] = []
         self.memo: dict[tuple, int] = {}
         self.taken = {node.name for node in graph.nodes}
@@ -113,10 +158,12 @@ class _Circuit:
     def _image(self, i: int, node: Node, images: list) -> Any:
         if node.op == "input":
             shape = tuple(self.shapes.get(node.name, ()))
-            for index in _indices(shape):
-                self._claim(element_name(node.name, index), i, index)
-                self.own.add(element_name(node.name, index))
-            elements = [self._append(Node(name, "input")) for name in element_names(node.name, shape)]
+            names = [f"{node.name}{k}" for k in range(shape[0])] if node.name in self.fed else \
+                element_names(node.name, shape)
+            for index, name in zip(_indices(shape), names):
+                self._claim(name, i, index)
+                self.own.add(name)
+            elements = [self._append(Node(name, "input")) for name in names]
             return _shaped([Element(self, k) for k in elements], shape)
         if node.op == "const":
             return self.gate("const", (), node.text)

@@ -18,6 +18,7 @@ import numpy as np
 from gradcalc.core.autodiff import check_wrt
 from gradcalc.core.graph import Graph, lower
 from gradcalc.core.parse import call_hint
+from gradcalc.core.unroll import column_vectors, element_inputs, unroll
 from gradcalc.core.values import Point
 from gradcalc.data.batch import Batch, run
 from gradcalc.data.files import Chunk, Table, open_table
@@ -56,17 +57,17 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     point = point or Point({})
     table = data if isinstance(data, Table) else open_table(data)
     graph = source if isinstance(source, Graph) else lower(source, given={*point.names, *table.names})
-    if graph.vectorised:
-        from gradcalc.core.autodiff import vectors_refused
-
-        raise vectors_refused(graph, "data").about("data")
-    inputs = graph.input_names
-    given, in_file, used = set(point.names), set(table.names), set(inputs)  # sets: 10^5 names
-    columns = tuple(name for name in inputs if name not in given and name in in_file)
-    missing = [name for name in inputs if name not in given and name not in in_file]
+    given, in_file = set(point.names), set(table.names)  # sets: 10^5 names
+    fed = column_vectors(graph.input_names, table.names, given, table.label)
+    missing = [name for name in graph.input_names
+               if name not in given and name not in in_file and name not in fed]
     if missing:
         raise MissingValues(missing, table.label, tuple(table.names),
                             hint="; ".join(filter(None, map(call_hint, missing))))
+    graph, point, wrt = _unrolled(graph, point, fed, wrt)
+    inputs = graph.input_names
+    given, used = set(point.names), set(inputs)
+    columns = tuple(name for name in inputs if name not in given and name in in_file)
     values = point.read()  # every value is checked, used or not
     params = {name: values[name] for name in inputs if name in given}
     warnings = [f"{name} has a value and is also a column of {table.label}; using the value"
@@ -83,6 +84,22 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
         warnings.append(f"columns of {table.label} that the expression does not use: {shown}")
     return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
                 on_error, min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings)
+
+
+def _unrolled(graph: Graph, point: Point, fed: dict[str, int], wrt: Sequence[str] | None
+              ) -> tuple[Graph, Point, Sequence[str] | None]:
+    """Vectors over rows run as the scalar circuit of their elements (as `--gates scalar`
+    unrolls them), each element of a vector fed by columns read from its column; a vector
+    parameter becomes its elements (`w_0`, `w_1`), and so does its name in wrt."""
+    if not (graph.vectorised or point.shaped or fed):
+        return graph, point, wrt
+    shapes = {**point.shapes, **{name: (n,) for name, n in fed.items()}}
+    scalar = unroll(graph, shapes, fed)
+    if wrt is not None:
+        columns = [column for name in wrt for column in
+                   ([f"{name}{k}" for k in range(fed[name])] if name in fed else (name,))]
+        wrt = element_inputs(columns, point.shapes, scalar.input_names)
+    return scalar, point.fitted(scalar), wrt
 
 
 def _wrt(graph: Graph, params: dict, columns: tuple, wrt: Sequence[str] | None, reduce: str

@@ -1,0 +1,133 @@
+"""`eval --data` with vectors: the columns x0, x1, ... feed a vector input x row by row, a
+vector given with --at is a parameter, and the mean over the rows is the seeds' vectorised
+formulas (dw = X·dzᵀ/m, db = mean(dz)), element by element (w_0, w_1)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+LOSS = "-y*log(sigmoid(dot(w,x)+b)) - (1-y)*log(1-sigmoid(dot(w,x)+b))"
+W, B = np.array([-4.0, 3.0]), -1.0
+
+
+def one_error(run, code: int = 2) -> str:
+    assert run.code == code, run.stderr
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
+    return lines[0]
+
+
+def write_csv(path, header: list[str], rows: np.ndarray) -> str:
+    path.write_text(",".join(header) + "\n" + "".join(",".join(map(repr, row)) + "\n"
+                                                     for row in rows.tolist()))
+    return str(path)
+
+
+@pytest.fixture
+def logistic(tmp_path):
+    """Twenty points in the plane with labels: X (2×m) as the seeds write it, y, and the file."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(2, 20))
+    y = (rng.random(20) < 0.5).astype(float)
+    return X, y, write_csv(tmp_path / "points.csv", ["x0", "x1", "y"], np.vstack([X, y]).T)
+
+
+def seeds_formulas(X: np.ndarray, y: np.ndarray):
+    """The seeds' vectorised logistic regression: z = wᵀX + b, dz = a − y, dw = X·dzᵀ/m."""
+    m = X.shape[1]
+    a = 1 / (1 + np.exp(-(W @ X + B)))
+    loss = np.mean(-y * np.log(a) - (1 - y) * np.log(1 - a))
+    dz = a - y
+    return loss, X @ dz / m, np.mean(dz)
+
+
+@pytest.mark.parametrize("gates", ["written", "scalar"])
+def test_the_columns_feed_a_vector_input_and_give_the_seeds_vectorised_gradient(cli, logistic, gates):
+    X, y, path = logistic
+    run = cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--gates", gates, "--format", "json")
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    loss, dw, db = seeds_formulas(X, y)
+    result = run.json()
+    assert result["value"] == pytest.approx(loss, rel=1e-12)
+    assert list(result["gradient"]) == ["w_0", "w_1", "b"]
+    assert [result["gradient"]["w_0"], result["gradient"]["w_1"]] == pytest.approx(dw, rel=1e-12)
+    assert result["gradient"]["b"] == pytest.approx(db, rel=1e-12)
+    assert result["rows"] == 20
+
+
+def test_wrt_a_vector_parameter_stands_for_its_elements(cli, logistic):
+    X, y, path = logistic
+    run = cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--wrt", "w", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert list(run.json()["gradient"]) == ["w_0", "w_1"]
+
+
+def test_per_row_gradients_of_a_column_vector_are_named_after_its_columns(cli, logistic):
+    X, y, path = logistic
+    run = cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--reduce", "none", "--wrt", "x")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "row,f,df/dx0,df/dx1"
+    a = 1 / (1 + np.exp(-(W @ X + B)))
+    dx = np.outer(W, a - y)  # ∂loss/∂x = w·dz, one column per row
+    got = np.array([[float(cell) for cell in line.split(",")[2:]] for line in lines[1:]]).T
+    assert got == pytest.approx(dx, rel=1e-12)
+
+
+def test_a_matrix_parameter_times_a_column_vector_gives_dZ_at_X_transposed(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3, 8))  # one column per row of the file
+    Wm, b = np.array([[1.0, -2.0, 0.5], [0.25, 1.0, -1.0]]), np.array([0.5, -0.5])
+    path = write_csv(tmp_path / "x.csv", ["x0", "x1", "x2"], X.T)
+    run = cli("eval", "sum(sigmoid(W@x + b))", "--data", path, "--at",
+              "W=[[1,-2,0.5],[0.25,1,-1]],b=[0.5,-0.5]", "--format", "json")
+    assert run.code == 0, run.stderr
+    A = 1 / (1 + np.exp(-(Wm @ X + b[:, None])))
+    dZ = A * (1 - A)
+    gradient = run.json()["gradient"]
+    dW = np.array([[gradient[f"W_{i}_{j}"] for j in range(3)] for i in range(2)])
+    assert run.json()["value"] == pytest.approx(A.sum(axis=0).mean(), rel=1e-12)
+    assert dW == pytest.approx(dZ @ X.T / 8, rel=1e-12)
+    assert [gradient["b_0"], gradient["b_1"]] == pytest.approx(dZ.mean(axis=1), rel=1e-12)
+
+
+def test_a_vector_parameter_times_a_scalar_column(cli):
+    run = cli("eval", "sum(w*x)", "--at", "w=[1,2]", "--data", "examples/points.csv", "--format", "json", "-q")
+    assert run.code == 0, run.stderr
+    x = np.loadtxt("examples/points.csv", delimiter=",", skiprows=1)[:, 0]
+    assert run.json()["value"] == pytest.approx(3 * x.mean(), rel=1e-12)
+    assert run.json()["gradient"] == pytest.approx({"w_0": x.mean(), "w_1": x.mean()}, rel=1e-12)
+
+
+def test_a_gap_in_the_numbered_columns_is_named(cli, tmp_path):
+    path = write_csv(tmp_path / "gap.csv", ["x0", "x2", "y"], np.array([[1.0, 2.0, 1.0]]))
+    assert one_error(cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1")) == (
+        f"error: --data {path}: the columns x0, x2 would feed the vector x, but x1 is missing: "
+        "name the columns x0 to x1, without a gap")
+
+
+def test_naming_the_vector_and_its_element_columns_is_refused(cli, logistic):
+    path = logistic[2]
+    assert one_error(cli("eval", "sum(x) + x0", "--data", path)) == (
+        f"error: --data {path}: the expression names both the vector x and its elements (x0): "
+        "use one or the other")
+
+
+def test_a_vector_output_over_data_is_refused_as_at_a_point(cli):
+    assert one_error(cli("descend", "w*x", "--at", "w=[1,2]", "--data", "examples/points.csv", "-q")) == (
+        "error: the output f is a 2-vector: a gradient needs a scalar output; reduce it (sum(f), "
+        "norm(...)) or take one element (f[0])")
+
+
+def test_the_example_file_gives_the_gradient_of_the_scalar_program(cli):
+    vectorised = cli("eval", LOSS, "--data", "examples/logistic/vectors.csv", "--at", "w=[-4,3],b=-1",
+                     "--format", "json")
+    scalar = cli("eval", "-f", "examples/logistic/loss.txt", "--data", "examples/logistic/data.csv",
+                 "--at", "w1=-4,w2=3,b=-1", "--format", "json")
+    assert vectorised.code == scalar.code == 0, vectorised.stderr + scalar.stderr
+    ours, theirs = vectorised.json(), scalar.json()
+    assert ours["value"] == pytest.approx(theirs["value"], rel=1e-12)
+    assert [ours["gradient"][k] for k in ("w_0", "w_1", "b")] == pytest.approx(
+        [theirs["gradient"][k] for k in ("w1", "w2", "b")], rel=1e-12)
