@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import WORKED, S, at_option, exact_point, run_cli
 
 from gradcalc.core.ops import Op, each, register, withdraw
 from gradcalc.render.numerals import human
@@ -239,6 +239,21 @@ def test_the_last_step_shows_the_gradients_eval_computes(browser, tmp_path):
         assert browser.js("document.getElementById('explain').textContent").startswith(
             f"done: f = {human(expected['value'])}")
         assert browser.problems() == []
+
+
+def test_every_worked_example_ends_on_the_gradient_of_sympys_derivative(browser, tmp_path):
+    """The seeds' worked examples, each as its own page: the last step's gradients are sympy's
+    exact derivatives at the point, and the console shows no error."""
+    for k, (text, at, form) in enumerate(WORKED):
+        target = page(tmp_path, "trace", text, "--at", at_option(at), "--format", "html", name=f"worked{k}.html")
+        browser.open(target)
+        browser.key("End")
+        point = exact_point(at)
+        got = final_gradients(browser)
+        assert set(got) == set(at), text
+        for name, value in got.items():
+            assert value == pytest.approx(float(form.diff(S[name]).subs(point)), rel=1e-12, abs=1e-15), (text, name)
+        assert browser.problems() == [], text
 
 
 def test_the_keyboard_steps_plays_and_links_to_the_step(browser, tmp_path):
