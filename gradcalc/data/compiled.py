@@ -27,8 +27,8 @@ from gradcalc.numbers import columns as m
 MIN_STEPS = 20
 MAX_NODES = 20_000
 
-_add = np.add.reduce
-_cat = np.concatenate
+_add: Callable[..., Any] = np.add.reduce  # typed loosely: numpy's stubs vary between releases
+_cat: Callable[..., Any] = np.concatenate
 
 
 class Steps:

@@ -9,11 +9,15 @@ Imported only when a vector, a matrix or a vector op appears, so scalar work nev
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from gradcalc.numbers.columns import sigmoid, softplus  # noqa: F401  (the same stable forms)
+
+# typed loosely: numpy's stubs for reductions change between releases
+_ADD: Callable[..., Any] = np.add.reduce
+_SUM: Callable[..., Any] = np.sum
 
 exp, log, sqrt = np.exp, np.log, np.sqrt
 sin, cos, tan = np.sin, np.cos, np.tan
@@ -122,7 +126,7 @@ def tie_share(out, args: tuple, index: int):
     if len(args) == 1:
         won = np.asarray(args[0] == out, dtype=np.float64)
         return won / won.sum()
-    ties = np.add.reduce([np.asarray(a == out, dtype=np.float64) for a in np.broadcast_arrays(*args)])
+    ties = _ADD([np.asarray(a == out, dtype=np.float64) for a in np.broadcast_arrays(*args)])
     return np.asarray(args[index] == out, dtype=np.float64) / ties
 
 
@@ -156,7 +160,7 @@ def ndim(x) -> int:
 
 
 def sum(x, axis=None, keepdims: bool = False):  # noqa: A001
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return _SUM(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x):

@@ -18,6 +18,7 @@ from gradcalc.errors import GradcalcError
 from gradcalc.numbers import arrays, symbolic
 
 ZERO, ONE = symbolic.ZERO, symbolic.ONE
+_ADD: Callable[..., Any] = np.add.reduce  # typed loosely: numpy's stubs change between releases
 SHAPED = True
 number, constant = symbolic.number, symbolic.constant
 errstate = np.errstate
@@ -130,7 +131,7 @@ def tie_share(out, args: tuple, index: int):
     if len(args) == 1:
         won = _equal(args[0], out)
         return won / np.sum(won)
-    ties = np.add.reduce([_equal(a, out) for a in np.broadcast_arrays(*args)])
+    ties = _ADD([_equal(a, out) for a in np.broadcast_arrays(*args)])
     return _equal(args[index], out) / ties
 
 
