@@ -12,6 +12,9 @@ programs of 10 to 80 nodes from fixed seeds. `dot` is optional: without it, its 
 left empty.
 
     python3 bench/crossings.py            # the Markdown table (bench/README.md has the latest)
+
+After the table, the time the layout takes on the largest graph of the set, in-process
+(lowered once; the median of 7 layouts).
 """
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ import json
 import math
 import random
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -239,5 +244,25 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def layout_seconds(program: str, repeats: int = 7) -> float:
+    """The median time of `render.layers.layered` on the program's circuit, in this process."""
+    sys.path.insert(0, str(ROOT))
+    from gradcalc.core.graph import lower
+    from gradcalc.render.circuit import circuit
+    from gradcalc.render.layers import layered
+
+    graph = lower(program)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        layered(circuit(graph), graph.output)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
 if __name__ == "__main__":
-    print(table(measure()))
+    rows = measure()
+    print(table(rows))
+    largest = max(zip(rows, graphs()), key=lambda pair: pair[0]["nodes"])
+    print(f"\nlayout of the largest graph ({largest[0]['graph']}, {largest[0]['nodes']} nodes): "
+          f"{layout_seconds(largest[1][1]):.2f} s, median of 7")

@@ -41,6 +41,15 @@ def run_cli(*args: str, stdin: str | None = None) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def one_error(run, code: int = 2) -> str:
+    """The one error line of a run that failed with `code`, and nothing on stdout."""
+    assert run.code == code, run.stderr
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
+    return lines[0]
+
+
 # ---- oracles of the numerics tests ------------------------------------------------------
 
 S = {name: sp.Symbol(name, real=True)

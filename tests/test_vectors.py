@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import one_error
 
 import gradcalc
 from gradcalc.core.ops import REGISTRY
@@ -32,14 +33,6 @@ def central(f, values: dict, name: str, h: float = 1e-6) -> np.ndarray:
         down.flat[k] -= h
         grad.flat[k] = (f(**{**values, name: up}) - f(**{**values, name: down})) / (2 * h)
     return grad
-
-
-def one_error(run, code: int = 2) -> str:
-    assert run.code == code, run.stderr
-    assert run.stdout == ""
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
-    return lines[0]
 
 
 # ---- values ------------------------------------------------------------------------------

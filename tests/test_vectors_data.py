@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import one_error
 
 LOSS = "-y*log(sigmoid(dot(w,x)+b)) - (1-y)*log(1-sigmoid(dot(w,x)+b))"
 W, B = np.array([-4.0, 3.0]), -1.0
-
-
-def one_error(run, code: int = 2) -> str:
-    assert run.code == code, run.stderr
-    assert run.stdout == ""
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
-    return lines[0]
 
 
 def write_csv(path, header: list[str], rows: np.ndarray) -> str:

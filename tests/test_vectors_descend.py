@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_error
 
 import gradcalc
 
@@ -23,14 +24,6 @@ SCALAR = ("-f", str(EXAMPLES / "loss.txt"), "--data", str(EXAMPLES / "data.csv")
 # The matrix program's elements in the scalar program's names: W1[i, 0] is w1i, b1[i] is b1i...
 SCALAR_NAMES = {"W1[0, 0]": "w10", "W1[1, 0]": "w11", "b1[0]": "b10", "b1[1]": "b11",
                 "w2[0]": "w20", "w2[1]": "w21", "b2": "b2"}
-
-
-def one_error(run, code: int = 2) -> str:
-    assert run.code == code, run.stderr
-    assert run.stdout == ""
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
-    return lines[0]
 
 
 def history(run) -> list[dict[str, float]]:

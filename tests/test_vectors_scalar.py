@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import one_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,14 +42,6 @@ def from_elements(gradient: dict, name: str, shape: tuple) -> np.ndarray:
     if not shape:
         return np.asarray(gradient[name])
     return np.array([gradient[element] for element in element_names(name, shape)]).reshape(shape)
-
-
-def one_error(run, code: int = 2) -> str:
-    assert run.code == code, run.stderr
-    assert run.stdout == ""
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
-    return lines[0]
 
 
 @st.composite

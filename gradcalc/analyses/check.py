@@ -173,6 +173,8 @@ def _check_elements(result: Result, checked: list[int], rtol: float, atol: float
 def _element_rows(result: Result, i: int, consumers: list[list[int]], warnings: list[str],
                   m: Any) -> list[Row]:
     """One row per element of node i: `W[1, 2]`, its backprop gradient and finite difference."""
+    from gradcalc.core.autodiff import element_text
+
     shape = m.shape(result.values[i])
     f = _downstream(result, i, consumers, m)
     name, value, grads = result.graph.nodes[i].name, result.values[i], m.flat(result.grads[i])
@@ -180,24 +182,13 @@ def _element_rows(result: Result, i: int, consumers: list[list[int]], warnings: 
     for flat in range(_size(shape)):
         def of_element(v: float, flat: int = flat) -> float:
             return f(m.replaced(value, flat, v))
-        x = float(m.flat(value)[flat])
-        rows.append(Row(f"{name}{_index(shape, flat)}", float(grads[flat]),
-                        *_estimate(of_element, x, f"{name}{_index(shape, flat)}", warnings)))
+        x, element = float(m.flat(value)[flat]), f"{name}{element_text(tuple(shape), flat)}"
+        rows.append(Row(element, float(grads[flat]), *_estimate(of_element, x, element, warnings)))
     return rows
 
 
 def _size(shape: Sequence[int]) -> int:
     return math.prod(shape)
-
-
-def _index(shape: Sequence[int], flat: int) -> str:
-    if not shape:
-        return ""
-    index = []
-    for n in reversed(shape):
-        flat, k = divmod(flat, n)
-        index.append(str(k))
-    return "[" + ", ".join(reversed(index)) + "]"
 
 
 def _checked_stages(graph: Graph) -> list[int]:

@@ -570,7 +570,7 @@ def _element_error(graph: Graph, i: int, args: list, out: Any, m: Any) -> Domain
     node = graph.nodes[i]
     op = REGISTRY[node.op]
     flat = m.first_bad(out)
-    where = _element_text(m.shape(out), flat)
+    where = element_text(m.shape(out), flat)
     try:
         scalars = [m.element(a, flat, out) for a in args]
     except ValueError:  # a reduction: its inputs have other shapes
@@ -588,7 +588,7 @@ def _element_error(graph: Graph, i: int, args: list, out: Any, m: Any) -> Domain
     return DomainError(f"stage {graph.stage(i)}: {reason}{at}{shown}", node.name)
 
 
-def _element_text(shape: tuple, flat: int) -> str:
+def element_text(shape: tuple, flat: int) -> str:
     """`[1, 2]` for the element at flat index `flat` of an array of `shape` ("" for a scalar)."""
     if not shape:
         return ""

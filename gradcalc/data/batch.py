@@ -284,7 +284,7 @@ class Sweep:
     def __init__(self, graph: Graph, columns: tuple[str, ...], wrt: tuple[str, ...]):
         self.graph = graph
         nodes, varying, live = graph.nodes, graph.varying_in(wrt), graph.live
-        per_row = _per_row(graph, set(columns))
+        per_row = graph.varying_in(columns)  # a stage's value depends on a column: one per row
         self.leaves = [(i, node.name if node.op == "input" else None,
                         None if node.op == "input" else _constant(node.text))
                        for i, node in enumerate(nodes) if not node.inputs]
@@ -402,18 +402,7 @@ def _constant(text: str):
     return np.float64(m.constant(text) if text in ("pi", "e") else m.number(text))
 
 
-def _per_row(graph: Graph, columns: set[str]) -> list[bool]:
-    """Whether each node's value depends on a data column (else it is one number)."""
-    flags: list[bool] = []
-    for node in graph.nodes:
-        flag = node.op == "input" and node.name in columns
-        for j in node.inputs:
-            flag = flag or flags[j]
-        flags.append(flag)
-    return flags
-
-
-def _unreached(graph: Graph, per_row: list[bool]) -> list[int]:
+def _unreached(graph: Graph, per_row: Sequence[bool]) -> list[int]:
     """The stages with values per row to check on their own: those from which no kept path
     leads to the output (checked by its sum) or to another stage checked on its own."""
     nodes = graph.nodes

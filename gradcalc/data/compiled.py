@@ -138,12 +138,7 @@ def _getter(indices: list[int]) -> Callable[[Any], tuple]:
 
 def _data_only(graph: Graph, columns: set[str]) -> tuple[int, ...]:
     """The stages whose value is the same at every step: no parameter reaches them."""
-    moves = []
-    for node in graph.nodes:
-        if node.op == "input":
-            moves.append(node.name not in columns)
-        else:
-            moves.append(any(moves[j] for j in node.inputs))
+    moves = graph.varying_in(set(graph.input_names) - columns)
     return tuple(i for i, node in enumerate(graph.nodes)
                  if node.op not in ("input", "const") and not moves[i])
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from gradcalc.numbers.columns import sigmoid, softplus  # noqa: F401  (the same stable forms)
+from gradcalc.numbers.columns import log_sigmoid, relu, sigmoid, softplus, step, xlogy  # noqa: F401  (the same forms)
 
 # typed loosely: numpy's stubs for reductions change between releases
 _ADD: Callable[..., Any] = np.add.reduce
@@ -94,22 +94,6 @@ def element(x, flat: int, like) -> float:
 def pow(base, exponent):  # noqa: A001
     """Real power: a negative base with a non-integer exponent is nan, never complex."""
     return np.power(np.asarray(base, dtype=np.float64), exponent)
-
-
-def xlogy(x, y):
-    return np.where(x == 0, 0.0, x * np.log(y))
-
-
-def log_sigmoid(x):
-    return -np.logaddexp(0.0, -x)
-
-
-def relu(x):
-    return np.where(x > 0, x, 0.0)
-
-
-def step(x):
-    return np.where(x > 0, 1.0, 0.0)
 
 
 def max(*xs):  # noqa: A001
