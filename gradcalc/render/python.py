@@ -27,39 +27,50 @@ ADD, MUL, UNARY, POW, ATOM = range(1, 6)  # Python's precedence levels, loosest 
 
 
 class Code:
-    """A Python expression and its precedence; arithmetic on it writes more Python."""
+    """A Python expression and its precedence; arithmetic on it writes more Python.
+
+    The page's script rules (`render.script_rules.Script`) write JavaScript the same way: a
+    subclass that says how a number becomes an expression (`of`) and how a minus is written."""
 
     __slots__ = ("text", "rank")
 
     def __init__(self, text: str, rank: int = ATOM):
         self.text, self.rank = text, rank
 
+    @classmethod
+    def of(cls, value) -> "Code":
+        return value if isinstance(value, Code) else literal(value)
+
+    @classmethod
+    def joined(cls, left, symbol: str, right, rank: int, right_rank: int) -> "Code":
+        return cls(f"{cls.of(left).at_least(rank)} {symbol} {cls.of(right).at_least(right_rank)}", rank)
+
     def at_least(self, rank: int) -> str:
         return self.text if self.rank >= rank else f"({self.text})"
 
     def __add__(self, other):
-        return _binary(self, "+", other, ADD, MUL)
+        return self.joined(self, "+", other, ADD, MUL)
 
     def __radd__(self, other):
-        return _binary(other, "+", self, ADD, MUL)
+        return self.joined(other, "+", self, ADD, MUL)
 
     def __sub__(self, other):
-        return _binary(self, "-", other, ADD, MUL)
+        return self.joined(self, "-", other, ADD, MUL)
 
     def __rsub__(self, other):
-        return _binary(other, "-", self, ADD, MUL)
+        return self.joined(other, "-", self, ADD, MUL)
 
     def __mul__(self, other):
-        return _binary(self, "*", other, MUL, UNARY)
+        return self.joined(self, "*", other, MUL, UNARY)
 
     def __rmul__(self, other):
-        return _binary(other, "*", self, MUL, UNARY)
+        return self.joined(other, "*", self, MUL, UNARY)
 
     def __truediv__(self, other):
-        return _binary(self, "/", other, MUL, UNARY)
+        return self.joined(self, "/", other, MUL, UNARY)
 
     def __rtruediv__(self, other):
-        return _binary(other, "/", self, MUL, UNARY)
+        return self.joined(other, "/", self, MUL, UNARY)
 
     def __neg__(self):
         return Code(f"-{self.at_least(UNARY)}", UNARY)
@@ -70,12 +81,7 @@ def literal(value) -> Code:
     return Code(text, UNARY if text.startswith("-") else ATOM)
 
 
-def _code(value) -> Code:
-    return value if isinstance(value, Code) else literal(value)
-
-
-def _binary(left, symbol: str, right, rank: int, right_rank: int) -> Code:
-    return Code(f"{_code(left).at_least(rank)} {symbol} {_code(right).at_least(right_rank)}", rank)
+_code = Code.of
 
 
 class SourceMath:

@@ -18,8 +18,7 @@ import math
 from typing import Any, Sequence
 
 from gradcalc.core.ops import REGISTRY, Op
-
-ADD, MUL, UNARY, ATOM = range(1, 5)  # JavaScript's precedence levels that rules need, loosest first
+from gradcalc.render.python import ATOM, UNARY, Code  # JavaScript's + - * / bind as Python's
 
 # The number system's names in JavaScript: what numbers/floats.py computes, in the same way
 # (the stable sigmoid and softplus, the min-norm subgradients, the even split of ties).
@@ -46,40 +45,14 @@ class NoScript(Exception):
     """A rule that cannot be written as JavaScript from the names above."""
 
 
-class Script:
-    """A JavaScript expression and its precedence; arithmetic on it writes more JavaScript."""
+class Script(Code):
+    """A JavaScript expression and its precedence: `Code`'s arithmetic, JavaScript's numbers."""
 
-    __slots__ = ("text", "rank")
+    __slots__ = ()
 
-    def __init__(self, text: str, rank: int = ATOM):
-        self.text, self.rank = text, rank
-
-    def at_least(self, rank: int) -> str:
-        return self.text if self.rank >= rank else f"({self.text})"
-
-    def __add__(self, other):
-        return _binary(self, "+", other, ADD, MUL)
-
-    def __radd__(self, other):
-        return _binary(other, "+", self, ADD, MUL)
-
-    def __sub__(self, other):
-        return _binary(self, "-", other, ADD, MUL)
-
-    def __rsub__(self, other):
-        return _binary(other, "-", self, ADD, MUL)
-
-    def __mul__(self, other):
-        return _binary(self, "*", other, MUL, UNARY)
-
-    def __rmul__(self, other):
-        return _binary(other, "*", self, MUL, UNARY)
-
-    def __truediv__(self, other):
-        return _binary(self, "/", other, MUL, UNARY)
-
-    def __rtruediv__(self, other):
-        return _binary(other, "/", self, MUL, UNARY)
+    @classmethod
+    def of(cls, value) -> "Script":
+        return _script(value)
 
     def __neg__(self):
         inner = self.at_least(UNARY)
@@ -93,10 +66,6 @@ def _script(value) -> Script:
         raise NoScript(f"{value!r} is not a finite number")
     text = repr(float(value)) if isinstance(value, float) else str(value)
     return Script(text, UNARY if text.startswith("-") else ATOM)
-
-
-def _binary(left, symbol: str, right, rank: int, right_rank: int) -> Script:
-    return Script(f"{_script(left).at_least(rank)} {symbol} {_script(right).at_least(right_rank)}", rank)
 
 
 class Arguments(tuple):
