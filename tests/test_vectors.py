@@ -268,12 +268,6 @@ def test_trace_csv_has_a_shape_column_and_nested_lists(cli):
     assert lines[-1] == "f,dot,w;x,\"dot(w, x)\",,11.0,1.0"
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "latex"])
-def test_formats_of_scalar_stages_refuse_vectors(cli, fmt):
-    assert one_error(cli("trace", NEURON, "--at", AT, "--format", fmt)) == (
-        f"error: trace --format {fmt} shows scalar stages; for vectors and matrices use table, json or csv")
-
-
 # ---- check -------------------------------------------------------------------------------
 
 def test_check_perturbs_every_element_of_every_input_and_stage(cli):
