@@ -1,6 +1,7 @@
 """`eval --data` with vectors: the columns x0, x1, ... feed a vector input x row by row, a
 vector given with --at is a parameter, and the mean over the rows is the seeds' vectorised
-formulas (dw = X·dzᵀ/m, db = mean(dz)), element by element (w_0, w_1)."""
+formulas (dw = X·dzᵀ/m, db = mean(dz)), shaped as at a point (element by element, w_0 and
+w_1, with --gates scalar)."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,15 @@ def test_the_columns_feed_a_vector_input_and_give_the_seeds_vectorised_gradient(
     loss, dw, db = seeds_formulas(X, y)
     result = run.json()
     assert result["value"] == pytest.approx(loss, rel=1e-12)
-    assert list(result["gradient"]) == ["w_0", "w_1", "b"]
-    assert [result["gradient"]["w_0"], result["gradient"]["w_1"]] == pytest.approx(dw, rel=1e-12)
+    if gates == "scalar":  # the circuit of elements, as at a point
+        assert list(result["gradient"]) == ["w_0", "w_1", "b"]
+        assert result["at"] == {"w_0": -4.0, "w_1": 3.0, "b": -1.0}
+        dw_got = [result["gradient"]["w_0"], result["gradient"]["w_1"]]
+    else:
+        assert list(result["gradient"]) == ["w", "b"]
+        assert result["at"] == {"w": [-4.0, 3.0], "b": -1.0}
+        dw_got = result["gradient"]["w"]
+    assert dw_got == pytest.approx(dw, rel=1e-12)
     assert result["gradient"]["b"] == pytest.approx(db, rel=1e-12)
     assert result["rows"] == 20
 
@@ -54,6 +62,9 @@ def test_wrt_a_vector_parameter_stands_for_its_elements(cli, logistic):
     X, y, path = logistic
     run = cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--wrt", "w", "--format", "json")
     assert run.code == 0, run.stderr
+    assert list(run.json()["gradient"]) == ["w"]
+    run = cli("eval", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--wrt", "w", "--gates", "scalar",
+              "--format", "json")
     assert list(run.json()["gradient"]) == ["w_0", "w_1"]
 
 
@@ -80,10 +91,9 @@ def test_a_matrix_parameter_times_a_column_vector_gives_dZ_at_X_transposed(cli, 
     A = 1 / (1 + np.exp(-(Wm @ X + b[:, None])))
     dZ = A * (1 - A)
     gradient = run.json()["gradient"]
-    dW = np.array([[gradient[f"W_{i}_{j}"] for j in range(3)] for i in range(2)])
     assert run.json()["value"] == pytest.approx(A.sum(axis=0).mean(), rel=1e-12)
-    assert dW == pytest.approx(dZ @ X.T / 8, rel=1e-12)
-    assert [gradient["b_0"], gradient["b_1"]] == pytest.approx(dZ.mean(axis=1), rel=1e-12)
+    assert np.array(gradient["W"]) == pytest.approx(dZ @ X.T / 8, rel=1e-12)
+    assert gradient["b"] == pytest.approx(dZ.mean(axis=1), rel=1e-12)
 
 
 def test_a_vector_parameter_times_a_scalar_column(cli):
@@ -91,7 +101,7 @@ def test_a_vector_parameter_times_a_scalar_column(cli):
     assert run.code == 0, run.stderr
     x = np.loadtxt("examples/points.csv", delimiter=",", skiprows=1)[:, 0]
     assert run.json()["value"] == pytest.approx(3 * x.mean(), rel=1e-12)
-    assert run.json()["gradient"] == pytest.approx({"w_0": x.mean(), "w_1": x.mean()}, rel=1e-12)
+    assert run.json()["gradient"]["w"] == pytest.approx([x.mean(), x.mean()], rel=1e-12)
 
 
 def test_a_gap_in_the_numbered_columns_is_named(cli, tmp_path):
@@ -122,5 +132,66 @@ def test_the_example_file_gives_the_gradient_of_the_scalar_program(cli):
     assert vectorised.code == scalar.code == 0, vectorised.stderr + scalar.stderr
     ours, theirs = vectorised.json(), scalar.json()
     assert ours["value"] == pytest.approx(theirs["value"], rel=1e-12)
-    assert [ours["gradient"][k] for k in ("w_0", "w_1", "b")] == pytest.approx(
+    assert [*ours["gradient"]["w"], ours["gradient"]["b"]] == pytest.approx(
         [theirs["gradient"][k] for k in ("w1", "w2", "b")], rel=1e-12)
+
+
+# ---- a vector parameter comes back shaped, as at a point ------------------------------------
+
+def test_the_table_and_csv_show_a_vector_parameter_as_eval_at_a_point_does(cli):
+    table = cli("eval", LOSS, "--data", "examples/logistic/vectors.csv", "--at", "w=[-4,3],b=-1")
+    assert table.code == 0, table.stderr
+    assert "│ w     │ [-4, 3] │ [-0.937486, -0.315026] │" in table.stdout
+    csv = cli("eval", LOSS, "--data", "examples/logistic/vectors.csv", "--at", "w=[-4,3],b=-1",
+              "--format", "csv").stdout.splitlines()
+    assert csv[0] == "role,name,value,gradient"
+    assert csv[2].startswith('input,w,"[-4.0, 3.0]","[-0.93748560368653')
+
+
+def test_the_python_api_gives_a_vector_parameters_gradient_as_an_array(logistic):
+    import gradcalc
+
+    X, y, path = logistic
+    result = gradcalc.evaluate(LOSS, data=path, w=[-4, 3], b=-1)
+    _, dw, db = seeds_formulas(X, y)
+    assert result.gradient["w"].shape == (2,)
+    assert result.gradient["w"] == pytest.approx(dw, rel=1e-12)
+    assert list(gradcalc.evaluate(LOSS, data=path, w=[-4, 3], b=-1, gates="scalar").gradient) == [
+        "w_0", "w_1", "b"]
+
+
+def descended(X: np.ndarray, y: np.ndarray, lr: float, steps: int):
+    """Gradient descent written by hand with the seeds' formulas: w -= lr·X·dzᵀ/m, b -= lr·mean(dz)."""
+    w, b, m = W.copy(), B, X.shape[1]
+    for _ in range(steps):
+        dz = 1 / (1 + np.exp(-(w @ X + b))) - y
+        w, b = w - lr * X @ dz / m, b - lr * np.mean(dz)
+    dz = 1 / (1 + np.exp(-(w @ X + b))) - y
+    return w, b, X @ dz / m
+
+
+def test_descend_over_data_trains_a_vector_parameter_and_reports_it_whole(cli, logistic, tmp_path):
+    X, y, path = logistic
+    history = tmp_path / "history.csv"
+    run = cli("descend", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--lr", "0.5", "--steps", "40",
+              "--history", str(history), "--format", "json")
+    assert run.code == 0, run.stderr
+    out = run.json()
+    w, b, dw = descended(X, y, 0.5, 40)
+    assert out["start"] == {"w": [-4.0, 3.0], "b": -1.0}
+    assert out["at"]["w"] == pytest.approx(w, rel=1e-12) and out["at"]["b"] == pytest.approx(b, rel=1e-12)
+    assert out["gradient"]["w"] == pytest.approx(dw, rel=1e-12)
+    lines = history.read_text().splitlines()
+    assert lines[0] == "step,loss,w[0],w[1],b"  # the columns of descend at a point
+    assert [float(v) for v in lines[-1].split(",")[2:]] == pytest.approx([*w, b], rel=1e-12)
+    scalar = cli("descend", LOSS, "--data", path, "--at", "w=[-4,3],b=-1", "--lr", "0.5", "--steps", "40",
+                 "--gates", "scalar", "--format", "json").json()
+    assert list(scalar["at"]) == ["w_0", "w_1", "b"]
+    assert [scalar["at"]["w_0"], scalar["at"]["w_1"]] == pytest.approx(w, rel=1e-12)
+
+
+def test_several_outputs_over_data_give_a_vector_parameters_jacobian_row_shaped(cli):
+    run = cli("eval", f"f = {LOSS}; g = sum(w*w)", "--output", "f,g", "--data",
+              "examples/logistic/vectors.csv", "--at", "w=[-4,3],b=-1", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert run.json()["jacobian"]["g"] == {"w": [-8.0, 6.0], "b": 0.0}

@@ -404,8 +404,13 @@ def _plan(source: Source, data: DataSource, at: Mapping[str, Any] | None, values
                                   name=exc.name) from None
     table = open_table(os.fspath(data)) if isinstance(data, (str, os.PathLike)) else MemoryTable(data)
     point = point_of(at or {}, values)
-    lowered = _lowered(source, point, gates, columns=table.names)
-    plan = plan_data(lowered, table, point, wrt=_names(wrt), reduce=reduce, on_error=on_error)
+    from gradcalc.core.gates import MODES
+
+    _choice("gates", gates, MODES)
+    # scalar gates over data: the plan unrolls the vectors, knowing which columns feed them
+    lowered = _lowered(source, point, "written" if gates == "scalar" else gates, columns=table.names)
+    plan = plan_data(lowered, table, point, wrt=_names(wrt), reduce=reduce, on_error=on_error,
+                     elements=gates == "scalar")
     return plan, point
 
 

@@ -359,7 +359,8 @@ class DataResult(Reported):
         return self.report.value
 
     @property
-    def gradient(self) -> dict[str, float]:
+    def gradient(self) -> dict[str, Any]:
+        """Floats; a vector or matrix parameter's is a numpy array."""
         return self.report.gradient
 
     def __repr__(self) -> str:

@@ -56,7 +56,8 @@ def make_plan(options: dict[str, Any], table=None):
     table = table or open_table(options["data"])
     job = prepare(options, columns=table.names)
     plan = plan_data(job.graph, table, job.point, wrt=job.wrt, reduce=options["reduce"],
-                     on_error=options["on_error"], chunk_rows=options.get("chunk_rows"))
+                     on_error=options["on_error"], chunk_rows=options.get("chunk_rows"),
+                     elements=options.get("gates") == "scalar")
     report(job, plan.warnings)
     return plan
 
@@ -124,7 +125,7 @@ def _eval_outputs(options: dict[str, Any]) -> None:
     reduced = reduce_outputs(job.graph, lambda: next(opened, None) or open_table(options["data"]),
                              job.point, wrt=job.wrt, reduce=options["reduce"],
                              on_error=options["on_error"], chunk_rows=options.get("chunk_rows"),
-                             on_plan=before)
+                             elements=options.get("gates") == "scalar", on_plan=before)
     several = len(reduced.rows) > 1
     notes = [stream.notes() for stream in streams]
     if all(each == notes[0] for each in notes):  # the same rows for every output (bad cells)
