@@ -195,3 +195,95 @@ def test_several_outputs_over_data_give_a_vector_parameters_jacobian_row_shaped(
               "examples/logistic/vectors.csv", "--at", "w=[-4,3],b=-1", "--format", "json")
     assert run.code == 0, run.stderr
     assert run.json()["jacobian"]["g"] == {"w": [-8.0, 6.0], "b": 0.0}
+
+
+# ---- .npy files and arrays in memory that feed a vector per row -----------------------------
+
+def test_a_structured_npy_field_of_n_numbers_feeds_the_vector_x(cli, logistic, tmp_path):
+    X, y, _ = logistic
+    records = np.zeros(20, dtype=[("x", "f8", (2,)), ("y", "f8")])
+    records["x"], records["y"] = X.T, y
+    np.save(tmp_path / "points.npy", records)
+    run = cli("eval", LOSS, "--data", str(tmp_path / "points.npy"), "--at", "w=[-4,3],b=-1", "--format", "json")
+    assert run.code == 0, run.stderr
+    loss, dw, db = seeds_formulas(X, y)
+    assert run.json()["value"] == pytest.approx(loss, rel=1e-12)
+    assert run.json()["gradient"]["w"] == pytest.approx(dw, rel=1e-12)
+    assert run.json()["gradient"]["b"] == pytest.approx(db, rel=1e-12)
+
+
+def test_a_plain_2d_npy_is_read_with_the_column_names_given(cli, logistic, tmp_path):
+    X, y, _ = logistic
+    np.save(tmp_path / "all.npy", np.vstack([X, y]).T)
+    run = cli("eval", LOSS, "--data", str(tmp_path / "all.npy"), "--header", "x0,x1,y",
+              "--at", "w=[-4,3],b=-1", "--format", "json")
+    assert run.code == 0, run.stderr
+    _, dw, db = seeds_formulas(X, y)
+    assert run.json()["gradient"]["w"] == pytest.approx(dw, rel=1e-12)
+    assert run.json()["gradient"]["b"] == pytest.approx(db, rel=1e-12)
+
+
+def test_one_name_makes_a_plain_2d_npy_the_vector_x_of_each_row(cli, tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3, 8))  # one column per row of the file, as the seeds write X
+    np.save(tmp_path / "X.npy", X.T)
+    Wm, b = np.array([[1.0, -2.0, 0.5], [0.25, 1.0, -1.0]]), np.array([0.5, -0.5])
+    run = cli("eval", "sum(sigmoid(W@x + b))", "--data", str(tmp_path / "X.npy"), "--header", "x",
+              "--at", "W=[[1,-2,0.5],[0.25,1,-1]],b=[0.5,-0.5]", "--format", "json")
+    assert run.code == 0, run.stderr
+    A = 1 / (1 + np.exp(-(Wm @ X + b[:, None])))
+    dZ = A * (1 - A)
+    assert np.array(run.json()["gradient"]["W"]) == pytest.approx(dZ @ X.T / 8, rel=1e-12)
+    assert run.json()["gradient"]["b"] == pytest.approx(dZ.mean(axis=1), rel=1e-12)
+
+
+def test_the_python_api_reads_an_array_of_rows_as_a_vector_column(logistic, tmp_path):
+    import gradcalc
+
+    X, y, _ = logistic
+    _, dw, db = seeds_formulas(X, y)
+    in_memory = gradcalc.evaluate(LOSS, data={"x": X.T, "y": y}, w=[-4, 3], b=-1)
+    assert in_memory.gradient["w"] == pytest.approx(dw, rel=1e-12)
+    np.save(tmp_path / "all.npy", np.vstack([X, y]).T)
+    from_file = gradcalc.evaluate(LOSS, data=tmp_path / "all.npy", header=["x0", "x1", "y"], w=[-4, 3], b=-1)
+    assert from_file.gradient["b"] == pytest.approx(db, rel=1e-12)
+    with pytest.raises(gradcalc.UsageError, match=r"^header names the columns of a plain .npy file; data in memory"):
+        gradcalc.evaluate(LOSS, data={"x": X.T, "y": y}, header=["x"], w=[-4, 3], b=-1)
+
+
+@pytest.fixture
+def npy_files(tmp_path):
+    np.save(tmp_path / "plain.npy", np.zeros((4, 3)))
+    np.save(tmp_path / "column.npy", np.zeros(4))
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    np.save(tmp_path / "fields.npy", np.zeros(4, dtype=[("x", "f8", (2,)), ("y", "f8")]))
+    np.save(tmp_path / "matrices.npy", np.zeros(4, dtype=[("X", "f8", (2, 2))]))
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, extra, message", [
+    ("plain.npy", (), "a plain array of shape (4, 3) has no column names: name them with --header "
+                      "x0,x1,... (3 names), or with one name, x for the vector x (x0 to x2)"),
+    ("column.npy", (), "a plain array of shape (4,) has no column names: name it with --header y"),
+    ("cube.npy", (), "a plain array of shape (2, 2, 2) has no column names: save a 2-D array (one row "
+                     "per data row) or a 1-D structured array"),
+    ("plain.npy", ("--header", "x,y"), "--header gives 2 names for the 3 columns of the array: give 3, "
+                                         "or one name for a vector of 3 numbers per row"),
+    ("fields.npy", ("--header", "x"), "--header names the columns of a plain .npy array; this "
+                                       "structured array names its own (x, y): leave it out"),
+    ("matrices.npy", (), "field X holds a 2×2 array in each row; a field holds a number or a vector "
+                         "(n numbers) per row"),
+])
+def test_npy_files_that_do_not_say_their_columns_are_refused_naming_the_fix(cli, npy_files, name, extra, message):
+    path = str(npy_files / name)
+    assert one_error(cli("eval", "sum(x)", "--data", path, *extra)) == f"error: --data {path}: {message}"
+
+
+def test_column_names_are_for_plain_npy_files_given_with_data(cli, npy_files):
+    assert one_error(cli("eval", "sum(x)", "--data", "examples/logistic/vectors.csv", "--header", "x")) == (
+        "error: --data examples/logistic/vectors.csv: --header names the columns of a plain 2-D .npy "
+        "array; the columns of this file have names of their own: leave it out")
+    for command in ("eval", "descend"):
+        assert one_error(cli(command, "sum(x)", "--at", "x=[1,2]", "--header", "x")) == (
+            "error: --header names the columns of a plain 2-D .npy array given with --data FILE: give "
+            f"--data too (see 'gradcalc {command} --help')")

@@ -154,6 +154,7 @@ def eval_command(ctx: click.Context, **options) -> None:
         return
     if options["mode"] is not None and not options["jacobian"]:
         raise click.UsageError("--mode says how --jacobian computes the Jacobian: add --jacobian")
+    _refuse_header_without_data(options)
     if options["data"] is not None:
         from gradcalc.cli.data import eval_data
 
@@ -405,6 +406,12 @@ def paths_command(**options) -> None:
          to=destination(options))
 
 
+def _refuse_header_without_data(options: dict) -> None:
+    if options.get("header") is not None and options["data"] is None:
+        raise click.UsageError("--header names the columns of a plain 2-D .npy array given with "
+                               "--data FILE: give --data too")
+
+
 @main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)
 @expression_options("descend", wrt=WRT_DESCEND)
 @gates_option
@@ -431,6 +438,7 @@ def descend_command(**options) -> None:
 
     if options["log_y"] and not options["plot"]:
         raise click.UsageError("--log-y draws the curve of --plot FILE: give --plot too")
+    _refuse_header_without_data(options)
     if options["data"] is not None:
         descend_data(options)
         return
