@@ -293,15 +293,12 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 # ---- what does not take vectors yet --------------------------------------------------------
 
 REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, and over data as their elements (not yet "
-           "with digits, hessian, jacobian, several outputs, forward mode, grad or paths)")
+           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, and "
+           "over data as their elements (not yet with jacobian, several outputs, forward mode, grad or "
+           "paths)")
 
 
 @pytest.mark.parametrize("args, start", [
-    (("eval", NEURON, "--at", AT, "--digits", "20"), "error: --digits does not support vectors and "
-                                                     "matrices yet (the expression uses @, sum): "),
-    (("eval", NEURON, "--at", AT, "--hessian"), "error: --hessian does not support vectors and matrices "
-                                                "yet (the expression uses @, sum): "),
     (("eval", "sum(w*x)", "--at", "w=[1,2],x=3", "--jacobian"), "error: --at w: a 2-vector: "),
     (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
     (("grad", NEURON), "error: grad (formulas) does not support vectors and matrices yet (the expression "
