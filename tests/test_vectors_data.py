@@ -287,3 +287,15 @@ def test_column_names_are_for_plain_npy_files_given_with_data(cli, npy_files):
         assert one_error(cli(command, "sum(x)", "--at", "x=[1,2]", "--header", "x")) == (
             "error: --header names the columns of a plain 2-D .npy array given with --data FILE: give "
             f"--data too (see 'gradcalc {command} --help')")
+
+
+def test_the_gradient_of_some_elements_of_a_matrix_stays_by_element(cli):
+    run = cli("eval", "sum(W@x)", "--data", "examples/logistic/vectors.csv", "--at", "W=[[1,2],[3,4]]",
+              "--wrt", "W_0_1", "--format", "json", "-q")
+    assert run.code == 0, run.stderr
+    x1 = np.loadtxt("examples/logistic/vectors.csv", delimiter=",", skiprows=1)[:, 1]
+    assert run.json()["at"] == {"W_0_0": 1.0, "W_0_1": 2.0, "W_1_0": 3.0, "W_1_1": 4.0}
+    assert run.json()["gradient"] == pytest.approx({"W_0_1": x1.mean()}, rel=1e-12)
+    table = cli("eval", "sum(W@x)", "--data", "examples/logistic/vectors.csv", "--at", "W=[[1,2],[3,4]]",
+                "--wrt", "W_0_1", "-q")
+    assert table.code == 0 and "│ W_0_1 │     2 │" in table.stdout

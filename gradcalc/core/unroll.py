@@ -50,6 +50,13 @@ def element_labels(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, str]:
             for name, shape in shapes.items() for index in _indices(tuple(shape)) if shape}
 
 
+def whole_arrays(shapes: Mapping[str, tuple[int, ...]], names: Collection[str]) -> dict[str, tuple[int, ...]]:
+    """The arrays of `shapes` that fold back whole: all of their elements among `names` (the
+    gradient's), or none; one with the gradient of some of its elements stays as elements."""
+    return {name: shape for name, shape in shapes.items()
+            if len({element in names for element in element_names(name, shape)}) == 1}
+
+
 def folded(values: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
     """Values by element (`w_0`, `w_1`), each array of `shapes` whose elements are all there
     folded back into nested lists under its own name (`w`), in the place of its first

@@ -18,7 +18,7 @@ import numpy as np
 from gradcalc.core.autodiff import check_wrt
 from gradcalc.core.graph import Graph, lower
 from gradcalc.core.parse import call_hint
-from gradcalc.core.unroll import column_vectors, element_inputs, unroll
+from gradcalc.core.unroll import column_vectors, element_inputs, unroll, whole_arrays
 from gradcalc.core.values import Point
 from gradcalc.data.batch import Batch, run
 from gradcalc.data.files import Chunk, Table, open_table
@@ -86,8 +86,10 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     if unused:
         shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
         warnings.append(f"columns of {table.label} that the expression does not use: {shown}")
-    return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
-                on_error, min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings, shapes)
+    wrt = _wrt(graph, params, columns, wrt, reduce)
+    return Plan(graph, table, params, columns, wrt, on_error,
+                min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings,
+                whole_arrays(shapes, wrt))
 
 
 def _unrolled(graph: Graph, point: Point, fed: dict[str, int], wrt: Sequence[str] | None

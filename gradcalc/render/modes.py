@@ -255,8 +255,7 @@ def folded(result: Any, shapes: dict[str, tuple[int, ...]]) -> Any:
     if not shapes:
         return result
     gradient, labels = result.gradient, unroll.element_labels(shapes)
-    whole = {name: shape for name, shape in shapes.items()
-             if len({element in gradient for element in unroll.element_names(name, shape)}) == 1}
+    whole = unroll.whole_arrays(shapes, gradient)
     at, gradient = unroll.folded(result.at, whole), unroll.folded(gradient, whole)
     return Folded(result.graph, result.value, {labels.get(n, n): v for n, v in at.items()},
                   {labels.get(n, n): g for n, g in gradient.items()})
