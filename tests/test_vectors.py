@@ -293,18 +293,14 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 # ---- what does not take vectors yet --------------------------------------------------------
 
 REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, and "
-           "over data as their elements (not yet with jacobian, several outputs, forward mode, grad or "
-           "paths)")
+           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, by "
+           "grad and paths on their elements, and over data as their elements (not yet with jacobian, "
+           "several outputs or forward mode)")
 
 
 @pytest.mark.parametrize("args, start", [
     (("eval", "sum(w*x)", "--at", "w=[1,2],x=3", "--jacobian"), "error: --at w: a 2-vector: "),
     (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
-    (("grad", NEURON), "error: grad (formulas) does not support vectors and matrices yet (the expression "
-                       "uses @, sum): "),
-    (("paths", NEURON, "--at", AT, "--wrt", "b"), "error: paths does not support vectors and matrices yet "
-                                                  "(the expression uses @, sum): "),
 ])
 def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):
     monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)

@@ -120,3 +120,43 @@ def test_a_trace_to_n_digits_of_vectors_says_to_trace_the_scalar_circuit(cli):
         "error: --digits on a trace of vectors and matrices: trace their scalar circuit with --gates "
         "scalar, or evaluate (eval gives the value and the gradient to N digits as arrays)")
     assert cli("trace", NEURON, "--at", AT, "--digits", "20", "--gates", "scalar").code == 0
+
+
+# ---- grad and paths: the formulas and paths of the elements' scalar circuit ---------------
+
+def test_grad_of_vectors_writes_the_formulas_of_the_elements_as_sympys_matrix_calculus(cli):
+    run = cli("grad", NEURON, "--at", AT, "--format", "json")
+    assert run.code == 0, run.stderr
+    names = ["W_0_0", "W_0_1", "W_1_0", "W_1_1", "x_0", "x_1", "b_0", "b_1"]
+    W = sp.Matrix(2, 2, sp.symbols(names[:4]))
+    x, b = sp.Matrix(sp.symbols(names[4:6])), sp.Matrix(sp.symbols(names[6:]))
+    z = W * x + b
+    f = sum(1 / (1 + sp.exp(-z[k])) for k in range(2))
+    formulas = run.json()["gradient"]
+    assert list(formulas) == names
+    for name, symbol in zip(names, [*W, *x, *b]):
+        assert sp.simplify(sp.sympify(formulas[name]) - sp.diff(f, symbol)) == 0
+    assert [run.json()["values"][n]["value"] for n in names[4:6]] == pytest.approx(
+        [float(d) for d in neuron_at_60_digits()[2]], rel=1e-15)
+
+
+def test_grad_of_vectors_without_their_values_says_to_give_them(cli):
+    assert one_error(cli("grad", NEURON)) == (
+        "error: grad of vectors and matrices writes the formulas of their elements, which needs their "
+        "shapes: give their values with --at x=[...]")
+    with pytest.raises(gradcalc.UsageError, match="^grad of vectors and matrices writes"):
+        gradcalc.grad(NEURON)
+    assert list(gradcalc.grad("dot(w, x)", w=[1, 2], x=[3, 4], wrt=["w"]).formulas) == ["w_0", "w_1"]
+
+
+def test_paths_of_vectors_follow_the_scalar_circuit_and_sum_to_the_vectorised_gradient(cli):
+    gradient = cli("eval", NEURON, "--at", AT, "--format", "json").json()["gradient"]
+    run = cli("paths", NEURON, "--at", AT, "--wrt", "x_1", "--format", "json")
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert out["paths"] == 2 and out["shown"][0]["stages"][0] == "f" and out["shown"][0]["stages"][-1] == "x_1"
+    assert sum(p["product"] for p in out["shown"]) == pytest.approx(gradient["x"][1], rel=1e-14)
+    assert gradcalc.paths(NEURON, W=[[1, -2], [0.5, 1]], x=[1, -1], b=[0.5, -0.5], wrt="x_1").count == 2
+    assert one_error(cli("paths", NEURON, "--at", AT, "--wrt", "x")) == (
+        "error: paths needs one input: name it with --wrt (one of: W_0_0, W_0_1, W_1_0, W_1_1, x_0, x_1, "
+        "b_0, b_1)")

@@ -216,9 +216,12 @@ def grad(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str]
 
     with _python_terms():
         point = point_of(at or {}, values)
-        lowered = _lowered(source, point, "written")
-        report = symbolic_gradient(lowered, point=point if point.names else None, wrt=_names(wrt),
-                                   stages=stages, simplify=simplify)
+        lowered, gates = _lowered(source, point, "written"), "written"
+        if lowered.vectorised and point.names:  # the formulas of the elements' scalar circuit
+            lowered, gates = _lowered(source, point, "scalar"), "scalar"
+        report = symbolic_gradient(lowered, point=point.fitted(lowered) if point.names else None,
+                                   wrt=_wrt(wrt, lowered, gates, at, values), stages=stages,
+                                   simplify=simplify)
         report.warnings[:] = _warned(lowered, point, report.warnings)
         return Gradient(report)
 
@@ -254,7 +257,11 @@ def paths(source: Source, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     with _python_terms():
         top = int(_at_least("top", top, 1))
         graph_, point = _prepared(source, at, values, gates)
-        result = _evaluated(graph_, point, _names([wrt] if isinstance(wrt, str) else wrt))
+        if graph_.vectorised:  # a path runs through scalars: those of the elements' circuit
+            gates = "scalar"
+            graph_, point = _prepared(source, at, values, gates)
+        result = _evaluated(graph_, point, _wrt([wrt] if isinstance(wrt, str) else wrt, graph_, gates,
+                                                at, values))
         return Paths(path_sum(result, top=top), _warned(graph_, point, result.warnings))
 
 

@@ -402,7 +402,10 @@ def paths_command(**options) -> None:
     """
     from gradcalc.analyses.paths import path_sum
 
-    emit("paths", options["fmt"], path_sum(at_point(prepare(options)), top=options["top"]),
+    job = prepare(options)
+    if job.graph.vectorised:  # a path runs through scalars: those of the elements' circuit
+        job = prepare({**options, "gates": "scalar"})
+    emit("paths", options["fmt"], path_sum(at_point(job), top=options["top"]),
          to=destination(options))
 
 
@@ -496,6 +499,8 @@ def grad_command(**options) -> None:
     from gradcalc.analyses.grad import symbolic_gradient
 
     job = prepare(options)
+    if job.graph.vectorised and options["at"]:  # the formulas of the elements' scalar circuit
+        job = prepare({**options, "gates": "scalar"})
     gradient = symbolic_gradient(job.graph, point=job.point if options["at"] else None,
                                  wrt=job.wrt, stages=options["stages"],
                                  simplify=options["simplify"])
