@@ -160,3 +160,15 @@ def test_paths_of_vectors_follow_the_scalar_circuit_and_sum_to_the_vectorised_gr
     assert one_error(cli("paths", NEURON, "--at", AT, "--wrt", "x")) == (
         "error: paths needs one input: name it with --wrt (one of: W_0_0, W_0_1, W_1_0, W_1_1, x_0, x_1, "
         "b_0, b_1)")
+
+
+def test_csv_cells_of_vectors_hold_floats_or_decimal_strings_never_a_mix(cli):
+    import csv
+    import json
+
+    digits = cli("eval", "sum(x*x*x)", "--at", "x=[0.5,2]", "--digits", "1", "--format", "csv").stdout
+    rows = list(csv.reader(digits.splitlines()))
+    assert rows[2][:2] == ["input", "x"]
+    assert json.loads(rows[2][2]) == ["0.5", "2"] and json.loads(rows[2][3]) == ["0.8", "1e+1"]
+    hessian = cli("eval", "sum(x*x*x)", "--at", "x=[0.5,2]", "--hessian", "--format", "csv").stdout
+    assert list(csv.reader(hessian.splitlines()))[2] == ["input", "x", "[0.5, 2.0]", "[0.75, 12.0]"]

@@ -137,11 +137,9 @@ def array_latex(value) -> str:
     """A value in mathematics: a scalar as the tables print it, a vector as a column and a
     matrix as an array, in brackets; past the tables' size the middle is left out as they
     leave it out (⋮ for rows, ⋯ for columns, ⋱ where both meet)."""
-    ndim = getattr(value, "ndim", 0)
+    ndim = getattr(value, "ndim", 0)  # 0, 1 or 2: values have at most two levels of brackets
     if not ndim:
         return human(value)
-    if ndim > 2:
-        return rf"\text{{{text(human(value))}}}"
     items = value.tolist()
     if ndim == 1:
         rows = [[r"\vdots" if x is None else human(x)] for x in shown(items)]

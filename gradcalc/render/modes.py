@@ -181,7 +181,7 @@ def digits_trace_json(decimals) -> str:
 
 
 def digits_eval_csv(decimals) -> str:
-    return csv.eval_csv(folded(decimals.result, decimals.shapes), show=_arrays(decimals.show, _json_cell))
+    return csv.eval_csv(folded(decimals.result, decimals.shapes), show=_cells(decimals.show, decimals.show))
 
 
 def digits_trace_csv(decimals) -> str:
@@ -226,7 +226,8 @@ def hessian_csv(hessian) -> str:
     show, label = (exact_text if hessian.exact else text), _labels(hessian)
     rows = [("hessian", f"{label(row)};{label(column)}", show(value), "")
             for row, columns in hessian.matrix.items() for column, value in columns.items()]
-    return csv.eval_csv(folded(hessian.result, hessian.shapes), _arrays(show, _json_cell), rows)
+    cells = _cells(show, exact_text if hessian.exact else machine)
+    return csv.eval_csv(folded(hessian.result, hessian.shapes), cells, rows)
 
 
 def _matrix(matrix: dict, convert, label: Callable[[str], str]) -> dict:
@@ -274,17 +275,11 @@ def _arrays(show: Callable[[Any], Any], nest: Callable[[list, Callable], Any]) -
     return lambda value: nest(value, show) if isinstance(value, list) else show(value)
 
 
-def _json_cell(items: list, show: Callable[[Any], Any]) -> str:
-    """A CSV cell of an array: JSON nested lists of its elements as `show` writes them."""
-    return jsonlib.dumps(_nested(items, lambda x: _number(show(x))), ensure_ascii=False)
-
-
-def _number(written: Any) -> Any:
-    """A float's text as a JSON number; other text (exact, N digits) stays a string."""
-    try:
-        return float(written) if written == repr(float(written)) else written
-    except (TypeError, ValueError):
-        return written
+def _cells(show: Callable[[Any], str], element: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """CSV cells: a number as `show` writes it, an array as JSON nested lists of its elements
+    as `element` gives them (floats, or the strings of exact and N-digit numbers)."""
+    return lambda value: (jsonlib.dumps(_nested(value, element), ensure_ascii=False)
+                          if isinstance(value, list) else show(value))
 
 
 def _eval_document(result: Any, number: Callable[[Any], Any]) -> dict:
