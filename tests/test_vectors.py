@@ -268,12 +268,6 @@ def test_trace_csv_has_a_shape_column_and_nested_lists(cli):
     assert lines[-1] == "f,dot,w;x,\"dot(w, x)\",,11.0,1.0"
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "latex"])
-def test_formats_of_scalar_stages_refuse_vectors(cli, fmt):
-    assert one_error(cli("trace", NEURON, "--at", AT, "--format", fmt)) == (
-        f"error: trace --format {fmt} shows scalar stages; for vectors and matrices use table, json or csv")
-
-
 # ---- check -------------------------------------------------------------------------------
 
 def test_check_perturbs_every_element_of_every_input_and_stage(cli):
@@ -299,21 +293,14 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 # ---- what does not take vectors yet --------------------------------------------------------
 
 REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, and over data as their elements (not yet "
-           "with digits, hessian, jacobian, several outputs, forward mode, grad or paths)")
+           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, by "
+           "grad and paths on their elements, and over data as their elements (not yet with jacobian, "
+           "several outputs or forward mode)")
 
 
 @pytest.mark.parametrize("args, start", [
-    (("eval", NEURON, "--at", AT, "--digits", "20"), "error: --digits does not support vectors and "
-                                                     "matrices yet (the expression uses @, sum): "),
-    (("eval", NEURON, "--at", AT, "--hessian"), "error: --hessian does not support vectors and matrices "
-                                                "yet (the expression uses @, sum): "),
     (("eval", "sum(w*x)", "--at", "w=[1,2],x=3", "--jacobian"), "error: --at w: a 2-vector: "),
     (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
-    (("grad", NEURON), "error: grad (formulas) does not support vectors and matrices yet (the expression "
-                       "uses @, sum): "),
-    (("paths", NEURON, "--at", AT, "--wrt", "b"), "error: paths does not support vectors and matrices yet "
-                                                  "(the expression uses @, sum): "),
 ])
 def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):
     monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)

@@ -9,7 +9,7 @@ with a warning; any other disagreement is an error.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import mpmath
@@ -37,6 +37,8 @@ class Decimals:
     digits: int
     dps: int
     warnings: list[str]
+    # vectors and matrices, computed on the scalar circuit of their elements: their shapes
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def show(self, value) -> str:
         return "—" if value is None else significant(value, self.digits)

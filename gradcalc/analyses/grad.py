@@ -15,10 +15,9 @@ from typing import Any, Sequence
 from gradcalc import limits
 from gradcalc.analyses.formulas import written_size
 from gradcalc.core import autodiff
-from gradcalc.core.autodiff import vectors_refused
 from gradcalc.core.graph import Graph, lower
 from gradcalc.core.values import Point
-from gradcalc.errors import LimitError
+from gradcalc.errors import LimitError, UsageError
 
 
 @dataclass
@@ -46,8 +45,9 @@ def symbolic_gradient(source: str | Graph, *, point: Point | None = None,
     from gradcalc.numbers import symbolic
 
     graph = source if isinstance(source, Graph) else lower(source, given=point.names if point else ())
-    if graph.vectorised:
-        raise vectors_refused(graph, "grad (formulas)")
+    if graph.vectorised:  # the caller unrolls a graph of known shapes (gates scalar)
+        raise UsageError("grad of vectors and matrices writes the formulas of their elements, "
+                         "which needs their shapes: give their values with at x=[...]").about("at")
     with limits.seconds("GRADCALC_SYMBOLIC_SECONDS", "the symbolic gradient"):
         values = None if point is None else point.read(symbolic)  # every value is checked
         kept = named_stages(graph) if stages else []

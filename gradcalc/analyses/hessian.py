@@ -9,7 +9,7 @@ tangent of input x_j set to 1 gives, in the tangents of the gradient, column j o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from gradcalc import limits
@@ -171,6 +171,8 @@ class Hessian:
     result: Result
     matrix: dict[str, dict[str, Any]]
     exact: bool = False  # values are sympy's (--exact)
+    # vectors and matrices, computed on the scalar circuit of their elements: their shapes
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def hessian(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = None,

@@ -30,6 +30,9 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
     (gradcalc.numbers.exact_arrays: numpy stays out of this layer)."""
     if exact and digits is not None:
         raise UsageError("exact and digits exclude each other: exact values have every digit")
+    if graph.vectorised and (hessian or digits is not None):
+        return _on_elements(command, graph, point, wrt=wrt, exact=exact, digits=digits,
+                            hessian=hessian, steps=steps)
     exact_vectors = (graph.vectorised or point.shaped) and exact and not hessian and digits is None
     if graph.vectorised and not (exact_vectors and exact_arrays is not None):
         mode = "hessian" if hessian else "digits" if digits is not None else "exact"
@@ -58,6 +61,25 @@ def compute(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | No
         matrix = second_derivatives(graph, values, result.wrt, m)
         return Evaluation("eval --hessian", Hessian(result, matrix, exact), result.warnings)
     return Evaluation(f"{command} --exact" if exact else command, result, result.warnings)
+
+
+def _on_elements(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None,
+                 **modes: Any) -> Evaluation:
+    """The Hessian and N digits of vectors and matrices: computed on the scalar circuit of
+    their elements (as gates scalar unrolls it), the Hessian over the flattened inputs,
+    and reported by the arrays' shapes (`shapes`: the renderers fold the elements back)."""
+    from gradcalc.core.unroll import element_inputs, unroll
+
+    if command != "eval":
+        raise UsageError("digits on a trace of vectors and matrices: trace their scalar circuit "
+                         "with gates scalar, or evaluate (eval gives the value and the gradient "
+                         "to N digits as arrays)").about("digits", "gates")
+    shapes = dict(point.shapes)
+    scalar = unroll(graph, shapes)
+    elements = None if wrt is None else element_inputs(wrt, shapes, scalar.input_names)
+    evaluation = compute(command, scalar, point.fitted(scalar), wrt=elements, **modes)
+    evaluation.shown.shapes = shapes
+    return evaluation
 
 
 def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,

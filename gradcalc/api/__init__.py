@@ -70,14 +70,15 @@ def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[
 def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str] | None = None,
              *, gates: Gates = "written", data: DataSource,
              reduce: Literal["mean", "sum"] = "mean", on_error: Literal["fail", "skip"] = "fail",
-             **values: Any) -> DataResult: ...
+             header: Sequence[str] | None = None, **values: Any) -> DataResult: ...
 def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str] | None = None,
              *, gates: Gates = "written", exact: bool = False, digits: int | None = None,
              nonfinite: Literal["strict", "ieee"] = "strict", data: DataSource | None = None,
              reduce: Literal["mean", "sum"] = "mean", on_error: Literal["fail", "skip"] = "fail",
-             **values: Any) -> Result | Digits | DataResult:
+             header: Sequence[str] | None = None, **values: Any) -> Result | Digits | DataResult:
     """Value and gradient at a point (`gradcalc eval`), exact or to `digits` confirmed
-    digits; with `data`, the mean or sum over its rows and the gradient of that.
+    digits; with `data`, the mean or sum over its rows and the gradient of that (`header`
+    names the columns of a plain 2-D .npy file: one name per column, or one for a vector).
 
     >>> r = evaluate("3*(a+b*c)", a=5, b=3, c=2)
     >>> r
@@ -94,10 +95,11 @@ def evaluate(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[
     """
     with _python_terms():
         _choice("nonfinite", nonfinite, ("strict", "ieee"))
+        _refuse_header_without_data(header, data)
         if data is not None:
             if exact or digits is not None or nonfinite != "strict":
                 raise UsageError("exact, digits and nonfinite apply to single points, not to data")
-            return _evaluate_data(source, data, at, values, wrt, gates, reduce, on_error)
+            return _evaluate_data(source, data, at, values, wrt, gates, reduce, on_error, header)
         graph, point = _prepared(source, at, values, gates)
         wrt = _wrt(wrt, graph, gates, at, values)
         if exact or digits is not None:
@@ -214,9 +216,12 @@ def grad(source: Source, at: Mapping[str, Any] | None = None, wrt: Sequence[str]
 
     with _python_terms():
         point = point_of(at or {}, values)
-        lowered = _lowered(source, point, "written")
-        report = symbolic_gradient(lowered, point=point if point.names else None, wrt=_names(wrt),
-                                   stages=stages, simplify=simplify)
+        lowered, gates = _lowered(source, point, "written"), "written"
+        if lowered.vectorised and point.names:  # the formulas of the elements' scalar circuit
+            lowered, gates = _lowered(source, point, "scalar"), "scalar"
+        report = symbolic_gradient(lowered, point=point.fitted(lowered) if point.names else None,
+                                   wrt=_wrt(wrt, lowered, gates, at, values), stages=stages,
+                                   simplify=simplify)
         report.warnings[:] = _warned(lowered, point, report.warnings)
         return Gradient(report)
 
@@ -252,7 +257,11 @@ def paths(source: Source, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     with _python_terms():
         top = int(_at_least("top", top, 1))
         graph_, point = _prepared(source, at, values, gates)
-        result = _evaluated(graph_, point, _names([wrt] if isinstance(wrt, str) else wrt))
+        if graph_.vectorised:  # a path runs through scalars: those of the elements' circuit
+            gates = "scalar"
+            graph_, point = _prepared(source, at, values, gates)
+        result = _evaluated(graph_, point, _wrt([wrt] if isinstance(wrt, str) else wrt, graph_, gates,
+                                                at, values))
         return Paths(path_sum(result, top=top), _warned(graph_, point, result.warnings))
 
 
@@ -260,7 +269,7 @@ def descend(source: Source, data: DataSource | None = None, at: Mapping[str, Any
             wrt: Sequence[str] | None = None, *, gates: Gates = "written", lr: float = 0.1,
             steps: int = 1000, reduce: Literal["mean", "sum"] = "mean",
             batch_size: int | None = None, seed: int = 0, on_error: Literal["fail", "skip"] = "fail",
-            **values: Any) -> Descent:
+            header: Sequence[str] | None = None, **values: Any) -> Descent:
     """Gradient descent on the expression reduced over the rows of `data` (`gradcalc descend`):
     the `wrt` parameters (default: every one given a value) start there and move by -lr
     times the gradient, `steps` times. Without `data`, on the expression's value at the point
@@ -281,12 +290,14 @@ def descend(source: Source, data: DataSource | None = None, at: Mapping[str, Any
     with _python_terms():
         _at_least("lr", lr, 0, open_=True)
         steps = int(_at_least("steps", steps, 0))
+        _refuse_header_without_data(header, data)
         if data is None:
             return _descend_at(source, at, values, wrt, gates, lr, steps,
                                rows_only=(reduce, on_error, batch_size, seed) != ("mean", "fail", None, 0))
         if batch_size is not None:
             batch_size = int(_at_least("batch_size", batch_size, 1))
-        plan, point = _plan(source, data, at, values, wrt, gates, reduce, ("mean", "sum"), on_error)
+        plan, point = _plan(source, data, at, values, wrt, gates, reduce, ("mean", "sum"), on_error,
+                            header)
         if not plan.wrt:
             raise UsageError("nothing to descend on: give the parameters' starting values "
                              "(w=0, ...) and name them with wrt")
@@ -379,10 +390,11 @@ def _numbers(command: str, graph_: Graph, point: Point, wrt: Sequence[str] | Non
 
 def _evaluate_data(source: Source, data: DataSource, at: Mapping[str, Any] | None,
                    values: Mapping[str, Any], wrt: Sequence[str] | None, gates: str, reduce: str,
-                   on_error: str) -> DataResult:
+                   on_error: str, header: Sequence[str] | None) -> DataResult:
     from gradcalc.data.plan import reduce_data
 
-    plan, point = _plan(source, data, at, values, wrt, gates, reduce, ("mean", "sum"), on_error)
+    plan, point = _plan(source, data, at, values, wrt, gates, reduce, ("mean", "sum"), on_error,
+                        header)
     from gradcalc.data.plan import Stream
 
     stream = Stream(plan)
@@ -392,7 +404,7 @@ def _evaluate_data(source: Source, data: DataSource, at: Mapping[str, Any] | Non
 
 def _plan(source: Source, data: DataSource, at: Mapping[str, Any] | None, values: Mapping[str, Any],
           wrt: Sequence[str] | None, gates: str, reduce: str, reductions: tuple[str, ...],
-          on_error: str) -> tuple[Any, Point]:
+          on_error: str, header: Sequence[str] | None = None) -> tuple[Any, Point]:
     """The expression over the rows of `data`: a path, or columns in memory."""
     _choice("reduce", reduce, reductions)
     _choice("on_error", on_error, ("fail", "skip"))
@@ -402,11 +414,29 @@ def _plan(source: Source, data: DataSource, at: Mapping[str, Any] | None, values
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(f"data needs {exc.name}: pip install 'gradcalc[data]'",
                                   name=exc.name) from None
-    table = open_table(os.fspath(data)) if isinstance(data, (str, os.PathLike)) else MemoryTable(data)
+    if isinstance(data, (str, os.PathLike)):
+        table = open_table(os.fspath(data), None if header is None else _names(header))
+    elif header is not None:
+        raise UsageError("header names the columns of a plain .npy file; data in memory names "
+                         "its own (an array of shape (rows, n) under the name x is the vector x)"
+                         ).about("header")
+    else:
+        table = MemoryTable(data)
     point = point_of(at or {}, values)
-    lowered = _lowered(source, point, gates, columns=table.names)
-    plan = plan_data(lowered, table, point, wrt=_names(wrt), reduce=reduce, on_error=on_error)
+    from gradcalc.core.gates import MODES
+
+    _choice("gates", gates, MODES)
+    # scalar gates over data: the plan unrolls the vectors, knowing which columns feed them
+    lowered = _lowered(source, point, "written" if gates == "scalar" else gates, columns=table.names)
+    plan = plan_data(lowered, table, point, wrt=_names(wrt), reduce=reduce, on_error=on_error,
+                     elements=gates == "scalar")
     return plan, point
+
+
+def _refuse_header_without_data(header: Sequence[str] | None, data: DataSource | None) -> None:
+    if header is not None and data is None:
+        raise UsageError("header names the columns of a plain 2-D .npy file given as data: "
+                         "give data too").about("header", "data")
 
 
 def _warned(graph_: Graph, point: Point, notes: Sequence[str]) -> list[str]:

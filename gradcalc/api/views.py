@@ -232,8 +232,12 @@ class Digits(View):
         return self.decimals.show(self.decimals.result.value)
 
     @property
-    def gradient(self) -> dict[str, str]:
-        return {name: self.decimals.show(g) for name, g in self.decimals.result.gradient.items()}
+    def gradient(self) -> dict[str, Any]:
+        """Decimal strings; a vector's or matrix's are nested lists of them."""
+        from gradcalc.core.unroll import folded
+
+        shown = {name: self.decimals.show(g) for name, g in self.decimals.result.gradient.items()}
+        return folded(shown, self.decimals.shapes)
 
     def __repr__(self) -> str:
         return f"Digits({self.decimals.result.graph.output_name}={self.value!r}, gradient={self.gradient!r})"
@@ -269,11 +273,22 @@ class Hessian(Reported):
 
     @property
     def gradient(self) -> dict[str, Any]:
-        return self.report.result.gradient
+        """A vector's or matrix's is a numpy array."""
+        gradient = self.report.result.gradient
+        if not self.report.shapes:
+            return gradient
+        from gradcalc.data.shaped import folded
+
+        return folded(gradient, self.report.shapes)
 
     @property
     def matrix(self) -> dict[str, dict[str, Any]]:
-        return self.report.matrix
+        """Over the flattened inputs: the elements of a vector or matrix are `W[0, 1]`."""
+        from gradcalc.core.unroll import element_labels
+
+        labels = element_labels(self.report.shapes)
+        return {labels.get(row, row): {labels.get(column, column): v for column, v in columns.items()}
+                for row, columns in self.report.matrix.items()}
 
     def __repr__(self) -> str:
         return f"Hessian({self.report.result.graph.output_name}={self.value!r}, matrix={self.matrix!r})"
@@ -359,7 +374,8 @@ class DataResult(Reported):
         return self.report.value
 
     @property
-    def gradient(self) -> dict[str, float]:
+    def gradient(self) -> dict[str, Any]:
+        """Floats; a vector or matrix parameter's is a numpy array."""
         return self.report.gradient
 
     def __repr__(self) -> str:

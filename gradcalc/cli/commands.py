@@ -154,6 +154,7 @@ def eval_command(ctx: click.Context, **options) -> None:
         return
     if options["mode"] is not None and not options["jacobian"]:
         raise click.UsageError("--mode says how --jacobian computes the Jacobian: add --jacobian")
+    _refuse_header_without_data(options)
     if options["data"] is not None:
         from gradcalc.cli.data import eval_data
 
@@ -401,8 +402,17 @@ def paths_command(**options) -> None:
     """
     from gradcalc.analyses.paths import path_sum
 
-    emit("paths", options["fmt"], path_sum(at_point(prepare(options)), top=options["top"]),
+    job = prepare(options)
+    if job.graph.vectorised:  # a path runs through scalars: those of the elements' circuit
+        job = prepare({**options, "gates": "scalar"})
+    emit("paths", options["fmt"], path_sum(at_point(job), top=options["top"]),
          to=destination(options))
+
+
+def _refuse_header_without_data(options: dict) -> None:
+    if options.get("header") is not None and options["data"] is None:
+        raise click.UsageError("--header names the columns of a plain 2-D .npy array given with "
+                               "--data FILE: give --data too")
 
 
 @main.command("descend", cls=ExpressionCommand, epilog=EPILOG_DESCEND)
@@ -431,6 +441,7 @@ def descend_command(**options) -> None:
 
     if options["log_y"] and not options["plot"]:
         raise click.UsageError("--log-y draws the curve of --plot FILE: give --plot too")
+    _refuse_header_without_data(options)
     if options["data"] is not None:
         descend_data(options)
         return
@@ -488,6 +499,8 @@ def grad_command(**options) -> None:
     from gradcalc.analyses.grad import symbolic_gradient
 
     job = prepare(options)
+    if job.graph.vectorised and options["at"]:  # the formulas of the elements' scalar circuit
+        job = prepare({**options, "gates": "scalar"})
     gradient = symbolic_gradient(job.graph, point=job.point if options["at"] else None,
                                  wrt=job.wrt, stages=options["stages"],
                                  simplify=options["simplify"])

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator
 import click
 
 from gradcalc.cli.app import warn
-from gradcalc.cli.options import emit, prepare, refuse_closed_stdin, report
+from gradcalc.cli.options import emit, names, prepare, refuse_closed_stdin, report
 from gradcalc.cli.output import STDOUT, colours, setting, written
 
 SPOOL_BYTES = 16 << 20  # per-row output held in memory before it spills to a temporary file
@@ -53,10 +53,11 @@ def make_plan(options: dict[str, Any], table=None):
                                "not both")
     if options["data"] == "-":
         refuse_closed_stdin("the rows of --data -", "name a file with --data FILE")
-    table = table or open_table(options["data"])
+    table = table or open_table(options["data"], names(options.get("header")))
     job = prepare(options, columns=table.names)
     plan = plan_data(job.graph, table, job.point, wrt=job.wrt, reduce=options["reduce"],
-                     on_error=options["on_error"], chunk_rows=options.get("chunk_rows"))
+                     on_error=options["on_error"], chunk_rows=options.get("chunk_rows"),
+                     elements=options.get("gates") == "scalar")
     report(job, plan.warnings)
     return plan
 
@@ -111,7 +112,7 @@ def _eval_outputs(options: dict[str, Any]) -> None:
     if options["data"] == "-":
         raise click.UsageError("--output over --data -: each output reads the rows again, and "
                                "standard input can be read once; name a file with --data FILE")
-    table = open_table(options["data"])
+    table = open_table(options["data"], names(options.get("header")))
     job = prepare(options, columns=table.names)
     opened = iter([table])  # the first output reads the file already open, the others afresh
     streams: list = []
@@ -121,10 +122,11 @@ def _eval_outputs(options: dict[str, Any]) -> None:
             report(job, plan.warnings)
         streams.append(stream)
 
-    reduced = reduce_outputs(job.graph, lambda: next(opened, None) or open_table(options["data"]),
+    header = names(options.get("header"))
+    reduced = reduce_outputs(job.graph, lambda: next(opened, None) or open_table(options["data"], header),
                              job.point, wrt=job.wrt, reduce=options["reduce"],
                              on_error=options["on_error"], chunk_rows=options.get("chunk_rows"),
-                             on_plan=before)
+                             elements=options.get("gates") == "scalar", on_plan=before)
     several = len(reduced.rows) > 1
     notes = [stream.notes() for stream in streams]
     if all(each == notes[0] for each in notes):  # the same rows for every output (bad cells)
@@ -144,6 +146,9 @@ def _eval_dask(options: dict[str, Any]) -> None:
 
     if options["reduce"] == "none":
         raise click.UsageError("--reduce none streams rows in this process; use --engine numpy")
+    if options.get("header") is not None:
+        raise click.UsageError("--header names the columns of a .npy array, which the Dask engine "
+                               "does not read; use --engine numpy")
     plan = make_plan(options, table=dask_table(options["data"]))
     result, notes = reduce_dask(plan, options["reduce"], options["scheduler"])
     _warn_all(notes)

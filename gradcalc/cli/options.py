@@ -124,6 +124,10 @@ def data_options(reductions: tuple[str, ...]):
             click.option("--data", type=click.Path(allow_dash=True), metavar="FILE",
                          help="Rows of input values: CSV with a header ('-': standard input), "
                               ".npy, .npz or Parquet; columns give the variables they name."),
+            click.option("--header", metavar="NAMES",
+                         help="The names of the columns of a plain 2-D .npy array of n columns, "
+                              "as a CSV header gives them: n names, or one name x for the vector "
+                              "x (x0 to x{n-1})."),
             click.option("--reduce", type=click.Choice(reductions), default="mean",
                          show_default=True,
                          help="What to make of the rows: " + ", ".join(what[r] for r in reductions) + "."),

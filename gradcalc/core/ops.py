@@ -72,7 +72,7 @@ class Op(NamedTuple):  # a tuple, not a dataclass: creating a dataclass costs st
     def write_latex(self, args: Sequence[str]) -> str:
         # (a template: the braces around the name are doubled, so that format keeps them)
         template = self.latex or rf"\operatorname{{{{{_latex_text(self.name)}}}}}\left({{args}}\right)"
-        return template.format(*args, args=", ".join(args))
+        return template.format(*args, args=", ".join(args), rest=", ".join(args[1:]))
 
     @property
     def gate_label(self) -> str:
@@ -419,7 +419,7 @@ _declare(
        unrolled=lambda c, *xs: c.stack(xs)),
     # `z[0]`, `W[1, 2]`: the indices are integer constants, its inputs after the first
     Op("index", lambda m, x, *at: m.index(x, *at), None, (2, None), written="{0}[{rest}]",
-       latex="{0}_{{{rest}}}", label="[i]",
+       latex="{{{0}}}_{{{rest}}}", label="[i]",
        vjp=lambda m, out, args, i, g: m.scatter(m.shape(args[0]), args[1:], g) if i == 0 else None,
        vjp_written=lambda names, shapes, i: f"d{names[0]} at [{', '.join(names[2:])}]",
        unrolled=lambda c, x, *at: c.at(x, at)),

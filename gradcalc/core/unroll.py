@@ -44,6 +44,37 @@ def element_inputs(names: Sequence[str], shapes: Mapping[str, tuple[int, ...]],
                  (element_names(name, shapes[name]) if name not in known and name in shapes else (name,)))
 
 
+def element_labels(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, str]:
+    """Each element's name → its label as written in expressions: `W_0_1` → `W[0, 1]`."""
+    return {element_name(name, index): f"{name}[{', '.join(map(str, index))}]"
+            for name, shape in shapes.items() for index in _indices(tuple(shape)) if shape}
+
+
+def whole_arrays(shapes: Mapping[str, tuple[int, ...]], names: Collection[str]) -> dict[str, tuple[int, ...]]:
+    """The arrays of `shapes` that fold back whole: all of their elements among `names` (the
+    gradient's), or none; one with the gradient of some of its elements stays as elements."""
+    return {name: shape for name, shape in shapes.items()
+            if len({element in names for element in element_names(name, shape)}) == 1}
+
+
+def folded(values: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+    """Values by element (`w_0`, `w_1`), each array of `shapes` whose elements are all there
+    folded back into nested lists under its own name (`w`), in the place of its first
+    element; the other names as they are."""
+    names = {name: element_names(name, shape) for name, shape in shapes.items() if shape}
+    first = {elements[0]: name for name, elements in names.items()
+             if all(element in values for element in elements)}
+    taken = {element for name in first.values() for element in names[name]}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in first:
+            name = first[key]
+            out[name] = _shaped([values[element] for element in names[name]], tuple(shapes[name]))
+        elif key not in taken:
+            out[key] = value
+    return out
+
+
 def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: Collection[str] = ()) -> Graph:
     """The scalar circuit of a graph whose inputs have these shapes (a name not given is a
     scalar); a graph with no vector in it is returned as it is. The vectors `fed` by data

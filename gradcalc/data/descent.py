@@ -21,6 +21,7 @@ from gradcalc.data.batch import run
 from gradcalc.data.compiled import MAX_NODES, MIN_STEPS, Steps
 from gradcalc.data.plan import Plan, Stream, Total
 from gradcalc.data.problems import Problems
+from gradcalc.data.shaped import folded
 from gradcalc.errors import DataError, DomainError, UsageError
 
 
@@ -77,7 +78,8 @@ def _cells_only(stream: Stream):
 def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
             batch_size: int | None = None, seed: int = 0,
             on_step: Callable[[int, float], None] | None = None) -> Descent:
-    """Run `steps` updates of the parameters in plan.wrt; the loss and gradient at the end."""
+    """Run `steps` updates of the parameters in plan.wrt; the loss and gradient at the end
+    (a vector or matrix parameter, trained element by element, reported as its array)."""
     if seed < 0:
         raise UsageError(f"seed {seed}: a seed is a whole number from 0 up").about("seed")
     data, rows, stream = load(plan)
@@ -108,9 +110,11 @@ def descend(plan: Plan, *, lr: float, steps: int, reduce: str = "mean",
     if dropped.count:
         warnings.append(f"skipped {dropped.count:,} row-steps with math errors (first: "
                         f"{dropped.first[0].message})")
-    return Descent(plan.graph, reduce, lr, steps, batch_size, start,
-                   {name: params[name] for name in plan.wrt}, initial, loss, grads, losses,
-                   history, len(rows), stream.problems.count + dropped.count, warnings)
+    shaped = lambda values: folded(values, plan.shapes)  # noqa: E731
+    return Descent(plan.graph, reduce, lr, steps, batch_size, shaped(start),
+                   shaped({name: params[name] for name in plan.wrt}), initial, loss, shaped(grads),
+                   losses, [(step, loss, shaped(values)) for step, loss, values in history],
+                   len(rows), stream.problems.count + dropped.count, warnings)
 
 
 def descend_at(graph: Graph, at: dict[str, Any], wrt: tuple[str, ...], m: Any, *, lr: float,

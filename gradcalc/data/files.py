@@ -29,7 +29,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 import numpy as np
 
 from gradcalc.data.problems import FIRST_FEW, Problem, Problems
-from gradcalc.errors import DataError, ExitCode, GradcalcError, UsageError, ValueTypeError, printable
+from gradcalc.errors import DataError, ExitCode, GradcalcError, UsageError, ValueTypeError, listed, printable
 
 # Bytes of CSV pyarrow parses at a time. Its streaming reader keeps a queue of up to 32 blocks
 # read ahead (a fixed depth), so the block size bounds the memory reading takes whatever the
@@ -106,18 +106,25 @@ class Table:
                 close()
 
 
-def open_table(path: str) -> Table:
-    """Open FILE by its extension: .npy, .npz, .parquet/.pq, anything else is CSV."""
+def open_table(path: str, header: Sequence[str] | None = None) -> Table:
+    """Open FILE by its extension: .npy, .npz, .parquet/.pq, anything else is CSV. `header`
+    names the columns of a plain (unstructured) .npy array, which has no names of its own."""
+    lower = path.lower()
+    if header is not None and (path == "-" or not lower.endswith(".npy")):
+        raise UsageError(f"data {path}: header names the columns of a plain 2-D .npy array; "
+                         "the columns of this file have names of their own: leave it out"
+                         ).about("data", "header")
     if path == "-":
         return CsvTable("standard input", sys.stdin.buffer, seekable=False)
     regular = _regular(path)
-    lower = path.lower()
     kind = (_NpyTable if lower.endswith(".npy") else _NpzTable if lower.endswith(".npz")
             else _ParquetTable if lower.endswith((".parquet", ".pq")) else None)
     if kind and not regular:
         raise UsageError(f"data {path}: a {os.path.splitext(lower)[1]} file is read by seeking, "
                          "so it must be a regular file, not a pipe or a device").about("data")
     try:
+        if kind is _NpyTable:
+            return _NpyTable(path, header)
         if kind:
             return kind(path)
         return CsvTable(path, path, seekable=True) if regular else \
@@ -476,20 +483,72 @@ def _check_size(label: str, what: str, shape: tuple[int, ...], dtype: np.dtype, 
 
 
 class _NpyTable(ArraysTable):
-    def __init__(self, path: str):
+    """A structured array, one field per column (a field of n numbers per row is the columns
+    x0 to x{n-1} of the vector x), or a plain array whose columns are named by `header`."""
+
+    def __init__(self, path: str, header: Sequence[str] | None = None):
         with open(path, "rb") as fp:
             shape, dtype = npy_header(fp, path, "the file")
             _check_size(path, "the file", shape, dtype, os.path.getsize(path) - fp.tell())
-        if not dtype.names or len(shape) != 1:
-            raise DataError(f"data {path}: a .npy file needs named columns: a 1-D structured "
-                            "array (or use .npz with one array per column)").about("data")
-        for name in dtype.names:
-            _check_real(path, column_name(name), dtype[name])
+        if dtype.names:
+            self.parts = _field_columns(path, shape, dtype, header)
+        else:
+            self.parts = _plain_columns(path, shape, dtype, header)
         self.array = np.load(path, mmap_mode="r", allow_pickle=False)
-        super().__init__(path, dtype.names, shape[0], "rows")
+        super().__init__(path, list(self.parts), shape[0], "rows")
 
     def column(self, name):
-        return self.array[self.header(name)]
+        field, k = self.parts[self.header(name)]
+        array = self.array if field is None else self.array[field]
+        return array if k is None else array[:, k]
+
+
+def _field_columns(path: str, shape: tuple[int, ...], dtype: np.dtype, header: Sequence[str] | None
+                   ) -> dict[str, tuple[str | None, int | None]]:
+    """The columns of a structured array: header → (field, element of a vector field)."""
+    if header is not None:
+        raise UsageError(f"data {path}: header names the columns of a plain .npy array; this "
+                         f"structured array names its own ({listed(dtype.names or ())}): leave it out"
+                         ).about("data", "header")
+    if len(shape) != 1:
+        raise DataError(f"data {path}: a structured .npy array must be 1-D (one record per row), "
+                        f"not of shape {shape}").about("data")
+    parts: dict[str, tuple[str | None, int | None]] = {}
+    for field in dtype.names or ():
+        base, within = dtype[field].base, dtype[field].shape
+        _check_real(path, column_name(field), base)
+        if len(within) > 1:
+            raise DataError(f"data {path}: field {printable(field)} holds a "
+                            f"{'×'.join(map(str, within))} array in each row; a field holds a number "
+                            "or a vector (n numbers) per row").about("data")
+        heads = [(field, None)] if not within else [(f"{field}{k}", k) for k in range(within[0])]
+        for head, k in heads:
+            if head in parts:
+                raise DataError(f"data {path}: two columns are named {printable(head)} (the field "
+                                f"{printable(field)} and another); rename one").about("data")
+            parts[head] = (field, k)
+    return parts
+
+
+def _plain_columns(path: str, shape: tuple[int, ...], dtype: np.dtype, header: Sequence[str] | None
+                   ) -> dict[str, tuple[str | None, int | None]]:
+    """The columns of a plain array of shape (rows, n), named by `header`: n names, or one
+    name x for the vector x of n numbers per row (x0 to x{n-1}); a 1-D array is one column."""
+    _check_real(path, "of the array", dtype)
+    n = shape[1] if len(shape) == 2 else 1
+    if header is None or len(shape) not in (1, 2):
+        named = (f"name them with header x0,x1,... ({n:,} names), or with one name, x for the "
+                 f"vector x (x0 to x{n - 1})" if len(shape) == 2 else "name it with header y")
+        raise DataError(f"data {path}: a plain array of shape {shape} has no column names: "
+                        + (named if len(shape) in (1, 2) else "save a 2-D array (one row per "
+                           "data row) or a 1-D structured array")).about("data", "header")
+    if len(header) == n:
+        return {name: (None, k if len(shape) == 2 else None) for k, name in enumerate(header)}
+    if len(header) == 1 and len(shape) == 2:
+        return {f"{header[0]}{k}": (None, k) for k in range(n)}
+    raise UsageError(f"data {path}: header gives {len(header):,} names for the {n:,} columns of "
+                     f"the array: give {n:,}, or one name for a vector of {n:,} numbers per row"
+                     ).about("data", "header")
 
 
 class _NpzTable(Table):
@@ -556,12 +615,29 @@ class MemoryTable(ArraysTable):
     array, a pandas DataFrame or a pyarrow Table, read as a .npz file's columns are."""
 
     def __init__(self, data: object, label: str = "data"):
-        self.arrays = _columns_of(data)
+        self.arrays = _vector_columns(_columns_of(data), label)
         super().__init__(label, list(self.arrays), 0, "rows")
         self._check_shapes(self.arrays)
 
     def column(self, name: str) -> np.ndarray:
         return self.arrays[self.header(name)]
+
+
+def _vector_columns(arrays: dict[str, np.ndarray], label: str) -> dict[str, np.ndarray]:
+    """An array of shape (rows, n) under the name x is the columns x0 to x{n-1}: the vector x
+    of n numbers per row, as a structured .npy field of n numbers is."""
+    columns: dict[str, np.ndarray] = {}
+    for name, array in arrays.items():
+        if array.ndim != 2:
+            columns[name] = array
+            continue
+        for k in range(array.shape[1]):
+            if f"{name}{k}" in arrays:
+                raise DataError(f"{label}: the array {printable(name)} of shape {array.shape} gives "
+                                f"the column {printable(name)}{k}, which is also given on its own; "
+                                "rename one").about("data")
+            columns[f"{name}{k}"] = array[:, k]
+    return columns
 
 
 def _columns_of(data: object) -> dict[str, np.ndarray]:

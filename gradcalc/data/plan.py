@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from gradcalc.core.autodiff import check_wrt
 from gradcalc.core.graph import Graph, lower
 from gradcalc.core.parse import call_hint
-from gradcalc.core.unroll import column_vectors, element_inputs, unroll
+from gradcalc.core.unroll import column_vectors, element_inputs, unroll, whole_arrays
 from gradcalc.core.values import Point
 from gradcalc.data.batch import Batch, run
 from gradcalc.data.files import Chunk, Table, open_table
 from gradcalc.data.problems import Kink, Problems
+from gradcalc.data.shaped import folded
 from gradcalc.errors import DataError, DomainError, MissingValues, UsageError, listed
 
 # Working memory one chunk may take: every node's values and gradients. Small enough to stay
@@ -47,13 +48,15 @@ class Plan:
     on_error: str = "fail"
     chunk_rows: int = 0
     warnings: list[str] = field(default_factory=list)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # vector parameters, reported as arrays
 
 
 def plan_data(source: str | Graph, data: str | Table, point: Point | None = None, *,
               wrt: Sequence[str] | None = None, reduce: str = "mean", on_error: str = "fail",
-              chunk_rows: int | None = None) -> Plan:
+              chunk_rows: int | None = None, elements: bool = False) -> Plan:
     """Split the expression's inputs into data columns and parameters (the point's values,
-    one for every row); check wrt."""
+    one for every row); check wrt. A vector or matrix parameter is reported as an array, or
+    with `elements` element by element (`w_0`, `w_1`), as `--gates scalar` names them."""
     point = point or Point({})
     table = data if isinstance(data, Table) else open_table(data)
     graph = source if isinstance(source, Graph) else lower(source, given={*point.names, *table.names})
@@ -64,6 +67,7 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     if missing:
         raise MissingValues(missing, table.label, tuple(table.names),
                             hint="; ".join(filter(None, map(call_hint, missing))))
+    shapes = {} if elements else dict(point.shapes)
     graph, point, wrt = _unrolled(graph, point, fed, wrt)
     inputs = graph.input_names
     given, used = set(point.names), set(inputs)
@@ -82,8 +86,10 @@ def plan_data(source: str | Graph, data: str | Table, point: Point | None = None
     if unused:
         shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10:,} more" if len(unused) > 10 else "")
         warnings.append(f"columns of {table.label} that the expression does not use: {shown}")
-    return Plan(graph, table, params, columns, _wrt(graph, params, columns, wrt, reduce),
-                on_error, min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings)
+    wrt = _wrt(graph, params, columns, wrt, reduce)
+    return Plan(graph, table, params, columns, wrt, on_error,
+                min(chunk_rows or auto_chunk_rows(graph), MAX_CHUNK_ROWS), warnings,
+                whole_arrays(shapes, wrt))
 
 
 def _unrolled(graph: Graph, point: Point, fed: dict[str, int], wrt: Sequence[str] | None
@@ -188,8 +194,8 @@ class Reduced:
 
     graph: Graph
     value: float
-    at: dict[str, float]
-    gradient: dict[str, float]
+    at: dict[str, Any]  # floats; a vector or matrix parameter a numpy array
+    gradient: dict[str, Any]
     reduce: str
     rows: int  # rows used
     skipped: int
@@ -213,7 +219,7 @@ class ReducedOutputs:
 
 def reduce_outputs(graph: Graph, open_data: Callable[[], Table], point: Point, *,
                    wrt: Sequence[str] | None = None, reduce: str = "mean", on_error: str = "fail",
-                   chunk_rows: int | None = None,
+                   chunk_rows: int | None = None, elements: bool = False,
                    on_plan: Callable[[Plan, Stream], None] | None = None) -> ReducedOutputs:
     """Each of the graph's outputs reduced over the rows (`open_data` opens the file afresh
     for each): the value and the gradient with respect to the parameters, per output.
@@ -221,7 +227,7 @@ def reduce_outputs(graph: Graph, open_data: Callable[[], Table], point: Point, *
     rows = []
     for i in graph.outputs:
         plan = plan_data(graph.seeded_at(i), open_data(), point, wrt=wrt, reduce=reduce,
-                         on_error=on_error, chunk_rows=chunk_rows)
+                         on_error=on_error, chunk_rows=chunk_rows, elements=elements)
         stream = Stream(plan)
         if on_plan is not None:
             on_plan(plan, stream)
@@ -304,7 +310,8 @@ def finish(plan: Plan, how: str, value: Total, sums: dict[str, Total], *, used: 
     scale = 1.0 / used if how == "mean" else 1.0
     out = plan.graph.output_name
     over = f"over {used:,} rows"
-    return Reduced(plan.graph, value.times(scale, f"the {how} of {out} {over}"), dict(plan.params),
-                   {name: s.times(scale, f"the {how} of ∂{out}/∂{name} {over}")
-                    for name, s in sums.items()}, how, used, skipped,
+    return Reduced(plan.graph, value.times(scale, f"the {how} of {out} {over}"),
+                   folded(plan.params, plan.shapes),
+                   folded({name: s.times(scale, f"the {how} of ∂{out}/∂{name} {over}")
+                           for name, s in sums.items()}, plan.shapes), how, used, skipped,
                    plan.table.label, plan.columns)

@@ -9,8 +9,8 @@ from gradcalc.core.autodiff import Result
 from gradcalc.core.ops import REGISTRY
 from gradcalc.render import outline
 from gradcalc.render.markdown import local_derivatives
-from gradcalc.render.numerals import human
-from gradcalc.render.vectors import refuse
+from gradcalc.render.numerals import human, shown
+from gradcalc.render.vectors import refuse_outline, shape_label, steps, summed_axes
 
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$",
                  "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -63,7 +63,9 @@ def _number(value) -> str:
 def trace_latex(result: Result, depth: int | None = None, collapse: bool | None = None,
                 last: tuple[str, Callable[[int], Any]] | None = None) -> str:
     """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
-    refuse(result, "latex")
+    if getattr(result, "shapes", None) is not None:  # forward mode's tangents have none
+        refuse_outline(depth, collapse)
+        return vector_latex(result)
     graph = result.graph
     out = symbol_latex(graph.output_name)
     gradient, number = last or (rf"$\partial {out}/\partial\,\mathrm{{stage}}$",
@@ -90,3 +92,126 @@ def trace_latex(result: Result, depth: int | None = None, collapse: bool | None 
     if caption:
         lines.append(rf"% {caption}")
     return "\n".join(lines) + "\n"
+
+
+# ---- vectors and matrices ----------------------------------------------------------------
+
+def vector_latex(result: Result) -> str:
+    r"""The trace of vectors and matrices as two tabulars: each stage's shape, value and
+    gradient (arrays in brackets, cut as the tables cut them), then the backward steps as the
+    vectorised rules written out in mathematics (`dW \mathrel{+}= du_{1} \otimes x`)."""
+    graph, shapes = result.graph, result.shapes
+    assert shapes is not None
+    out = symbol_latex(graph.output_name)
+    lines = [r"\begin{tabular}{lllrrr}", r"\multicolumn{6}{l}{forward pass (topological order)} \\",
+             r"\hline", rf"stage & op & definition & shape & value & $\partial {out}/\partial\,\mathrm{{stage}}$ \\",
+             r"\hline"]
+    for i, node in enumerate(graph.nodes):
+        what = "" if node.op == "input" else f"${name(graph, i) if node.op == 'const' else definition(graph, i)}$"
+        lines.append(rf"${name(graph, i)}$ & {text(node.op)} & {what} & {_shape(shapes[i])} & "
+                     rf"${array_latex(result.values[i])}$ & ${array_latex(result.grads[i])}$ {_ROW}")
+    lines += [r"\hline", r"\end{tabular}", "", r"\begin{tabular}{rlrl}",
+              r"\multicolumn{4}{l}{backward pass (reverse order): $d\langle\mathrm{input}\rangle "
+              r"\mathrel{+}=$ the vectorised rule of its stage} \\",
+              r"\hline", r"step & rule & shape & accumulated \\", r"\hline",
+              rf" & $d{{{out}}} = 1$ & scalar & seed \\"]
+    for step, (i, k, j, _, total) in enumerate(steps(result), 1):
+        lines.append(rf"{step} & ${rule_latex(result, i, k)}$ & {_shape(shapes[j])} & "
+                     rf"$d{{{name(graph, j)}}} = {array_latex(total)}$ {_ROW}")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+_ROW = r"\\[2pt]"  # the end of a row, spaced so that the brackets of arrays do not touch
+
+
+def _shape(shape) -> str:
+    return f"${_shape_math(shape)}$" if shape else "scalar"
+
+
+def _shape_math(shape) -> str:
+    return shape_label(shape).replace("×", r"\times ") if shape else r"\mbox{scalar}"
+
+
+def array_latex(value) -> str:
+    """A value in mathematics: a scalar as the tables print it, a vector as a column and a
+    matrix as an array, in brackets; past the tables' size the middle is left out as they
+    leave it out (⋮ for rows, ⋯ for columns, ⋱ where both meet)."""
+    ndim = getattr(value, "ndim", 0)  # 0, 1 or 2: values have at most two levels of brackets
+    if not ndim:
+        return human(value)
+    items = value.tolist()
+    if ndim == 1:
+        rows = [[r"\vdots" if x is None else human(x)] for x in shown(items)]
+    else:
+        width = shown(list(range(len(items[0]))))
+        rows = [[r"\ddots" if c is None else r"\vdots" for c in width] if row is None else
+                [r"\cdots" if x is None else human(x) for x in shown(row)] for row in shown(items)]
+    body = r" \\ ".join(" & ".join(row) for row in rows)
+    return rf"\left[\begin{{array}}{{{'r' * len(rows[0])}}} {body} \end{{array}}\right]"
+
+
+_HELD = re.compile(r"(d?)\x00(\d+)\x01")
+
+
+def rule_latex(result: Result, i: int, k: int) -> str:
+    r"""The backward step from stage i into its k-th input, in mathematics: the vector op's
+    rule written out by the registry, or an elementwise op's local derivative from sympy times
+    the upstream gradient (`\odot`), summed where the input was broadcast."""
+    from gradcalc.analyses.formulas import local_rules
+
+    graph, shapes = result.graph, result.shapes
+    assert shapes is not None
+    node = graph.nodes[i]
+    symbols = [name(graph, i), *(name(graph, j) for j in node.inputs)]
+    op = REGISTRY[node.op]
+    if op.vjp_written is not None:
+        held = tuple(f"\x00{p}\x01" for p in range(len(symbols)))  # names put in after the glyphs
+        written = _rule_glyphs(op.vjp_written(held, [shapes[i], *(shapes[j] for j in node.inputs)], k))
+        flowing = _HELD.sub(lambda m: f"{m[1]}{{{symbols[int(m[2])]}}}", written)
+    else:
+        flowing = _times_local(f"d{{{symbols[0]}}}", local_rules(graph, i)[k])
+        flowing = _summed(flowing, summed_axes(shapes[i], shapes[node.inputs[k]]))
+    return rf"d{{{symbols[k + 1]}}} \mathrel{{+}}= {flowing}"
+
+
+_GLYPHS = ((re.compile(r" \(broadcast to ([^)]*)\)"),
+            lambda m: rf"\ \mbox{{(broadcast to }}{_shape_math(_dimensions(m[1]))}\mbox{{)}}"),
+           (re.compile(r" at \["), lambda m: r"\ \mbox{at}\ ["),
+           (re.compile(r"([A-Za-z_]+)\("), lambda m: rf"\mathrm{{{text(m[1])}}}("),
+           (re.compile("⊗"), lambda m: r"\otimes"),
+           (re.compile("ᵀ"), lambda m: r"^{\top}"),
+           (re.compile(" @ "), lambda m: r" \, "),
+           (re.compile(r" \* "), lambda m: r" \odot "))
+
+
+def _dimensions(label: str) -> tuple:
+    """A shape from its label: `2×3` is (2, 3), `scalar` is ()."""
+    return () if label == "scalar" else tuple(label.split("×"))
+
+
+def _rule_glyphs(written: str) -> str:
+    """A rule's text (its names held out) in LaTeX's notation: ⊗, ᵀ, matrix products side by
+    side, elementwise products as ⊙, functions upright."""
+    for pattern, latex in _GLYPHS:
+        written = pattern.sub(latex, written)
+    return written
+
+
+def _times_local(upstream: str, local) -> str:
+    """The upstream gradient times an elementwise local derivative (a sympy expression)."""
+    if local == 1:
+        return upstream
+    if local == -1:
+        return f"-{upstream}"
+    written = expression_latex(local)
+    if local.is_Number:
+        return rf"{written}\, {upstream}"
+    return rf"{upstream} \odot \left({written}\right)" if local.is_Add else rf"{upstream} \odot {written}"
+
+
+def _summed(flowing: str, axes) -> str:
+    if axes is None:
+        return flowing
+    where = "" if axes == () else rf",\ \mbox{{axis}}={axes}"
+    return rf"\mathrm{{sum}}\left({flowing}{where}\right)"

@@ -12,7 +12,7 @@ from gradcalc.core.autodiff import Result
 from gradcalc.errors import printable
 from gradcalc.render import outline
 from gradcalc.render.numerals import human
-from gradcalc.render.vectors import refuse
+from gradcalc.render.vectors import RULES_TITLE, refuse_outline, rule, shape_label, steps
 
 
 def local_derivatives(result: Result, i: int) -> list[tuple[str, Any, object]]:
@@ -34,7 +34,9 @@ def _code(text: str) -> str:
 def trace_markdown(result: Result, depth: int | None = None, collapse: bool | None = None,
                    last: tuple[str, Callable[[int], Any]] | None = None) -> str:
     """`last`: the last column, (header, the number of stage i) [default: ∂output/∂stage]."""
-    refuse(result, "markdown")
+    if getattr(result, "shapes", None) is not None:  # forward mode's tangents have none
+        refuse_outline(depth, collapse)
+        return vector_markdown(result)
     graph = result.graph
     header, number = last or (f"∂{printable(graph.output_name)}/∂stage", lambda i: result.grads[i])
     lines = [f"| stage | definition | value | local derivative | {header} |",
@@ -53,4 +55,26 @@ def trace_markdown(result: Result, depth: int | None = None, collapse: bool | No
                      f"| {human(number(i))} |")
     if caption:
         lines += ["", f"*{caption}*"]
+    return "\n".join(lines) + "\n"
+
+
+def vector_markdown(result: Result) -> str:
+    """The trace of vectors and matrices as the table shows it, in two Markdown tables: each
+    stage's shape, value and gradient (cut as the table cuts them), then the backward steps as
+    the vectorised rules written out."""
+    graph, shapes = result.graph, result.shapes
+    assert shapes is not None
+    title = RULES_TITLE.replace("d<input> +=", "`d<input> +=`")  # `<input>` is not HTML
+    lines = ["forward pass (topological order)", "",
+             f"| stage | op | definition | shape | value | ∂{printable(graph.output_name)}/∂stage |",
+             "| :-- | :-- | :-- | --: | --: | --: |"]
+    for i, node in enumerate(graph.nodes):
+        definition = "" if node.op == "input" else _code(graph.definition(i))
+        lines.append(f"| {_code(node.name)} | {node.op} | {definition} | {shape_label(shapes[i])} "
+                     f"| {human(result.values[i])} | {human(result.grads[i])} |")
+    lines += ["", title, "", "| step | rule | shape | accumulated |", "| --: | :-- | --: | :-- |",
+              f"| | {_code(f'd{graph.output_name} = 1')} | scalar | seed |"]
+    for step, (i, k, j, _, total) in enumerate(steps(result), 1):
+        lines.append(f"| {step} | {_code(rule(result, i, k))} | {shape_label(shapes[j])} "
+                     f"| {_code(f'd{graph.nodes[j].name}')} = {human(total)} |")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ of strings; CSV cells hold the exact or N-digit strings.
 from __future__ import annotations
 
 import json as jsonlib
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from rich.console import Group
 from rich.table import Table
@@ -146,7 +146,7 @@ def exact_trace_csv(result: Result) -> str:
 # --- N digits -----------------------------------------------------------------------------
 
 def digits_eval_table(decimals) -> Group:
-    return table.eval_table(decimals.result, show=decimals.show)
+    return table.eval_table(folded(decimals.result, decimals.shapes), show=_arrays(decimals.show, array_text))
 
 
 def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None = None) -> Group:
@@ -159,13 +159,14 @@ def digits_trace_table(decimals, depth: int | None = None, collapse: bool | None
 
 
 def decimal_object(decimals) -> dict:
-    result = decimals.result
-    return {"value": decimals.show(result.value),
-            "gradient": {name: decimals.show(g) for name, g in result.gradient.items()}}
+    result = folded(decimals.result, decimals.shapes)
+    show = _arrays(decimals.show, _nested)
+    return {"value": show(result.value),
+            "gradient": {name: show(g) for name, g in result.gradient.items()}}
 
 
 def digits_eval_json(decimals) -> str:
-    document = json.eval_document(decimals.result)
+    document = _eval_document(folded(decimals.result, decimals.shapes), machine)
     document["decimal"] = decimal_object(decimals)
     return _dumps(document)
 
@@ -180,7 +181,7 @@ def digits_trace_json(decimals) -> str:
 
 
 def digits_eval_csv(decimals) -> str:
-    return csv.eval_csv(decimals.result, show=decimals.show)
+    return csv.eval_csv(folded(decimals.result, decimals.shapes), show=_cells(decimals.show, decimals.show))
 
 
 def digits_trace_csv(decimals) -> str:
@@ -192,39 +193,101 @@ def digits_trace_csv(decimals) -> str:
 def hessian_table(hessian) -> Group:
     show = exact_human if hessian.exact else human
     out = printable(hessian.result.graph.output_name)
+    label = _labels(hessian)
     names = list(hessian.matrix)
     matrix = Table()
     matrix.add_column("")
     for name in names:
-        matrix.add_column(Text(printable(name)), justify="right")
+        matrix.add_column(Text(printable(label(name))), justify="right")
     for row in names:
-        matrix.add_row(Text(printable(row)), *(show(hessian.matrix[row][c]) for c in names))
+        matrix.add_row(Text(printable(label(row))), *(show(hessian.matrix[row][c]) for c in names))
     title = Line(f"Hessian: ∂²{out}/∂row∂column")
-    return Group(*table.eval_table(hessian.result, show=show).renderables, title, fitted(matrix))
+    shown = table.eval_table(folded(hessian.result, hessian.shapes), show=_arrays(show, array_text))
+    return Group(*shown.renderables, title, fitted(matrix))
 
 
 def hessian_json(hessian) -> str:
+    result, label = folded(hessian.result, hessian.shapes), _labels(hessian)
     if hessian.exact:
-        document = exact_eval_document(hessian.result)
-        document["hessian"] = _matrix(hessian.matrix, exact_float)
-        document["exact"]["hessian"] = _matrix(hessian.matrix, exact_text)
+        document, exact = _eval_document(result, exact_float), _arrays(exact_strings, _nested)
+        document["exact"] = {"value": exact(result.value),
+                             "gradient": {name: exact(g) for name, g in result.gradient.items()}}
+        document["hessian"] = _matrix(hessian.matrix, exact_float, label)
+        document["exact"]["hessian"] = _matrix(hessian.matrix, exact_text, label)
     else:
-        document = json.eval_document(hessian.result)
-        document["hessian"] = _matrix(hessian.matrix, machine)
+        document = _eval_document(result, machine)
+        document["hessian"] = _matrix(hessian.matrix, machine, label)
     return _dumps(document)
 
 
 def hessian_csv(hessian) -> str:
-    """The eval rows, then one `hessian` row per pair: name `x;y`, value ∂²f/∂x∂y."""
-    show = exact_text if hessian.exact else text
-    rows = [("hessian", f"{row};{column}", show(value), "")
+    """The eval rows, then one `hessian` row per pair: name `x;y`, value ∂²f/∂x∂y (an
+    element of a vector or matrix named `W[0, 1]`)."""
+    show, label = (exact_text if hessian.exact else text), _labels(hessian)
+    rows = [("hessian", f"{label(row)};{label(column)}", show(value), "")
             for row, columns in hessian.matrix.items() for column, value in columns.items()]
-    return csv.eval_csv(hessian.result, show, rows)
+    cells = _cells(show, exact_text if hessian.exact else machine)
+    return csv.eval_csv(folded(hessian.result, hessian.shapes), cells, rows)
 
 
-def _matrix(matrix: dict, convert) -> dict:
-    return {row: {column: convert(v) for column, v in columns.items()}
+def _matrix(matrix: dict, convert, label: Callable[[str], str]) -> dict:
+    return {label(row): {label(column): convert(v) for column, v in columns.items()}
             for row, columns in matrix.items()}
+
+
+# --- vectors and matrices, computed on the scalar circuit of their elements ----------------
+
+class Folded(NamedTuple):
+    """A result whose vector and matrix inputs are nested lists of their elements' numbers;
+    it reads like a Result for the eval renderers."""
+
+    graph: Any
+    value: Any
+    at: dict[str, Any]
+    gradient: dict[str, Any]
+
+
+def folded(result: Any, shapes: dict[str, tuple[int, ...]]) -> Any:
+    """The result with each array of `shapes` folded back from its elements (`W_0_1`) into
+    nested lists (`W`); an array with the gradient of some of its elements only stays as
+    its elements (`W[0, 1]`), value and gradient alike."""
+    from gradcalc.core import unroll
+
+    if not shapes:
+        return result
+    gradient, labels = result.gradient, unroll.element_labels(shapes)
+    whole = unroll.whole_arrays(shapes, gradient)
+    at, gradient = unroll.folded(result.at, whole), unroll.folded(gradient, whole)
+    return Folded(result.graph, result.value, {labels.get(n, n): v for n, v in at.items()},
+                  {labels.get(n, n): g for n, g in gradient.items()})
+
+
+def _labels(shown: Any) -> Callable[[str], str]:
+    """An element's name as the expression writes it: `W_0_1` is `W[0, 1]`."""
+    from gradcalc.core.unroll import element_labels
+
+    labels = element_labels(shown.shapes)
+    return lambda name: labels.get(name, name)
+
+
+def _arrays(show: Callable[[Any], Any], nest: Callable[[list, Callable], Any]) -> Callable[[Any], Any]:
+    """`show` for numbers, and for arrays given as nested lists `nest` of it."""
+    return lambda value: nest(value, show) if isinstance(value, list) else show(value)
+
+
+def _cells(show: Callable[[Any], str], element: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """CSV cells: a number as `show` writes it, an array as JSON nested lists of its elements
+    as `element` gives them (floats, or the strings of exact and N-digit numbers)."""
+    return lambda value: (jsonlib.dumps(_nested(value, element), ensure_ascii=False)
+                          if isinstance(value, list) else show(value))
+
+
+def _eval_document(result: Any, number: Callable[[Any], Any]) -> dict:
+    """eval's JSON with each number written by `number`, arrays as nested lists."""
+    show = _arrays(number, _nested)
+    return {"output": result.graph.output_name, "value": show(result.value),
+            "at": {name: show(v) for name, v in result.at.items()},
+            "gradient": {name: show(g) for name, g in result.gradient.items()}}
 
 
 def _dumps(document: dict) -> str:

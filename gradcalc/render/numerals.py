@@ -63,11 +63,15 @@ SHOWN = 6  # elements of a vector (or rows of a matrix) shown in full in tables;
 def array_text(items: list, show) -> str:
     """A vector or matrix for tables: `[1, 2, 3]`, and past SHOWN elements a row or column
     cut in the middle with its length: `[1, 2, 3, …, 99, 100] (100)`."""
-    cut = len(items) > SHOWN
-    shown = [*items[:3], None, *items[-2:]] if cut else items
     text = "[" + ", ".join("…" if item is None else array_text(item, show) if isinstance(item, list)
-                           else show(item) for item in shown) + "]"
-    return f"{text} ({len(items):,})" if cut else text
+                           else show(item) for item in shown(items)) + "]"
+    return f"{text} ({len(items):,})" if len(items) > SHOWN else text
+
+
+def shown(items: list) -> list:
+    """The elements a table shows of a row or column: all of them up to SHOWN, past it the
+    first three and the last two with None for the gap."""
+    return [*items[:3], None, *items[-2:]] if len(items) > SHOWN else items
 
 
 def _finite_lists(array) -> list | None:

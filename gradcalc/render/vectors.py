@@ -24,13 +24,6 @@ def shape_label(shape: Sequence[int]) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
 
 
-def refuse(result: Any, fmt: str) -> None:
-    """Formats that show scalar local derivatives say so for vectors, in one line."""
-    if getattr(result, "shapes", None) is not None:
-        raise UsageError(f"trace --format {fmt} shows scalar stages; for vectors and matrices use "
-                         "table, json or csv").about("fmt")
-
-
 def refuse_outline(depth: int | None, collapse: bool | None) -> None:
     """A vector trace is one row per stage written: it is shown whole."""
     if depth is not None or collapse is not None:
@@ -218,16 +211,24 @@ def _argument(value) -> str:
 _WRITTEN = _WrittenMath()
 
 
-def _summed(flowing: str, out: Sequence[int], into: Sequence[int]) -> str:
-    """`sum(du)` where the input was broadcast (a scalar, or a bias along the rows)."""
+def summed_axes(out: Sequence[int], into: Sequence[int]) -> int | tuple[int, ...] | None:
+    """The axes a gradient of shape `out` is summed along into an input of shape `into` that
+    was broadcast (`()`: every axis, for a scalar), or None where it was not broadcast."""
     if tuple(out) == tuple(into):
-        return flowing
+        return None
     if not into:
-        return f"sum({flowing})"
+        return ()
     extra = len(out) - len(into)
     axes = [*range(extra), *(extra + k for k, n in enumerate(into) if n == 1 and out[extra + k] != 1)]
-    shown = axes[0] if len(axes) == 1 else tuple(axes)
-    return f"sum({flowing}, axis={shown})"
+    return axes[0] if len(axes) == 1 else tuple(axes)
+
+
+def _summed(flowing: str, out: Sequence[int], into: Sequence[int]) -> str:
+    """`sum(du)` where the input was broadcast (a scalar, or a bias along the rows)."""
+    axes = summed_axes(out, into)
+    if axes is None:
+        return flowing
+    return f"sum({flowing})" if axes == () else f"sum({flowing}, axis={axes})"
 
 
 # ---- the trace as a numpy program -------------------------------------------------------------
