@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gradcalc.core.graph import lower
 from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
 from gradcalc.data import batch
+from gradcalc.data.plan import summed
 from gradcalc.errors import DomainError
 from gradcalc.numbers import columns
 
@@ -46,6 +47,15 @@ def programs(draw):
     return pool[-1]
 
 
+@pytest.fixture(params=["compiled", "staged"])
+def form(request, monkeypatch):
+    """Each test runs the sweep in both of its forms: through the graph's compiled source,
+    and stage by stage (as a graph too large to compile is swept)."""
+    if request.param == "staged":
+        monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+    return request.param
+
+
 def checked_only(graph, columns_, wrt_):
     """A sweep that always declines, so `run` takes the checked loops: the oracle."""
     class Declines:
@@ -75,11 +85,18 @@ def assert_same(swept, checked):
         {k: (v.count, v.row, v.note) for k, v in checked.kinks.items()}
 
 
+@pytest.mark.parametrize("staged", [False, True])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE),
        v=st.sampled_from(HOSTILE), reduce=st.booleans())
-def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w, v, reduce):
-    monkeypatch = pytest.MonkeyPatch()
+def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(staged, source, seed, w, v, reduce):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if staged:
+            monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+        _compare_on_hostile_rows(monkeypatch, source, seed, w, v, reduce)
+
+
+def _compare_on_hostile_rows(monkeypatch, source, seed, w, v, reduce):
     try:
         graph = lower(source)
     except Exception:  # a random text the grammar refuses (a constant alone, say)
@@ -103,7 +120,7 @@ def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w
     assert_same(swept, checked)
 
 
-def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch):
+def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch, form):
     """sqrt'(0) is infinite: only the gradient of x shows it, and when it is asked for, the row
     is bad; ∂f/∂w = sqrt(x) alone needs no derivative of sqrt."""
     graph = lower("w*sqrt(x)")
@@ -119,7 +136,7 @@ def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch)
         "here (x = 0)"]
 
 
-def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
+def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch, form):
     """exp overflows to inf, and sigmoid(inf) = 1 would hide it from the output: the sweep
     checks the stage before the sigmoid, so the row is named as before."""
     graph = lower("sigmoid(exp(x))*w")
@@ -130,7 +147,7 @@ def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
     assert swept.problems.first[0].message == "row 2: stage u1 = exp(x): overflow (x = 800)"
 
 
-def test_a_gradient_nobody_asked_for_is_not_computed_and_fails_no_row(monkeypatch):
+def test_a_gradient_nobody_asked_for_is_not_computed_and_fails_no_row(monkeypatch, form):
     """∂f/∂x = v·y overflows on row 2 (1e10 · 1e300), where the value (1e290) and ∂f/∂v
     (1e280) are finite: only ∂f/∂v is asked for, so row 2 is a good row, in the sweep and in
     the checked loops alike. Asked for as well, ∂f/∂x makes row 2 bad."""
@@ -158,7 +175,7 @@ def test_eval_over_data_reports_what_it_can_compute(tmp_path):
     assert math.isclose(run.json()["gradient"]["w"], expected, rel_tol=1e-12)
 
 
-def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch):
+def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch, form):
     graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
     rng = np.random.default_rng(0)
     data = {"x1": rng.normal(size=50), "x2": rng.normal(size=50), "y": rng.integers(0, 2, 50) * 1.0}
@@ -250,7 +267,7 @@ GRID_EXPRESSIONS = ["w*sqrt(x)", "w*log(x) + y", "asin(x)*w", "w*x/y", "y*(v*x)"
 
 
 @pytest.mark.parametrize("source", GRID_EXPRESSIONS)
-def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, source):
+def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, form, source):
     """Each pair (x, y) of HOSTILE values is a chunk of its own, so that one bad row does not
     send the whole chunk to the checked loops: the sweep and the checked loops keep the same
     rows and say the same about the others, reduced or row by row."""
@@ -276,3 +293,71 @@ def test_a_file_whose_only_row_is_bad_names_that_row(tmp_path, cell, error):
     skipped = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5", "--on-error", "skip")
     assert (skipped.code, skipped.stdout) == (2, "")
     assert skipped.stderr.endswith(f"error: --data {path}: no rows to reduce (all 1 rows were skipped)\n")
+
+
+def test_a_sum_that_overflows_only_over_the_rows_is_no_bad_row(monkeypatch, form):
+    """Every row is finite and so is every gradient; only the chunk's sums overflow. The
+    rows stay, and the sums reduce (scaled) to the checked loops' numbers."""
+    graph = lower("w*x + y")
+    data = {"x": np.array([1e308, 1e308, -0.0]), "y": np.array([0.0, 0.5, -0.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 1.5}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3]
+    assert summed([swept], ("w",)) == summed([checked], ("w",))
+    value, sums = summed([swept], ("w",))
+    assert value.scaled is not None and sums["w"].scaled is not None
+    assert value.times(1 / 3, "mean") == 1e308
+    assert math.isclose(sums["w"].times(1 / 3, "mean"), 1e308 / 3 * 2, rel_tol=1e-15)
+
+
+@pytest.mark.parametrize("source, x", [("-(w*x)", [-0.0, 0.0, -0.0]), ("y - w*x", [0.0, -0.0, 0.0]),
+                                       ("-(-(w*x) - y*w)", [-0.0, -0.0, -0.0])])
+def test_zeros_keep_the_checked_loops_signs(monkeypatch, form, source, x):
+    """Gradients of zero, each row's and the sums': the sign the checked loops give, for a
+    gradient that the sweep carries negated as much as for one it carries as it is."""
+    graph = lower(source)
+    data = {"x": np.array(x), "y": np.array([0.0, -0.0, 0.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": -0.0}, ("w",))
+    assert_same(swept, checked)
+    (total, sums), (value, grads) = swept.totals, summed([checked], ("w",))
+    assert (math.copysign(1, total), math.copysign(1, sums["w"])) == \
+        (math.copysign(1, value.value), math.copysign(1, grads["w"].value))
+
+
+def test_a_gradient_that_overflows_where_the_value_does_not_makes_the_row_bad(monkeypatch, form):
+    """exp(709.6) is finite, ∂/∂w = 2·exp(709.6) is not: row 2 is bad when ∂/∂w is asked for."""
+    graph = lower("exp(w*x) - y")
+    data = {"x": np.array([1.0, 2.0, 0.5]), "y": np.array([1.0, 2.0, 3.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 354.8}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert [p.message for p in swept.problems.first] == [
+        "row 2: the gradient with respect to w is not finite (overflow while accumulating it)"]
+    swept, checked = batches(monkeypatch, graph, data, {"w": 354.8}, ("y",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3]
+
+
+def test_a_gradient_that_is_a_strided_column_sums_as_the_checked_loops_sum_it(monkeypatch, form):
+    """∂(w*x)/∂w is the column x itself, here every other element of an array: its sum is
+    taken on the column as it is, and it is the sum of the checked loops' copy, bit for bit."""
+    graph = lower("w*x")
+    spread = np.random.default_rng(3).normal(size=80_002) * np.exp(np.random.default_rng(4).normal(size=80_002) * 5)
+    data = {"x": spread[::2]}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 0.5}, ("w",))
+    assert_same(swept, checked)
+    assert summed([swept], ("w",)) == summed([checked], ("w",))
+
+
+def test_the_reported_gradients_are_made_only_when_read(monkeypatch):
+    """A reduction that has the sums reads no gradient column; one that reads them gets the
+    checked loops' columns (`assert_same` above)."""
+    graph = lower("w*x + v*y")
+    data = {"x": np.arange(4.0), "y": np.arange(4.0) - 2}
+    swept, _ = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    made = []
+    monkeypatch.setattr(batch, "_full", lambda value, n: made.append(value) or value)
+    summed([swept], ("w", "v"))
+    assert made == []
+    swept.grads["w"]
+    assert len(made) == 1

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from gradcalc.core.autodiff import check_gradients, derivative_error, value_error
+from gradcalc.core.compile import compile_sweep
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
 from gradcalc.data.problems import FIRST_FEW, Kink, Problem, Problems
@@ -48,6 +49,9 @@ def keep_freed_memory() -> None:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
+# A graph of more nodes than this is swept stage by stage: compiling its source would cost
+# more than it saves on a file's chunks (as for the descent's compiled steps).
+COMPILED_NODES = 5_000
 keep_freed_memory()
 
 
@@ -57,7 +61,7 @@ class Batch:
 
     rows: np.ndarray
     value: np.ndarray
-    grads: dict[str, np.ndarray]
+    grads: Mapping[str, np.ndarray]
     problems: Problems
     kinks: dict[str, Kink]
     totals: tuple[float, dict[str, float]] | None = None  # sums over the rows, if taken
@@ -299,10 +303,65 @@ class Sweep:
                 edges = tuple((_edge_rule(op.partial, k), j)
                               for k, j in enumerate(node.inputs) if varying[j])
                 self.backward.append((i, node.inputs, edges, op.kink_at is not None))
+        self.scalars = [i for i, _, _, varies in self.forward if not varies]
+        self.kinked = [(i, inputs) for i, inputs, _, kink in self.backward if kink]
+        # what the compiled function returns: what is checked, the output, the kinks' values
+        self.returned = tuple(dict.fromkeys([*self.scalars, *self.checked, graph.output,
+                                             *(j for i, inputs in self.kinked for j in (i, *inputs))]))
+        self._compiled: dict[bool, tuple[Callable, list[int]]] = {}
 
     def run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
             ) -> Batch | None:
         """The chunk's batch, or None if some row may be bad (the checked loops then say)."""
+        if len(self.graph.nodes) <= COMPILED_NODES:
+            return self._compiled_run(env, rows, wrt, gradient)
+        return self._staged_run(env, rows, wrt, gradient)
+
+    def _compiled_run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
+                      ) -> Batch | None:
+        """The sweep through the graph's straight-line source (`core.compile.compile_sweep`):
+        the numbers of `_staged_run`, without walking the graph stage by stage, and the
+        reported gradients left as they are with their signs apart (one pass each fewer:
+        a sign and `+ 0` change a sum exactly as they change its terms)."""
+        graph, n = self.graph, len(rows)
+        code = self._compiled.get(gradient)
+        if code is None:
+            code = self._compiled[gradient] = compile_sweep(graph, m, wrt, self.returned, gradient)
+        run, signs = code
+        given = [env[name] if name is not None else constant for _, name, constant in self.leaves]
+        with np.errstate(all="ignore"):
+            try:
+                got, grads = run(given)
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            values = dict(zip(self.returned, got))
+            if not all(_all_finite(values[i]) for i in self.scalars):
+                return None  # parameters and constants alone: the checked loop raises
+            for i in self.checked:
+                if _finite_sum(values[i]) is None:
+                    return None
+            value = _full(values[graph.output], n)
+            total = _finite_sum(value)
+            if total is None:
+                return None
+            if not gradient:
+                return Batch(rows, value, {}, Problems(), {}, (total, {}))
+            sums: dict[str, float] = {}
+            signed: dict[str, tuple] = {}
+            for name, g, sign in zip(wrt, grads, signs):
+                grad_total = _finite_sum(_full(g, n))
+                if grad_total is None:
+                    return None
+                sums[name] = grad_total + m.ZERO if sign > 0 else m.ZERO - grad_total
+                signed[name] = (g, sign)
+        kinks: dict[str, Kink] = {}
+        for i, inputs in self.kinked:
+            _note_kink(graph, i, values[i], tuple(values[j] for j in inputs), rows, kinks)
+        return Batch(rows, value, SignedColumns(signed, n), Problems(), kinks, (total, sums))
+
+    def _staged_run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
+                    ) -> Batch | None:
+        """The sweep stage by stage, for a graph too large to compile."""
         graph, n = self.graph, len(rows)
         values: list = [None] * len(graph.nodes)
         for i, name, constant in self.leaves:
@@ -365,6 +424,30 @@ def _added(a: tuple, b: tuple) -> tuple:
     if s == t:
         return (x + y, s)
     return (x - y, 1) if s > 0 else (y - x, 1)
+
+
+class SignedColumns(Mapping[str, np.ndarray]):
+    """Reported gradients as the sweep leaves them, (value, sign), each made a column of
+    one float per row (`_signed`, then `_full`) when it is first read: a reduction that has
+    the sums already reads none of them."""
+
+    def __init__(self, signed: dict[str, tuple], n: int):
+        self._signed = signed
+        self._n = n
+        self._made: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        made = self._made.get(name)
+        if made is None:
+            with np.errstate(all="ignore"):
+                made = self._made[name] = _full(_signed(self._signed[name]), self._n)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._signed)
+
+    def __len__(self) -> int:
+        return len(self._signed)
 
 
 def _signed(g: tuple):

@@ -282,8 +282,16 @@ def summed(batches: Iterable[Batch], wrt: Sequence[str]) -> tuple[Total, dict[st
         taken, grads = batch.totals or (None, {})
         value.add(Total.of(batch.value, taken))
         for name in wrt:
-            sums[name].add(Total.of(batch.grads[name], grads.get(name)))
+            sums[name].add(_total(batch, name, grads.get(name)))
     return value, sums
+
+
+def _total(batch: Batch, name: str, taken: float | None) -> Total:
+    """The sum of one gradient over the chunk's rows: the one the batch engine took, when it
+    is finite, without reading the column (the sweep makes it only when it is read)."""
+    if taken is not None and math.isfinite(taken):
+        return Total(taken)
+    return Total.of(batch.grads[name], taken)
 
 
 def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
