@@ -361,3 +361,54 @@ def test_the_reported_gradients_are_made_only_when_read(monkeypatch):
     assert made == []
     swept.grads["w"]
     assert len(made) == 1
+
+
+def _stream(source, data, at, *, on_error="skip", chunk_rows=4):
+    """The batches of a plan over in-memory columns, and what the stream noted."""
+    from gradcalc.core.values import Point
+    from gradcalc.data.files import MemoryTable
+    from gradcalc.data.plan import Stream, plan_data
+
+    plan = plan_data(source, MemoryTable(data), Point(at), on_error=on_error, chunk_rows=chunk_rows)
+    stream = Stream(plan)
+    return list(stream), stream
+
+
+CELL_CASES = [  # chunks of 4 rows; the chunks whose cells are searched
+    ("(w*x - y)**2", {"x": [1.0, np.inf, 2.0, -0.0, 3.0, 4.0, np.nan], "y": [1.0, 2.0, -np.inf, 0.0, 1.0, 0.5, 1.0]},
+     [[1, 2, 3, 4], [5, 6, 7]]),
+    ("(w*x - y)**2", {"x": [1.0, 2.0, 2.0, -0.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 0.0, 1.0, np.nan]}, [[5, 6]]),
+    ("sigmoid(x)*w + y", {"x": [1.0, np.inf, 2.0, -np.inf, 3.0], "y": [0.0, 1.0, 2.0, 3.0, 1.0]},
+     [[1, 2, 3, 4], [5]]),  # sigmoid(inf) is 1: the cells of x are always searched
+    ("w*x", {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}, []),
+]
+
+
+@pytest.mark.parametrize("source, data, searched_chunks", CELL_CASES)
+def test_cells_proved_finite_by_the_sweep_are_not_searched_and_bad_cells_still_are(
+        monkeypatch, source, data, searched_chunks):
+    """A chunk's cells are searched only when the sweep cannot vouch for them: each bad
+    cell is named as before, with the same rows kept and the same numbers, as when every
+    chunk is searched first."""
+    from gradcalc.data import files
+
+    searched = []
+    real = files.checked_chunk
+    monkeypatch.setattr(files, "checked_chunk", lambda rows, *args: searched.append(rows.tolist()) or real(rows, *args))
+    data = {name: np.array(values) for name, values in data.items()}
+    batches_, stream = _stream(source, data, {"w": "0.5"})
+    assert searched == searched_chunks
+    with monkeypatch.context() as patch:
+        patch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+        expected, checked = _stream(source, data, {"w": "0.5"})
+    assert len(batches_) == len(expected)
+    for got, want in zip(batches_, expected):
+        assert_same(got, want)
+    assert stream.notes() == checked.notes() and stream.used == checked.used
+
+
+def test_a_bad_cell_in_a_chunk_the_sweep_would_vouch_for_is_still_an_error(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("x,y\n1,2\n3,inf\n")
+    run = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5")
+    assert (run.code, run.stdout, run.stderr) == (2, "", "error: row 2, column y: 'inf' is not a finite number\n")

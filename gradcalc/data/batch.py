@@ -103,6 +103,18 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
                  problems, kinks)
 
 
+def run_unchecked(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float],
+                  rows: np.ndarray, wrt: Sequence[str], *, gradient: bool = True) -> Batch | None:
+    """The batch of a chunk whose cells have not been checked, when the sweep proves them
+    finite too (each column reaches a checked value through operations that keep inf and
+    nan, and the sweep finds every such value finite); else None: check the cells, then `run`."""
+    found = sweep(graph, tuple(data), tuple(wrt))
+    if not found.covers:
+        return None
+    scalars = {name: np.float64(v) for name, v in params.items()}
+    return found.run({**scalars, **data}, rows, wrt, gradient)
+
+
 def _full(value, n: int) -> np.ndarray:
     if type(value) is np.ndarray and value.shape == (n,) and value.dtype == np.float64:
         return value  # already one float per row (the common case, without numpy's wrapper)
@@ -294,7 +306,10 @@ class Sweep:
                        for i, node in enumerate(nodes) if not node.inputs]
         self.forward = [(i, _rule(REGISTRY[node.op].forward), node.inputs, per_row[i])
                         for i, node in enumerate(nodes) if node.inputs]
-        self.checked = _unreached(graph, per_row)
+        self.checked, reached = _unreached(graph, per_row)
+        # every column reaches a value checked anyway through operations that keep inf and nan:
+        # a chunk the sweep finds finite has no bad cell either
+        self.covers = all(name in graph.index and reached[graph.index[name]] for name in columns)
         self.backward = []
         for i in range(len(nodes) - 1, -1, -1):
             node = nodes[i]
@@ -485,9 +500,10 @@ def _constant(text: str):
     return np.float64(m.constant(text) if text in ("pi", "e") else m.number(text))
 
 
-def _unreached(graph: Graph, per_row: Sequence[bool]) -> list[int]:
+def _unreached(graph: Graph, per_row: Sequence[bool]) -> tuple[list[int], list[bool]]:
     """The stages with values per row to check on their own: those from which no kept path
-    leads to the output (checked by its sum) or to another stage checked on its own."""
+    leads to the output (checked by its sum) or to another stage checked on its own. Also,
+    per node, whether a kept path leads from it to a checked value."""
     nodes = graph.nodes
     reached = [False] * len(nodes)
     reached[graph.output] = True
@@ -503,7 +519,7 @@ def _unreached(graph: Graph, per_row: Sequence[bool]) -> list[int]:
             for k in KEEPS_NONFINITE.get(node.op, ()):
                 if k < len(node.inputs):
                     reached[node.inputs[k]] = True
-    return checked[::-1]
+    return checked[::-1], reached
 
 
 def _finite_sum(value) -> float | None:
