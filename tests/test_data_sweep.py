@@ -47,12 +47,22 @@ def programs(draw):
     return pool[-1]
 
 
-@pytest.fixture(params=["compiled", "staged"])
-def form(request, monkeypatch):
-    """Each test runs the sweep in both of its forms: through the graph's compiled source,
-    and stage by stage (as a graph too large to compile is swept)."""
-    if request.param == "staged":
+FORMS = ["traced", "compiled", "staged"]
+
+
+def use_form(monkeypatch, form):
+    """The sweep traced down to the ufuncs (where every rule can be traced), compiled with
+    the registry's functions called as they are, or stage by stage (a graph too large)."""
+    if form == "compiled":
+        monkeypatch.setattr(batch, "compile_inplace", lambda *args: None)
+    if form == "staged":
         monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+
+
+@pytest.fixture(params=FORMS)
+def form(request, monkeypatch):
+    """Each test runs the sweep in each of its forms."""
+    use_form(monkeypatch, request.param)
     return request.param
 
 
@@ -85,14 +95,13 @@ def assert_same(swept, checked):
         {k: (v.count, v.row, v.note) for k, v in checked.kinks.items()}
 
 
-@pytest.mark.parametrize("staged", [False, True])
+@pytest.mark.parametrize("form_", FORMS)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE),
        v=st.sampled_from(HOSTILE), reduce=st.booleans())
-def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(staged, source, seed, w, v, reduce):
+def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(form_, source, seed, w, v, reduce):
     with pytest.MonkeyPatch.context() as monkeypatch:
-        if staged:
-            monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+        use_form(monkeypatch, form_)
         _compare_on_hostile_rows(monkeypatch, source, seed, w, v, reduce)
 
 

@@ -24,6 +24,7 @@ from gradcalc.core.autodiff import check_gradients, derivative_error, value_erro
 from gradcalc.core.compile import compile_sweep
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
+from gradcalc.data.inplace import compile_inplace
 from gradcalc.data.problems import FIRST_FEW, Kink, Problem, Problems
 from gradcalc.errors import DomainError, ExitCode
 from gradcalc.numbers import columns as m
@@ -299,6 +300,7 @@ class Sweep:
 
     def __init__(self, graph: Graph, columns: tuple[str, ...], wrt: tuple[str, ...]):
         self.graph = graph
+        self.columns = columns
         nodes, varying, live = graph.nodes, graph.varying_in(wrt), graph.live
         per_row = graph.varying_in(columns)  # a stage's value depends on a column: one per row
         self.leaves = [(i, node.name if node.op == "input" else None,
@@ -341,7 +343,7 @@ class Sweep:
         graph, n = self.graph, len(rows)
         code = self._compiled.get(gradient)
         if code is None:
-            code = self._compiled[gradient] = compile_sweep(graph, m, wrt, self.returned, gradient)
+            code = self._compiled[gradient] = self._compile(wrt, gradient)
         run, signs = code
         given = [env[name] if name is not None else constant for _, name, constant in self.leaves]
         with np.errstate(all="ignore"):
@@ -373,6 +375,14 @@ class Sweep:
         for i, inputs in self.kinked:
             _note_kink(graph, i, values[i], tuple(values[j] for j in inputs), rows, kinks)
         return Batch(rows, value, SignedColumns(signed, n), Problems(), kinks, (total, sums))
+
+    def _compile(self, wrt: Sequence[str], gradient: bool) -> tuple[Callable, list[int]]:
+        """Traced down to the ufuncs, writing into dead arrays (`data.inplace`), or else with
+        the registry's functions called as they are."""
+        traced = compile_inplace(self.graph, self.columns, wrt, self.returned, gradient)
+        if traced is not None:
+            return traced.run, traced.signs
+        return compile_sweep(self.graph, m, wrt, self.returned, gradient)
 
     def _staged_run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
                     ) -> Batch | None:
