@@ -57,6 +57,12 @@ def test_the_source_of_a_hostile_program_holds_generated_names_and_float_literal
     assert "1e+300" in code.source and repr(np.pi * np.e) in code.source  # floats, as repr writes them
 
 
+def test_the_source_depends_on_the_graph_s_shape_and_constants_alone():
+    hostile = traced("exec*os + 0.5 - sigmoid(getattr)*out", ("os", "out"), ("exec", "getattr"))[1]
+    plain = traced("a*b + 0.5 - sigmoid(c)*d", ("b", "d"), ("a", "c"))[1]
+    assert hostile.source == plain.source
+
+
 def test_new_columns_go_into_arrays_no_later_step_reads():
     """The loss as written: 22 steps after the leaves (the sigmoid is one call), 15 of them
     written into the array of a value no later step reads; `1 - a` (t16 = f5(1.0, t11), a
