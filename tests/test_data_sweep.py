@@ -421,3 +421,36 @@ def test_a_bad_cell_in_a_chunk_the_sweep_would_vouch_for_is_still_an_error(tmp_p
     path.write_text("x,y\n1,2\n3,inf\n")
     run = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5")
     assert (run.code, run.stdout, run.stderr) == (2, "", "error: row 2, column y: 'inf' is not a finite number\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE))
+def test_random_programs_over_cells_with_inf_and_nan_keep_the_searched_chunks_results(source, seed, w):
+    """Whether or not the sweep vouches for a chunk's cells, the stream gives the batches and
+    the notes it gives when every chunk's cells are searched first."""
+    try:
+        graph = lower(source)
+    except Exception:  # a random text the grammar refuses
+        return
+    names = set(graph.input_names)
+    rng = np.random.default_rng(seed)
+    cells = HOSTILE + [math.inf, -math.inf, math.nan]
+    data = {name: rng.choice(cells, size=12) for name in ("x", "y") if name in names}
+    if not data:
+        return
+    at = {name: repr(value) for name, value in (("w", w), ("v", 0.5)) if name in names}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        try:
+            got, stream = _stream(source, data, at)
+        except DomainError as exc:  # parameters alone overflow: both raise the same error
+            monkeypatch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+            with pytest.raises(DomainError) as again:
+                _stream(source, data, at)
+            assert str(again.value) == str(exc)
+            return
+        monkeypatch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+        expected, searched = _stream(source, data, at)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert_same(a, b)
+    assert stream.notes() == searched.notes() and stream.used == searched.used
