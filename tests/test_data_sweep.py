@@ -57,6 +57,7 @@ def use_form(monkeypatch, form):
         monkeypatch.setattr(batch, "compile_inplace", lambda *args: None)
     if form == "staged":
         monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+        monkeypatch.setattr(batch, "EAGER_NODES", 0)
 
 
 @pytest.fixture(params=FORMS)
@@ -454,3 +455,20 @@ def test_random_programs_over_cells_with_inf_and_nan_keep_the_searched_chunks_re
     for a, b in zip(got, expected):
         assert_same(a, b)
     assert stream.notes() == searched.notes() and stream.used == searched.used
+
+
+def test_a_large_graph_is_compiled_from_its_second_chunk_on(monkeypatch):
+    """A file of one chunk does not wait for a large graph to compile; later chunks run
+    through the compiled sweep, with the same numbers."""
+    monkeypatch.setattr(batch, "EAGER_NODES", 5)
+    compiled = []
+    real = batch.compile_inplace
+    monkeypatch.setattr(batch, "compile_inplace", lambda *args: compiled.append(args[0]) or real(*args))
+    graph = lower("sigmoid(w*x - y)*v + w*y")
+    data = {"x": np.array([1.0, -2.0, 0.5]), "y": np.array([0.0, 1.0, 3.0])}
+    first, checked = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    assert compiled == []
+    second, _ = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    assert compiled == [graph]
+    assert_same(first, checked)
+    assert_same(second, checked)

@@ -53,6 +53,9 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
 # A graph of more nodes than this is swept stage by stage: compiling its source would cost
 # more than it saves on a file's chunks (as for the descent's compiled steps).
 COMPILED_NODES = 5_000
+# Compiling takes about 40 µs per node: a graph of more nodes than this is compiled from its
+# second chunk on, so that a file of one chunk never waits for it.
+EAGER_NODES = 200
 keep_freed_memory()
 
 
@@ -326,11 +329,14 @@ class Sweep:
         self.returned = tuple(dict.fromkeys([*self.scalars, *self.checked, graph.output,
                                              *(j for i, inputs in self.kinked for j in (i, *inputs))]))
         self._compiled: dict[bool, tuple[Callable, list[int]]] = {}
+        self.chunks = 0  # swept so far
 
     def run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
             ) -> Batch | None:
         """The chunk's batch, or None if some row may be bad (the checked loops then say)."""
-        if len(self.graph.nodes) <= COMPILED_NODES:
+        nodes = len(self.graph.nodes)
+        self.chunks += 1
+        if nodes <= min(EAGER_NODES, COMPILED_NODES) or (nodes <= COMPILED_NODES and self.chunks > 1):
             return self._compiled_run(env, rows, wrt, gradient)
         return self._staged_run(env, rows, wrt, gradient)
 
