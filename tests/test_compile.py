@@ -21,7 +21,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gradcalc
-from gradcalc.core.compile import compile_graph, generate, leaves
+from gradcalc.core.compile import (
+    GENERAL,
+    NEGATED_RULE,
+    ONE_RULE,
+    compile_graph,
+    compile_sweep,
+    generate,
+    leaves,
+    rule_kind,
+)
 from gradcalc.core.graph import lower
 from gradcalc.core.ops import REGISTRY
 from gradcalc.data import descent
@@ -81,6 +90,41 @@ def test_the_source_of_a_hostile_program_holds_generated_names_only():
     assert not words & USER_ONLY
     assert "0.1" not in source and "1e308" not in source and "2.5" not in source
     assert set(functions) >= {"f_sigmoid", "f_max", "d0_mul", "d1_sub"}
+
+
+SWEEP_GENERATED = re.compile(r"[vgt][0-9]+|given|run|m|ONE|ZERO")
+
+
+def test_the_sweep_s_source_of_a_hostile_program_holds_generated_names_only():
+    """The data engine's compiled sweep: generated names (`t3` a term or a sum of terms),
+    the registry's functions bound to generated names, punctuation; nothing the user typed."""
+    graph = lower(HOSTILE_PROGRAM)
+    inputs = graph.input_names
+    run, signs = compile_sweep(graph, columns, inputs, range(len(graph.nodes)))
+    functions = {name: value for name, value in run.__globals__.items()
+                 if name not in ("__builtins__", "m", "ONE", "ZERO", "run")}
+    for token in _tokens(run.source):
+        if token.type == tokenize.NAME:
+            assert SWEEP_GENERATED.fullmatch(token.string) or token.string in {"def", "return"} or \
+                (token.string in functions and _registry_function(token.string, functions[token.string])), token
+        else:
+            assert token.type == tokenize.OP and token.string in PUNCTUATION | {"-"}, token
+    assert run.__globals__["__builtins__"] == {}
+    assert len(signs) == len(inputs) and set(signs) <= {1, -1}
+    assert "-1" not in run.source and "0.1" not in run.source
+
+
+def test_a_rule_is_taken_for_a_constant_only_when_it_reads_no_argument():
+    """The sweep skips the product by a rule of ONE and turns a rule of -ONE into a sign; a
+    rule that looks at its arguments in any way is computed."""
+    def kind(op, k):
+        return rule_kind(REGISTRY[op].partial.rules[k], columns, REGISTRY[op].arity[0])
+    assert [kind("add", 0), kind("add", 1), kind("sub", 0), kind("sub", 1), kind("neg", 0),
+            kind("copy", 0)] == [ONE_RULE, ONE_RULE, ONE_RULE, NEGATED_RULE, NEGATED_RULE, ONE_RULE]
+    assert [kind("mul", 0), kind("log", 0), kind("sigmoid", 0), kind("abs", 0)] == [GENERAL] * 4
+    looks = [lambda m, out, x: m.ONE if x else -m.ONE, lambda m, out, x: m.ONE if x > 0 else m.ONE,
+             lambda m, out, x: -m.ONE if x == 0 else m.ONE, lambda m, out, x: columns.sign(x) * 0 + m.ONE]
+    assert [rule_kind(rule, columns, 1) for rule in looks] == [GENERAL] * 4
 
 
 def test_the_source_depends_on_the_graph_s_shape_alone():

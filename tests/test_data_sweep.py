@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gradcalc.core.graph import lower
 from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
 from gradcalc.data import batch
+from gradcalc.data.plan import summed
 from gradcalc.errors import DomainError
 from gradcalc.numbers import columns
 
@@ -46,6 +47,26 @@ def programs(draw):
     return pool[-1]
 
 
+FORMS = ["traced", "compiled", "staged"]
+
+
+def use_form(monkeypatch, form):
+    """The sweep traced down to the ufuncs (where every rule can be traced), compiled with
+    the registry's functions called as they are, or stage by stage (a graph too large)."""
+    if form == "compiled":
+        monkeypatch.setattr(batch, "compile_inplace", lambda *args: None)
+    if form == "staged":
+        monkeypatch.setattr(batch, "COMPILED_NODES", 0)
+        monkeypatch.setattr(batch, "EAGER_NODES", 0)
+
+
+@pytest.fixture(params=FORMS)
+def form(request, monkeypatch):
+    """Each test runs the sweep in each of its forms."""
+    use_form(monkeypatch, request.param)
+    return request.param
+
+
 def checked_only(graph, columns_, wrt_):
     """A sweep that always declines, so `run` takes the checked loops: the oracle."""
     class Declines:
@@ -75,11 +96,17 @@ def assert_same(swept, checked):
         {k: (v.count, v.row, v.note) for k, v in checked.kinks.items()}
 
 
+@pytest.mark.parametrize("form_", FORMS)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE),
        v=st.sampled_from(HOSTILE), reduce=st.booleans())
-def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w, v, reduce):
-    monkeypatch = pytest.MonkeyPatch()
+def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(form_, source, seed, w, v, reduce):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_form(monkeypatch, form_)
+        _compare_on_hostile_rows(monkeypatch, source, seed, w, v, reduce)
+
+
+def _compare_on_hostile_rows(monkeypatch, source, seed, w, v, reduce):
     try:
         graph = lower(source)
     except Exception:  # a random text the grammar refuses (a constant alone, say)
@@ -103,7 +130,7 @@ def test_the_sweep_gives_the_checked_loops_batch_on_hostile_rows(source, seed, w
     assert_same(swept, checked)
 
 
-def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch):
+def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch, form):
     """sqrt'(0) is infinite: only the gradient of x shows it, and when it is asked for, the row
     is bad; ∂f/∂w = sqrt(x) alone needs no derivative of sqrt."""
     graph = lower("w*sqrt(x)")
@@ -119,7 +146,7 @@ def test_a_bad_row_found_by_the_sweep_is_named_by_the_checked_loops(monkeypatch)
         "here (x = 0)"]
 
 
-def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
+def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch, form):
     """exp overflows to inf, and sigmoid(inf) = 1 would hide it from the output: the sweep
     checks the stage before the sigmoid, so the row is named as before."""
     graph = lower("sigmoid(exp(x))*w")
@@ -130,7 +157,7 @@ def test_a_value_that_sigmoid_hides_is_still_a_bad_row(monkeypatch):
     assert swept.problems.first[0].message == "row 2: stage u1 = exp(x): overflow (x = 800)"
 
 
-def test_a_gradient_nobody_asked_for_is_not_computed_and_fails_no_row(monkeypatch):
+def test_a_gradient_nobody_asked_for_is_not_computed_and_fails_no_row(monkeypatch, form):
     """∂f/∂x = v·y overflows on row 2 (1e10 · 1e300), where the value (1e290) and ∂f/∂v
     (1e280) are finite: only ∂f/∂v is asked for, so row 2 is a good row, in the sweep and in
     the checked loops alike. Asked for as well, ∂f/∂x makes row 2 bad."""
@@ -158,7 +185,7 @@ def test_eval_over_data_reports_what_it_can_compute(tmp_path):
     assert math.isclose(run.json()["gradient"]["w"], expected, rel_tol=1e-12)
 
 
-def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch):
+def test_a_chunk_with_no_bad_row_is_one_sweep_with_its_sums_taken(monkeypatch, form):
     graph = lower("z = w1*x1 + w2*x2 + b; a = sigmoid(z); L = -y*log(a) - (1-y)*log(1-a)")
     rng = np.random.default_rng(0)
     data = {"x1": rng.normal(size=50), "x2": rng.normal(size=50), "y": rng.integers(0, 2, 50) * 1.0}
@@ -250,7 +277,7 @@ GRID_EXPRESSIONS = ["w*sqrt(x)", "w*log(x) + y", "asin(x)*w", "w*x/y", "y*(v*x)"
 
 
 @pytest.mark.parametrize("source", GRID_EXPRESSIONS)
-def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, source):
+def test_the_sweep_agrees_on_every_pair_of_hostile_values(monkeypatch, form, source):
     """Each pair (x, y) of HOSTILE values is a chunk of its own, so that one bad row does not
     send the whole chunk to the checked loops: the sweep and the checked loops keep the same
     rows and say the same about the others, reduced or row by row."""
@@ -276,3 +303,172 @@ def test_a_file_whose_only_row_is_bad_names_that_row(tmp_path, cell, error):
     skipped = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5", "--on-error", "skip")
     assert (skipped.code, skipped.stdout) == (2, "")
     assert skipped.stderr.endswith(f"error: --data {path}: no rows to reduce (all 1 rows were skipped)\n")
+
+
+def test_a_sum_that_overflows_only_over_the_rows_is_no_bad_row(monkeypatch, form):
+    """Every row is finite and so is every gradient; only the chunk's sums overflow. The
+    rows stay, and the sums reduce (scaled) to the checked loops' numbers."""
+    graph = lower("w*x + y")
+    data = {"x": np.array([1e308, 1e308, -0.0]), "y": np.array([0.0, 0.5, -0.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 1.5}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3]
+    assert summed([swept], ("w",)) == summed([checked], ("w",))
+    value, sums = summed([swept], ("w",))
+    assert value.scaled is not None and sums["w"].scaled is not None
+    assert value.times(1 / 3, "mean") == 1e308
+    assert math.isclose(sums["w"].times(1 / 3, "mean"), 1e308 / 3 * 2, rel_tol=1e-15)
+
+
+@pytest.mark.parametrize("source, x", [("-(w*x)", [-0.0, 0.0, -0.0]), ("y - w*x", [0.0, -0.0, 0.0]),
+                                       ("-(-(w*x) - y*w)", [-0.0, -0.0, -0.0])])
+def test_zeros_keep_the_checked_loops_signs(monkeypatch, form, source, x):
+    """Gradients of zero, each row's and the sums': the sign the checked loops give, for a
+    gradient that the sweep carries negated as much as for one it carries as it is."""
+    graph = lower(source)
+    data = {"x": np.array(x), "y": np.array([0.0, -0.0, 0.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": -0.0}, ("w",))
+    assert_same(swept, checked)
+    (total, sums), (value, grads) = swept.totals, summed([checked], ("w",))
+    assert (math.copysign(1, total), math.copysign(1, sums["w"])) == \
+        (math.copysign(1, value.value), math.copysign(1, grads["w"].value))
+
+
+def test_a_gradient_that_overflows_where_the_value_does_not_makes_the_row_bad(monkeypatch, form):
+    """exp(709.6) is finite, ∂/∂w = 2·exp(709.6) is not: row 2 is bad when ∂/∂w is asked for."""
+    graph = lower("exp(w*x) - y")
+    data = {"x": np.array([1.0, 2.0, 0.5]), "y": np.array([1.0, 2.0, 3.0])}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 354.8}, ("w",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 3]
+    assert [p.message for p in swept.problems.first] == [
+        "row 2: the gradient with respect to w is not finite (overflow while accumulating it)"]
+    swept, checked = batches(monkeypatch, graph, data, {"w": 354.8}, ("y",))
+    assert_same(swept, checked)
+    assert swept.rows.tolist() == [1, 2, 3]
+
+
+def test_a_gradient_that_is_a_strided_column_sums_as_the_checked_loops_sum_it(monkeypatch, form):
+    """∂(w*x)/∂w is the column x itself, here every other element of an array: its sum is
+    taken on the column as it is, and it is the sum of the checked loops' copy, bit for bit."""
+    graph = lower("w*x")
+    spread = np.random.default_rng(3).normal(size=80_002) * np.exp(np.random.default_rng(4).normal(size=80_002) * 5)
+    data = {"x": spread[::2]}
+    swept, checked = batches(monkeypatch, graph, data, {"w": 0.5}, ("w",))
+    assert_same(swept, checked)
+    assert summed([swept], ("w",)) == summed([checked], ("w",))
+
+
+def test_the_reported_gradients_are_made_only_when_read(monkeypatch):
+    """A reduction that has the sums reads no gradient column; one that reads them gets the
+    checked loops' columns (`assert_same` above)."""
+    graph = lower("w*x + v*y")
+    data = {"x": np.arange(4.0), "y": np.arange(4.0) - 2}
+    swept, _ = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    made = []
+    monkeypatch.setattr(batch, "_full", lambda value, n: made.append(value) or value)
+    summed([swept], ("w", "v"))
+    assert made == []
+    swept.grads["w"]
+    assert len(made) == 1
+
+
+def _stream(source, data, at, *, on_error="skip", chunk_rows=4):
+    """The batches of a plan over in-memory columns, and what the stream noted."""
+    from gradcalc.core.values import Point
+    from gradcalc.data.files import MemoryTable
+    from gradcalc.data.plan import Stream, plan_data
+
+    plan = plan_data(source, MemoryTable(data), Point(at), on_error=on_error, chunk_rows=chunk_rows)
+    stream = Stream(plan)
+    return list(stream), stream
+
+
+CELL_CASES = [  # chunks of 4 rows; the chunks whose cells are searched
+    ("(w*x - y)**2", {"x": [1.0, np.inf, 2.0, -0.0, 3.0, 4.0, np.nan], "y": [1.0, 2.0, -np.inf, 0.0, 1.0, 0.5, 1.0]},
+     [[1, 2, 3, 4], [5, 6, 7]]),
+    ("(w*x - y)**2", {"x": [1.0, 2.0, 2.0, -0.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 0.0, 1.0, np.nan]}, [[5, 6]]),
+    ("sigmoid(x)*w + y", {"x": [1.0, np.inf, 2.0, -np.inf, 3.0], "y": [0.0, 1.0, 2.0, 3.0, 1.0]},
+     [[1, 2, 3, 4], [5]]),  # sigmoid(inf) is 1: the cells of x are always searched
+    ("w*x", {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}, []),
+]
+
+
+@pytest.mark.parametrize("source, data, searched_chunks", CELL_CASES)
+def test_cells_proved_finite_by_the_sweep_are_not_searched_and_bad_cells_still_are(
+        monkeypatch, source, data, searched_chunks):
+    """A chunk's cells are searched only when the sweep cannot vouch for them: each bad
+    cell is named as before, with the same rows kept and the same numbers, as when every
+    chunk is searched first."""
+    from gradcalc.data import files
+
+    searched = []
+    real = files.checked_chunk
+    monkeypatch.setattr(files, "checked_chunk", lambda rows, *args: searched.append(rows.tolist()) or real(rows, *args))
+    data = {name: np.array(values) for name, values in data.items()}
+    batches_, stream = _stream(source, data, {"w": "0.5"})
+    assert searched == searched_chunks
+    with monkeypatch.context() as patch:
+        patch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+        expected, checked = _stream(source, data, {"w": "0.5"})
+    assert len(batches_) == len(expected)
+    for got, want in zip(batches_, expected):
+        assert_same(got, want)
+    assert stream.notes() == checked.notes() and stream.used == checked.used
+
+
+def test_a_bad_cell_in_a_chunk_the_sweep_would_vouch_for_is_still_an_error(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("x,y\n1,2\n3,inf\n")
+    run = run_cli("eval", "(w*x - y)**2", "--data", str(path), "--at", "w=0.5")
+    assert (run.code, run.stdout, run.stderr) == (2, "", "error: row 2, column y: 'inf' is not a finite number\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs(), seed=st.integers(0, 2**32 - 1), w=st.sampled_from(HOSTILE))
+def test_random_programs_over_cells_with_inf_and_nan_keep_the_searched_chunks_results(source, seed, w):
+    """Whether or not the sweep vouches for a chunk's cells, the stream gives the batches and
+    the notes it gives when every chunk's cells are searched first."""
+    try:
+        graph = lower(source)
+    except Exception:  # a random text the grammar refuses
+        return
+    names = set(graph.input_names)
+    rng = np.random.default_rng(seed)
+    cells = HOSTILE + [math.inf, -math.inf, math.nan]
+    data = {name: rng.choice(cells, size=12) for name in ("x", "y") if name in names}
+    if not data:
+        return
+    at = {name: repr(value) for name, value in (("w", w), ("v", 0.5)) if name in names}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        try:
+            got, stream = _stream(source, data, at)
+        except DomainError as exc:  # parameters alone overflow: both raise the same error
+            monkeypatch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+            with pytest.raises(DomainError) as again:
+                _stream(source, data, at)
+            assert str(again.value) == str(exc)
+            return
+        monkeypatch.setattr("gradcalc.data.plan.run_unchecked", lambda *args, **kwargs: None)
+        expected, searched = _stream(source, data, at)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert_same(a, b)
+    assert stream.notes() == searched.notes() and stream.used == searched.used
+
+
+def test_a_large_graph_is_compiled_from_its_second_chunk_on(monkeypatch):
+    """A file of one chunk does not wait for a large graph to compile; later chunks run
+    through the compiled sweep, with the same numbers."""
+    monkeypatch.setattr(batch, "EAGER_NODES", 5)
+    compiled = []
+    real = batch.compile_inplace
+    monkeypatch.setattr(batch, "compile_inplace", lambda *args: compiled.append(args[0]) or real(*args))
+    graph = lower("sigmoid(w*x - y)*v + w*y")
+    data = {"x": np.array([1.0, -2.0, 0.5]), "y": np.array([0.0, 1.0, 3.0])}
+    first, checked = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    assert compiled == []
+    second, _ = batches(monkeypatch, graph, data, {"w": 0.5, "v": 2.0}, ("w", "v"))
+    assert compiled == [graph]
+    assert_same(first, checked)
+    assert_same(second, checked)

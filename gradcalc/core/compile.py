@@ -141,3 +141,123 @@ class _Names:
             self.functions[name] = make()
             self._chosen[role, op.name] = name
         return name
+
+
+# ---- the sweep of a chunk: signed gradients, and only the values asked for ---------------------
+
+# What a local rule is without looking at its arguments: the number system's ONE, its
+# negation, or something to compute (`GENERAL`).
+ONE_RULE, NEGATED_RULE, GENERAL = "one", "negated", "general"
+
+
+class _Opaque:
+    """An argument that fails any use (arithmetic, comparison, truth, numpy's functions): a
+    rule that returns a number anyway never read it."""
+
+    __array_ufunc__ = None  # numpy's functions refuse it
+
+    def __bool__(self) -> bool:
+        raise TypeError("an opaque argument has no truth value")
+
+    def __eq__(self, other: object) -> bool:
+        raise TypeError("an opaque argument compares with nothing")
+
+    __lt__ = __le__ = __gt__ = __ge__ = __ne__ = __eq__
+    __hash__ = None  # type: ignore[assignment]
+
+    def __array__(self, *args: object) -> None:
+        raise TypeError("an opaque argument is no array")
+
+
+def rule_kind(rule: Callable, m: Any, arity: int) -> str:
+    """Whether the rule is the constant ONE or -ONE whatever its arguments, or neither."""
+    try:
+        p = rule(m, *(_Opaque() for _ in range(arity + 1)))
+    except Exception:  # it reads its arguments: a rule to compute
+        return GENERAL
+    if p is m.ONE:
+        return ONE_RULE
+    if type(p) is float and p == -1.0:
+        return NEGATED_RULE
+    return GENERAL
+
+
+def compile_sweep(graph: Graph, m: Any, wrt: Iterable[str], returned: Iterable[int],
+                  gradient: bool = True) -> tuple[Run, list[int]]:
+    """The forward pass and (with `gradient`) the backward pass for the inputs of `wrt`, as
+    one function of the leaves' values that returns the values of `returned` and the
+    gradients of `wrt`, each as a magnitude and, apart, its sign (the list returned here).
+
+    The numbers are those of the data engine's sweep: the registry's functions and rules in
+    the same order, a product by the constant rule ONE skipped, and a rule of -ONE turned
+    into a sign (-(p·g) = p·(-g) and a + (-b) = a - b exactly), so that no pass over the
+    rows is made for it. The gradient of an input no term reaches is ZERO, signed +1.
+    """
+    names = _Names()
+    given = leaves(graph)
+    body = [f"{_values(given)}, = given"] if given else []
+    known = set(given)
+    for i, node in enumerate(graph.nodes):
+        if i not in known:
+            op = REGISTRY[node.op]
+            body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
+    wanted = tuple(wrt)
+    gradients: list[tuple[str, int]] = [("ZERO", 1)] * len(wanted)
+    if gradient:
+        lines, grads = _signed_backward(graph, names, m, graph.varying_in(wanted))
+        body += lines
+        gradients = [grads[graph.index[name]] or ("ZERO", 1) for name in wanted]
+    body.append(f"return ({''.join(f'v{i}, ' for i in returned)}), "
+                f"({''.join(f'{g}, ' for g, _ in gradients)})")
+    defaults = ", ".join(f"{name}={name}" for name in ("m", "ONE", "ZERO", *names.functions))
+    source = "\n".join([f"def run(given, {defaults}):", *(f"    {line}" for line in body)]) + "\n"
+    namespace: dict[str, Any] = {"__builtins__": {}, "m": m, "ONE": m.ONE, "ZERO": m.ZERO,
+                                 **names.functions}
+    exec(compile(source, f"<gradcalc sweep of {len(graph.nodes)} nodes>", "exec"), namespace)
+    run = namespace["run"]
+    run.source = source  # kept for the allow-list test of its tokens
+    return run, [sign for _, sign in gradients]
+
+
+def _signed_backward(graph: Graph, names: "_Names", m: Any, varying: tuple[bool, ...]
+                     ) -> tuple[list[str], list[tuple[str, int] | None]]:
+    """Reverse accumulation with each gradient a (name, sign): the first term taken as it
+    is, later ones added or subtracted by their signs; names t0, t1, ... for what is made."""
+    nodes, live = graph.nodes, graph.live
+    grads: list[tuple[str, int] | None] = [None] * len(nodes)
+    grads[graph.output] = ("ONE", 1)
+    lines: list[str] = []
+    made = iter(range(1 << 62))
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if not node.inputs or not live[i]:
+            continue
+        upstream, sign = grads[i] or ("ZERO", 1)
+        op = REGISTRY[node.op]
+        for k, j in enumerate(node.inputs):
+            if not varying[j]:
+                continue
+            rule = _rule(op, k)
+            kind = rule_kind(rule, m, len(node.inputs))
+            if kind == ONE_RULE:
+                term = (upstream, sign)
+            elif kind == NEGATED_RULE:
+                term = (upstream, -sign)
+            else:
+                t = f"t{next(made)}"
+                call = f"{names.bind(f'd{k}', op, lambda: rule)}(m, v{i}, {_values(node.inputs)})"
+                lines.append(f"{t} = {call}" if upstream == "ONE" else f"{t} = {call} * {upstream}")
+                term = (t, sign)
+            before = grads[j]
+            if before is None:
+                grads[j] = term
+                continue
+            (x, s), (y, r) = before, term
+            t = f"t{next(made)}"
+            if s == r:
+                lines.append(f"{t} = {x} + {y}")
+                grads[j] = (t, s)
+            else:
+                lines.append(f"{t} = {x} - {y}" if s > 0 else f"{t} = {y} - {x}")
+                grads[j] = (t, 1)
+    return lines, grads

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from gradcalc.core.autodiff import check_gradients, derivative_error, value_error
+from gradcalc.core.compile import compile_sweep
 from gradcalc.core.graph import Graph
 from gradcalc.core.ops import KEEPS_NONFINITE, REGISTRY
+from gradcalc.data.inplace import compile_inplace
 from gradcalc.data.problems import FIRST_FEW, Kink, Problem, Problems
 from gradcalc.errors import DomainError, ExitCode
 from gradcalc.numbers import columns as m
@@ -48,6 +50,12 @@ def keep_freed_memory() -> None:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
+# A graph of more nodes than this is swept stage by stage: compiling its source would cost
+# more than it saves on a file's chunks (as for the descent's compiled steps).
+COMPILED_NODES = 5_000
+# Compiling takes about 40 µs per node: a graph of more nodes than this is compiled from its
+# second chunk on, so that a file of one chunk never waits for it.
+EAGER_NODES = 200
 keep_freed_memory()
 
 
@@ -57,7 +65,7 @@ class Batch:
 
     rows: np.ndarray
     value: np.ndarray
-    grads: dict[str, np.ndarray]
+    grads: Mapping[str, np.ndarray]
     problems: Problems
     kinks: dict[str, Kink]
     totals: tuple[float, dict[str, float]] | None = None  # sums over the rows, if taken
@@ -97,6 +105,18 @@ def run(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float
     assert grads is not None  # the checked pass always gives them
     return Batch(rows, value, {name: _full(grads[index[name]] + m.ZERO, n) for name in wrt},
                  problems, kinks)
+
+
+def run_unchecked(graph: Graph, data: Mapping[str, np.ndarray], params: Mapping[str, float],
+                  rows: np.ndarray, wrt: Sequence[str], *, gradient: bool = True) -> Batch | None:
+    """The batch of a chunk whose cells have not been checked, when the sweep proves them
+    finite too (each column reaches a checked value through operations that keep inf and
+    nan, and the sweep finds every such value finite); else None: check the cells, then `run`."""
+    found = sweep(graph, tuple(data), tuple(wrt))
+    if not found.covers:
+        return None
+    scalars = {name: np.float64(v) for name, v in params.items()}
+    return found.run({**scalars, **data}, rows, wrt, gradient)
 
 
 def _full(value, n: int) -> np.ndarray:
@@ -283,6 +303,7 @@ class Sweep:
 
     def __init__(self, graph: Graph, columns: tuple[str, ...], wrt: tuple[str, ...]):
         self.graph = graph
+        self.columns = columns
         nodes, varying, live = graph.nodes, graph.varying_in(wrt), graph.live
         per_row = graph.varying_in(columns)  # a stage's value depends on a column: one per row
         self.leaves = [(i, node.name if node.op == "input" else None,
@@ -290,7 +311,10 @@ class Sweep:
                        for i, node in enumerate(nodes) if not node.inputs]
         self.forward = [(i, _rule(REGISTRY[node.op].forward), node.inputs, per_row[i])
                         for i, node in enumerate(nodes) if node.inputs]
-        self.checked = _unreached(graph, per_row)
+        self.checked, reached = _unreached(graph, per_row)
+        # every column reaches a value checked anyway through operations that keep inf and nan:
+        # a chunk the sweep finds finite has no bad cell either
+        self.covers = all(name in graph.index and reached[graph.index[name]] for name in columns)
         self.backward = []
         for i in range(len(nodes) - 1, -1, -1):
             node = nodes[i]
@@ -299,10 +323,76 @@ class Sweep:
                 edges = tuple((_edge_rule(op.partial, k), j)
                               for k, j in enumerate(node.inputs) if varying[j])
                 self.backward.append((i, node.inputs, edges, op.kink_at is not None))
+        self.scalars = [i for i, _, _, varies in self.forward if not varies]
+        self.kinked = [(i, inputs) for i, inputs, _, kink in self.backward if kink]
+        # what the compiled function returns: what is checked, the output, the kinks' values
+        self.returned = tuple(dict.fromkeys([*self.scalars, *self.checked, graph.output,
+                                             *(j for i, inputs in self.kinked for j in (i, *inputs))]))
+        self._compiled: dict[bool, tuple[Callable, list[int]]] = {}
+        self.chunks = 0  # swept so far
 
     def run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
             ) -> Batch | None:
         """The chunk's batch, or None if some row may be bad (the checked loops then say)."""
+        nodes = len(self.graph.nodes)
+        self.chunks += 1
+        if nodes <= min(EAGER_NODES, COMPILED_NODES) or (nodes <= COMPILED_NODES and self.chunks > 1):
+            return self._compiled_run(env, rows, wrt, gradient)
+        return self._staged_run(env, rows, wrt, gradient)
+
+    def _compiled_run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
+                      ) -> Batch | None:
+        """The sweep through the graph's straight-line source (`core.compile.compile_sweep`):
+        the numbers of `_staged_run`, without walking the graph stage by stage, and the
+        reported gradients left as they are with their signs apart (one pass each fewer:
+        a sign and `+ 0` change a sum exactly as they change its terms)."""
+        graph, n = self.graph, len(rows)
+        code = self._compiled.get(gradient)
+        if code is None:
+            code = self._compiled[gradient] = self._compile(wrt, gradient)
+        run, signs = code
+        given = [env[name] if name is not None else constant for _, name, constant in self.leaves]
+        with np.errstate(all="ignore"):
+            try:
+                got, grads = run(given)
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            values = dict(zip(self.returned, got))
+            if not all(_all_finite(values[i]) for i in self.scalars):
+                return None  # parameters and constants alone: the checked loop raises
+            for i in self.checked:
+                if _finite_sum(values[i]) is None:
+                    return None
+            value = _full(values[graph.output], n)
+            total = _finite_sum(value)
+            if total is None:
+                return None
+            if not gradient:
+                return Batch(rows, value, {}, Problems(), {}, (total, {}))
+            sums: dict[str, float] = {}
+            signed: dict[str, tuple] = {}
+            for name, g, sign in zip(wrt, grads, signs):
+                grad_total = _finite_sum(_full(g, n))
+                if grad_total is None:
+                    return None
+                sums[name] = grad_total + m.ZERO if sign > 0 else m.ZERO - grad_total
+                signed[name] = (g, sign)
+        kinks: dict[str, Kink] = {}
+        for i, inputs in self.kinked:
+            _note_kink(graph, i, values[i], tuple(values[j] for j in inputs), rows, kinks)
+        return Batch(rows, value, SignedColumns(signed, n), Problems(), kinks, (total, sums))
+
+    def _compile(self, wrt: Sequence[str], gradient: bool) -> tuple[Callable, list[int]]:
+        """Traced down to the ufuncs, writing into dead arrays (`data.inplace`), or else with
+        the registry's functions called as they are."""
+        traced = compile_inplace(self.graph, self.columns, wrt, self.returned, gradient)
+        if traced is not None:
+            return traced.run, traced.signs
+        return compile_sweep(self.graph, m, wrt, self.returned, gradient)
+
+    def _staged_run(self, env: Mapping, rows: np.ndarray, wrt: Sequence[str], gradient: bool
+                    ) -> Batch | None:
+        """The sweep stage by stage, for a graph too large to compile."""
         graph, n = self.graph, len(rows)
         values: list = [None] * len(graph.nodes)
         for i, name, constant in self.leaves:
@@ -367,6 +457,30 @@ def _added(a: tuple, b: tuple) -> tuple:
     return (x - y, 1) if s > 0 else (y - x, 1)
 
 
+class SignedColumns(Mapping[str, np.ndarray]):
+    """Reported gradients as the sweep leaves them, (value, sign), each made a column of
+    one float per row (`_signed`, then `_full`) when it is first read: a reduction that has
+    the sums already reads none of them."""
+
+    def __init__(self, signed: dict[str, tuple], n: int):
+        self._signed = signed
+        self._n = n
+        self._made: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        made = self._made.get(name)
+        if made is None:
+            with np.errstate(all="ignore"):
+                made = self._made[name] = _full(_signed(self._signed[name]), self._n)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._signed)
+
+    def __len__(self) -> int:
+        return len(self._signed)
+
+
 def _signed(g: tuple):
     """A signed gradient as its value plus zero (which makes -0 a 0, as `run` reports it)."""
     value, sign = g
@@ -402,9 +516,10 @@ def _constant(text: str):
     return np.float64(m.constant(text) if text in ("pi", "e") else m.number(text))
 
 
-def _unreached(graph: Graph, per_row: Sequence[bool]) -> list[int]:
+def _unreached(graph: Graph, per_row: Sequence[bool]) -> tuple[list[int], list[bool]]:
     """The stages with values per row to check on their own: those from which no kept path
-    leads to the output (checked by its sum) or to another stage checked on its own."""
+    leads to the output (checked by its sum) or to another stage checked on its own. Also,
+    per node, whether a kept path leads from it to a checked value."""
     nodes = graph.nodes
     reached = [False] * len(nodes)
     reached[graph.output] = True
@@ -420,7 +535,7 @@ def _unreached(graph: Graph, per_row: Sequence[bool]) -> list[int]:
             for k in KEEPS_NONFINITE.get(node.op, ()):
                 if k < len(node.inputs):
                     reached[node.inputs[k]] = True
-    return checked[::-1]
+    return checked[::-1], reached
 
 
 def _finite_sum(value) -> float | None:

@@ -23,7 +23,6 @@ import sys
 import zipfile
 import zlib
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -46,14 +45,40 @@ _COLUMN = re.compile(f"(?:[{CELL_SPACES}]*{DECIMAL}[{CELL_SPACES}]*\x00)*")  # c
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)  # words float() reads
 
 
-@dataclass
 class Chunk:
-    """Consecutive rows: their numbers, one float64 array per column, rows with a bad cell."""
+    """Consecutive rows: their numbers, one float64 array per column, rows with a bad cell.
 
-    rows: np.ndarray
-    columns: dict[str, np.ndarray]
-    bad: np.ndarray | None  # True where some cell of the row is unusable
-    problems: Problems
+    The cells of a chunk made by `unchecked_chunk` are searched when `bad` or `problems` is
+    first read: a chunk the batch engine's sweep proves finite (`data.batch.run_unchecked`)
+    never is.
+    """
+
+    def __init__(self, rows: np.ndarray, columns: dict[str, np.ndarray], bad: np.ndarray | None = None,
+                 problems: Problems | None = None,
+                 check: Callable[[], tuple[np.ndarray | None, Problems]] | None = None):
+        self.rows = rows
+        self.columns = columns
+        self._found = None if check is not None else (bad, problems or Problems())
+        self._check = check
+
+    @property
+    def cells_checked(self) -> bool:
+        return self._found is not None
+
+    @property
+    def bad(self) -> np.ndarray | None:
+        """True where some cell of the row is unusable; None when no cell is."""
+        return self._cells()[0]
+
+    @property
+    def problems(self) -> Problems:
+        return self._cells()[1]
+
+    def _cells(self) -> tuple[np.ndarray | None, Problems]:
+        if self._found is None:
+            assert self._check is not None  # a chunk is made checked or with its check
+            self._found = self._check()
+        return self._found
 
 
 def column_name(header: str) -> str:
@@ -193,6 +218,15 @@ def checked_chunk(rows: np.ndarray, columns: dict[str, np.ndarray],
 
 
 _SUM: Callable[..., Any] = np.add.reduce  # the ufunc itself: np.sum adds a Python wrapper
+
+
+def unchecked_chunk(rows: np.ndarray, columns: dict[str, np.ndarray],
+                    text_of: Callable[[str, int], object]) -> Chunk:
+    """`checked_chunk`'s chunk, its cells checked only when first asked about."""
+    def check() -> tuple[np.ndarray | None, Problems]:
+        chunk = checked_chunk(rows, columns, text_of)
+        return chunk.bad, chunk.problems
+    return Chunk(rows, columns, check=check)
 
 
 def _split(rows_total: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
@@ -338,7 +372,7 @@ def has_pyarrow() -> bool:
 
 def arrow_chunk(rows: np.ndarray, arrays: dict) -> Chunk:
     columns = {name: _arrow_floats(array) for name, array in arrays.items()}
-    return checked_chunk(rows, columns, lambda name, k: arrays[name][k].as_py())
+    return unchecked_chunk(rows, columns, lambda name, k: arrays[name][k].as_py())
 
 
 def _arrow_floats(array) -> np.ndarray:
@@ -448,7 +482,7 @@ def _check_lengths(label: str, lengths: dict[str, int]) -> None:
 def values_chunk(rows: np.ndarray, raw: dict[str, np.ndarray]) -> Chunk:
     """Real-valued columns as float64, checked; a bad value is named as it is stored."""
     columns = {name: np.asarray(values, dtype=np.float64) for name, values in raw.items()}
-    return checked_chunk(rows, columns, lambda name, k: raw[name][k].item())
+    return unchecked_chunk(rows, columns, lambda name, k: raw[name][k].item())
 
 
 def npy_header(fp, label: str, what: str) -> tuple[tuple[int, ...], np.dtype]:

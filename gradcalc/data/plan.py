@@ -20,7 +20,7 @@ from gradcalc.core.graph import Graph, lower
 from gradcalc.core.parse import call_hint
 from gradcalc.core.unroll import column_vectors, element_inputs, unroll, whole_arrays
 from gradcalc.core.values import Point
-from gradcalc.data.batch import Batch, run
+from gradcalc.data.batch import Batch, run, run_unchecked
 from gradcalc.data.files import Chunk, Table, open_table
 from gradcalc.data.problems import Kink, Problems
 from gradcalc.data.shaped import folded
@@ -149,16 +149,10 @@ class Stream:
         """The batch engine on each chunk; the reader is closed by `__iter__` however it ends."""
         plan = self.plan
         for chunk in chunks:
-            rows, data = chunk.rows, chunk.columns
-            if chunk.bad is not None:
-                keep = ~chunk.bad
-                rows, data = rows[keep], {name: c[keep] for name, c in data.items()}
-            batch = run(plan.graph, data, plan.params, rows, plan.wrt, gradient=self.gradient)
-            problems = Problems(chunk.problems.count, list(chunk.problems.first))
-            problems.merge(batch.problems)
-            if problems.count and plan.on_error == "fail":
-                raise problems.first[0].error()
-            self.problems.merge(problems)
+            batch = None if chunk.cells_checked else run_unchecked(
+                plan.graph, chunk.columns, plan.params, chunk.rows, plan.wrt, gradient=self.gradient)
+            if batch is None:
+                batch = self._checked(chunk)
             for stage, kink in batch.kinks.items():
                 self.kinks[stage] = kink.merge(self.kinks[stage]) if stage in self.kinks else kink
             self.rows += len(chunk.rows)
@@ -166,6 +160,22 @@ class Stream:
             if self.on_chunk:
                 self.on_chunk()
             yield batch
+
+    def _checked(self, chunk: Chunk) -> Batch:
+        """The chunk's rows with a bad cell dropped, through the batch engine; its bad
+        cells and bad rows counted (or raised, with on_error fail)."""
+        plan = self.plan
+        rows, data = chunk.rows, chunk.columns
+        if chunk.bad is not None:
+            keep = ~chunk.bad
+            rows, data = rows[keep], {name: c[keep] for name, c in data.items()}
+        batch = run(plan.graph, data, plan.params, rows, plan.wrt, gradient=self.gradient)
+        problems = Problems(chunk.problems.count, list(chunk.problems.first))
+        problems.merge(batch.problems)
+        if problems.count and plan.on_error == "fail":
+            raise problems.first[0].error()
+        self.problems.merge(problems)
+        return batch
 
     def notes(self) -> list[str]:
         return notes(self.kinks, self.problems, self.rows, self.used)
@@ -288,8 +298,16 @@ def summed(batches: Iterable[Batch], wrt: Sequence[str]) -> tuple[Total, dict[st
         taken, grads = batch.totals or (None, {})
         value.add(Total.of(batch.value, taken))
         for name in wrt:
-            sums[name].add(Total.of(batch.grads[name], grads.get(name)))
+            sums[name].add(_total(batch, name, grads.get(name)))
     return value, sums
+
+
+def _total(batch: Batch, name: str, taken: float | None) -> Total:
+    """The sum of one gradient over the chunk's rows: the one the batch engine took, when it
+    is finite, without reading the column (the sweep makes it only when it is read)."""
+    if taken is not None and math.isfinite(taken):
+        return Total(taken)
+    return Total.of(batch.grads[name], taken)
 
 
 def reduce_data(plan: Plan, how: str = "mean", stream: Stream | None = None) -> Reduced:
