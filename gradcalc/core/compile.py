@@ -54,12 +54,7 @@ def generate(graph: Graph, given: tuple[int, ...], wrt: Iterable[str] | None = N
              ) -> tuple[str, dict[str, Callable]]:
     """The source of `run(given)` and the registry functions it calls, by generated name."""
     names = _Names()
-    body = [f"{_values(given)}, = given"] if given else []
-    known = set(given)
-    for i, node in enumerate(graph.nodes):
-        if i not in known:
-            op = REGISTRY[node.op]
-            body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
+    body = _forward_lines(graph, names, given)
     backward, has_term = _backward(graph, names, graph.varying if wrt is None else graph.varying_in(wrt))
     size = range(len(graph.nodes))
     body += backward
@@ -182,6 +177,17 @@ def rule_kind(rule: Callable, m: Any, arity: int) -> str:
     return GENERAL
 
 
+def _forward_lines(graph: Graph, names: _Names, given: tuple[int, ...]) -> list[str]:
+    """Unpack the given leaves, then one registry call per other node, in graph order."""
+    body = [f"{_values(given)}, = given"] if given else []
+    known = set(given)
+    for i, node in enumerate(graph.nodes):
+        if i not in known:
+            op = REGISTRY[node.op]
+            body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
+    return body
+
+
 def compile_sweep(graph: Graph, m: Any, wrt: Iterable[str], returned: Iterable[int],
                   gradient: bool = True) -> tuple[Run, list[int]]:
     """The forward pass and (with `gradient`) the backward pass for the inputs of `wrt`, as
@@ -194,13 +200,7 @@ def compile_sweep(graph: Graph, m: Any, wrt: Iterable[str], returned: Iterable[i
     rows is made for it. The gradient of an input no term reaches is ZERO, signed +1.
     """
     names = _Names()
-    given = leaves(graph)
-    body = [f"{_values(given)}, = given"] if given else []
-    known = set(given)
-    for i, node in enumerate(graph.nodes):
-        if i not in known:
-            op = REGISTRY[node.op]
-            body.append(f"v{i} = {names.bind('f', op, lambda: _forward(op))}(m, {_values(node.inputs)})")
+    body = _forward_lines(graph, names, leaves(graph))
     wanted = tuple(wrt)
     gradients: list[tuple[str, int]] = [("ZERO", 1)] * len(wanted)
     if gradient:

@@ -360,13 +360,10 @@ class Sweep:
             values = dict(zip(self.returned, got))
             if not all(_all_finite(values[i]) for i in self.scalars):
                 return None  # parameters and constants alone: the checked loop raises
-            for i in self.checked:
-                if _finite_sum(values[i]) is None:
-                    return None
-            value = _full(values[graph.output], n)
-            total = _finite_sum(value)
-            if total is None:
+            output = self._checked_output(values, n)
+            if output is None:
                 return None
+            value, total = output
             if not gradient:
                 return Batch(rows, value, {}, Problems(), {}, (total, {}))
             sums: dict[str, float] = {}
@@ -381,6 +378,15 @@ class Sweep:
         for i, inputs in self.kinked:
             _note_kink(graph, i, values[i], tuple(values[j] for j in inputs), rows, kinks)
         return Batch(rows, value, SignedColumns(signed, n), Problems(), kinks, (total, sums))
+
+    def _checked_output(self, values: Sequence | Mapping[int, Any], n: int) -> tuple[Any, float] | None:
+        """The output's column and its sum when it and every checked stage is finite in every
+        row, else None (the checked loop then finds the rows)."""
+        if any(_finite_sum(values[i]) is None for i in self.checked):
+            return None
+        value = _full(values[self.graph.output], n)
+        total = _finite_sum(value)
+        return None if total is None else (value, total)
 
     def _compile(self, wrt: Sequence[str], gradient: bool) -> tuple[Callable, list[int]]:
         """Traced down to the ufuncs, writing into dead arrays (`data.inplace`), or else with
@@ -403,13 +409,10 @@ class Sweep:
                 if not per_row and not _all_finite(out):
                     return None  # parameters and constants alone: the checked loop raises
                 values[i] = out
-            for i in self.checked:
-                if _finite_sum(values[i]) is None:
-                    return None
-            value = _full(values[graph.output], n)
-            total = _finite_sum(value)
-            if total is None:
+            output = self._checked_output(values, n)
+            if output is None:
                 return None
+            value, total = output
             sums: dict[str, float] = {}
             if not gradient:
                 return Batch(rows, value, {}, Problems(), {}, (total, sums))
