@@ -18,6 +18,7 @@ import math
 import re
 from contextlib import contextmanager
 from itertools import accumulate, compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from gradcalc import limits
@@ -118,6 +119,15 @@ _MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it alw
 def parse(text: str) -> Program:
     """Parse an expression or a program of `name = expr` statements."""
     limits.check("GRADCALC_MAX_INPUT", len(text), "the text is too long")
+    if text.count("\n") + text.count(";") >= _MANY_STATEMENTS:
+        program = _by_shapes(text)
+        if program is not None:
+            return program
+    return _parsed(text)
+
+
+def _parsed(text: str) -> Program:
+    """The whole parser, token by token: every error, with its place, comes from here."""
     statements = []
     tokens, positions = tokenize(text)
     start = 0
@@ -132,6 +142,106 @@ def parse(text: str) -> Program:
             raise error_at("only the last statement may be a bare expression; name this one "
                          "(`u = ...`)", text, statement.rpn[-1][2])
     return Program(text, tuple(statements))
+
+
+# Reading by shapes. A long program repeats a few shapes of statement (`t17 = t7 / (1 + t11)`
+# and `t9 = t4 / (1 + t2)`): the parser reads one statement of each shape, and its postfix
+# items serve the others, with their own names, numbers and places.
+#
+# A shape is the statement with every letter but e and E made `a` and every digit `0`: the
+# tokenizer tells tokens apart by these classes alone, so statements of one shape have tokens
+# of the same kinds at the same offsets, and the parser decides the same for them but where
+# it reads a token's spelling. Those decisions are made again for each statement: no name may
+# be a keyword, a called name must be a function, a number with an exponent or of more than
+# 300 characters must be in range. A shape whose items are not all spelled out in it (the
+# `*` of `2x` is not) is read anew each time. A character outside the grammar, a statement
+# that fails read alone, a bare expression before the last: the full parser reads the whole
+# text again, so every error and its place are its own.
+_MANY_STATEMENTS = 16  # fewer statements seldom repeat a shape: the full parser is as quick
+_SHAPE = str.maketrans({**dict.fromkeys("ABCDFGHIJKLMNOPQRSTUVWXYZabcdfghijklmnopqrstuvwxyz", "a"),
+                        "E": "e", **dict.fromkeys("0123456789", "0"), ";": "\n"})
+_BLANK, _FAILS, _ALONE = "blank", "fails", "alone"  # what a shape is when it is no template
+
+
+def _by_shapes(text: str) -> Program | None:
+    """The program read shape by shape, or None where the full parser has to read it."""
+    if _FOREIGN.search(text):
+        return None
+    templates: dict[str, tuple | str] = {}
+    statements = []
+    bare_before = False
+    base = 0
+    for line, shape in zip(text.replace(";", "\n").split("\n"), text.translate(_SHAPE).split("\n")):
+        template = templates.get(shape)
+        if template is None:
+            template = templates[shape] = _template(line)
+        if template.__class__ is tuple:
+            statement = _instance(template, line, base)
+        elif template is _BLANK:
+            base += len(line) + 1
+            continue
+        else:
+            statement = _alone(line, base) if template is _ALONE else None
+        if statement is None or bare_before:
+            return None
+        statements.append(statement)
+        bare_before = statement.target is None
+        base += len(line) + 1
+    return Program(text, tuple(statements)) if statements else None
+
+
+def _template(line: str) -> tuple | str:
+    """What the statement in `line` says of every statement of its shape (the postfix items'
+    kinds, places and counts, where their texts are), or why it is no template."""
+    try:
+        tokens, positions = tokenize(line)
+        if len(tokens) == 1:
+            return _BLANK
+        statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
+    except ParseError:
+        return _FAILS
+    kinds, texts, offsets, counts = zip(*statement.rpn)
+    if not all(map(line.startswith, texts, offsets)):
+        return _ALONE
+    target = statement.target or ""
+    first = statement.target_pos
+    spelled = [slice(pos, pos + len(text)) for text, pos in zip(texts, offsets)]
+    spelled.append(slice(first, first + len(target)))  # the target, last (and one item is a tuple too)
+    calls = tuple(i for i, kind in enumerate(kinds) if kind == "call")
+    checked = tuple(i for i, (kind, text) in enumerate(zip(kinds, texts))
+                    if kind == "num" and (len(text) > 300 or "e" in text or "E" in text))
+    return kinds, itemgetter(*spelled), offsets, counts, calls, checked, first, bool(target)
+
+
+def _instance(template: tuple, line: str, base: int) -> Statement | None:
+    """The statement in `line`, at offset `base` of the text, from its shape's template; None
+    if a spelling makes it differ (a keyword, a name called that is no function, a number out
+    of range)."""
+    kinds, spelled, offsets, counts, calls, checked, first, assigns = template
+    texts = spelled(line)
+    if not _KEYWORDS.isdisjoint(texts):
+        return None
+    for i in calls:
+        if texts[i] not in FUNCTIONS:
+            return None
+    for i in checked:
+        try:
+            _number(texts[i], offsets[i], line)
+        except ParseError:
+            return None
+    rpn = tuple(zip(kinds, texts, map(base.__add__, offsets), counts))
+    return Statement(texts[-1] if assigns else None, base + first, rpn)
+
+
+def _alone(line: str, base: int) -> Statement | None:
+    """The statement in `line` read by the full parser, at offset `base` of the text."""
+    try:
+        tokens, positions = tokenize(line)
+        statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
+    except ParseError:
+        return None
+    rpn = tuple([(kind, text, base + pos, argc) for kind, text, pos, argc in statement.rpn])
+    return Statement(statement.target, base + statement.target_pos, rpn)
 
 
 def signed_number(text: str) -> str | None:
