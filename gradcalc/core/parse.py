@@ -79,9 +79,19 @@ class Token(NamedTuple):  # built only where a message or a rare rule needs one
 
 class Statement(NamedTuple):  # tuples, not dataclasses: a class statement is cheap at start-up
     target: str | None  # the assigned name, or None for a bare expression
-    target_pos: int
-    rpn: tuple  # postfix items: (kind, text, pos, argc); kind in num, name, call, bin, neg,
-    #            vector (`[a, b]`: argc elements), index (`z[0]`: the operand, then argc - 1 indices)
+    target_pos: int  # where the statement starts: its first token
+    # The postfix items, in columns (statements of one shape share all but the texts): kind in
+    # num, name, call, bin, neg, vector (`[a, b]`: argc elements), index (`z[0]`: the operand,
+    # then argc - 1 indices); the text; the place, counted from target_pos; argc.
+    kinds: tuple[str, ...]
+    texts: tuple[str, ...]
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def rpn(self) -> tuple:
+        """The postfix items as (kind, text, pos, argc) tuples, pos in the whole text."""
+        return tuple(zip(self.kinds, self.texts, map(self.target_pos.__add__, self.offsets), self.counts))
 
 
 class Program(NamedTuple):
@@ -140,7 +150,7 @@ def _parsed(text: str) -> Program:
     for statement in statements[:-1]:
         if statement.target is None:
             raise error_at("only the last statement may be a bare expression; name this one "
-                         "(`u = ...`)", text, statement.rpn[-1][2])
+                         "(`u = ...`)", text, statement.target_pos + statement.offsets[-1])
     return Program(text, tuple(statements))
 
 
@@ -200,37 +210,38 @@ def _template(line: str) -> tuple | str:
         statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
     except ParseError:
         return _FAILS
-    kinds, texts, offsets, counts = zip(*statement.rpn)
-    if not all(map(line.startswith, texts, offsets)):
+    kinds, texts, offsets, counts = statement[2:]
+    first = statement.target_pos
+    places = [first + offset for offset in offsets]
+    if not all(map(line.startswith, texts, places)):
         return _ALONE
     target = statement.target or ""
-    first = statement.target_pos
-    spelled = [slice(pos, pos + len(text)) for text, pos in zip(texts, offsets)]
-    spelled.append(slice(first, first + len(target)))  # the target, last (and one item is a tuple too)
+    spelled = [slice(pos, pos + len(text)) for text, pos in zip(texts, places)]
     calls = tuple(i for i, kind in enumerate(kinds) if kind == "call")
     checked = tuple(i for i, (kind, text) in enumerate(zip(kinds, texts))
                     if kind == "num" and (len(text) > 300 or "e" in text or "E" in text))
-    return kinds, itemgetter(*spelled), offsets, counts, calls, checked, first, bool(target)
+    getter = itemgetter(*spelled) if len(spelled) > 1 else lambda line: (line[spelled[0]],)  # a tuple too
+    return kinds, getter, offsets, counts, calls, checked, first, slice(first, first + len(target))
 
 
 def _instance(template: tuple, line: str, base: int) -> Statement | None:
     """The statement in `line`, at offset `base` of the text, from its shape's template; None
     if a spelling makes it differ (a keyword, a name called that is no function, a number out
     of range)."""
-    kinds, spelled, offsets, counts, calls, checked, first, assigns = template
+    kinds, spelled, offsets, counts, calls, checked, first, assigned = template
     texts = spelled(line)
-    if not _KEYWORDS.isdisjoint(texts):
+    target = line[assigned] or None
+    if not _KEYWORDS.isdisjoint(texts) or target in _KEYWORDS:
         return None
     for i in calls:
         if texts[i] not in FUNCTIONS:
             return None
     for i in checked:
         try:
-            _number(texts[i], offsets[i], line)
+            _number(texts[i], first + offsets[i], line)
         except ParseError:
             return None
-    rpn = tuple(zip(kinds, texts, map(base.__add__, offsets), counts))
-    return Statement(texts[-1] if assigns else None, base + first, rpn)
+    return Statement(target, base + first, kinds, texts, offsets, counts)
 
 
 def _alone(line: str, base: int) -> Statement | None:
@@ -240,8 +251,7 @@ def _alone(line: str, base: int) -> Statement | None:
         statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
     except ParseError:
         return None
-    rpn = tuple([(kind, text, base + pos, argc) for kind, text, pos, argc in statement.rpn])
-    return Statement(statement.target, base + statement.target_pos, rpn)
+    return statement._replace(target_pos=base + statement.target_pos)
 
 
 def signed_number(text: str) -> str | None:
@@ -363,8 +373,8 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
         if end - start == 2:
             raise error_at(f"nothing assigned to '{name}': write an expression after '='", text,
                            positions[end])
-        return Statement(name, positions[start], _expression(tokens, positions, start + 2, text))
-    return Statement(None, positions[start], _expression(tokens, positions, start, text))
+        return Statement(name, positions[start], *_expression(tokens, positions, start + 2, text, positions[start]))
+    return Statement(None, positions[start], *_expression(tokens, positions, start, text, positions[start]))
 
 
 def _previous(tokens: list[str], start: int, i: int) -> int:
@@ -375,8 +385,9 @@ def _previous(tokens: list[str], start: int, i: int) -> int:
     return i
 
 
-def _expression(tokens: list[str], positions: list[int], start: int, text: str) -> tuple:
-    """Shunting-yard over one statement's tokens from `start` to its ""; the postfix items.
+def _expression(tokens: list[str], positions: list[int], start: int, text: str, origin: int) -> tuple:
+    """Shunting-yard over one statement's tokens from `start` to its ""; the postfix items,
+    in columns, their places counted from `origin`.
 
     The loop reads token strings; the rare rules (implicit multiplication, errors) build
     Token tuples where they need them.
@@ -452,7 +463,8 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
         if entry[0] in _BRACKETS:
             raise error_at("add the missing ']' for the '['", text, entry[2])
         emit(entry)
-    return tuple(out)
+    kinds, texts, places, counts = zip(*out)
+    return kinds, texts, tuple([place - origin for place in places]), counts
 
 
 def _next(tokens: list[str], i: int) -> int:
