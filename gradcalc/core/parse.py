@@ -130,13 +130,13 @@ def parse(text: str) -> Program:
     """Parse an expression or a program of `name = expr` statements."""
     limits.check("GRADCALC_MAX_INPUT", len(text), "the text is too long")
     if text.count("\n") + text.count(";") >= _MANY_STATEMENTS:
-        program = _by_shapes(text)
+        program = parse_by_shapes(text)
         if program is not None:
             return program
-    return _parsed(text)
+    return parse_by_tokens(text)
 
 
-def _parsed(text: str) -> Program:
+def parse_by_tokens(text: str) -> Program:
     """The whole parser, token by token: every error, with its place, comes from here."""
     statements = []
     tokens, positions = tokenize(text)
@@ -173,7 +173,7 @@ _SHAPE = str.maketrans({**dict.fromkeys("ABCDFGHIJKLMNOPQRSTUVWXYZabcdfghijklmno
 _BLANK, _FAILS, _ALONE = "blank", "fails", "alone"  # what a shape is when it is no template
 
 
-def _by_shapes(text: str) -> Program | None:
+def parse_by_shapes(text: str) -> Program | None:
     """The program read shape by shape, or None where the full parser has to read it."""
     if _FOREIGN.search(text):
         return None
