@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from itertools import compress, count, repeat
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any, Iterable, NamedTuple, Sequence, cast
 
 from gradcalc import limits
@@ -78,7 +78,7 @@ class Graph:
     @cached_property
     def inputs(self) -> tuple[int, ...]:
         """Indices of the input nodes, in order of first appearance."""
-        return tuple(i for i, node in enumerate(self.nodes) if node.op == "input")
+        return tuple(compress(count(), map("input".__eq__, map(attrgetter("op"), self.nodes))))  # in C
 
     @cached_property
     def input_names(self) -> tuple[str, ...]:
@@ -222,7 +222,7 @@ class Graph:
     def vectorised(self) -> bool:
         """Whether some stage is a vector op (`@`, `sum`, `[a, b]`...): the array system runs it."""
         vector_ops = {name for name, op in REGISTRY.items() if op.vector}
-        return any(node.op in vector_ops for node in self.nodes)
+        return not vector_ops.isdisjoint(map(attrgetter("op"), self.nodes))
 
     @cached_property
     def consumers(self) -> tuple[tuple[int, ...], ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from contextlib import contextmanager
+from functools import wraps
 from itertools import accumulate, compress
 from operator import itemgetter
 from typing import NamedTuple
@@ -99,8 +99,7 @@ class Program(NamedTuple):
     statements: tuple[Statement, ...]
 
 
-@contextmanager
-def collector_paused():
+class collector_paused:
     """Parsing and lowering make millions of objects and no cycles; CPython's cycle collector
     would scan them again and again, for half the time of a 1 MB input.
 
@@ -108,18 +107,27 @@ def collector_paused():
     are all in its youngest generation). So after big work they go straight to the oldest
     one instead, as if they had survived: freeze() then unfreeze() moves every tracked object
     there at once; the next full collection, which the program's own objects bring about as
-    usual, looks at them.
+    usual, looks at them. (A class, not a generator: it is entered for every expression.)
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_exception) -> None:
         if gc.get_count()[0] > _MANY_OBJECTS:
             gc.freeze()
             gc.unfreeze()
-        if enabled:
+        if self.enabled:
             gc.enable()
+
+    def __call__(self, function):
+        """`function` with the collector paused while it runs (each call pauses anew)."""
+        @wraps(function)
+        def paused(*args, **kwargs):
+            with collector_paused():
+                return function(*args, **kwargs)
+        return paused
 
 
 _MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it always is
@@ -171,6 +179,7 @@ _MANY_STATEMENTS = 16  # fewer statements seldom repeat a shape: the full parser
 _SHAPE = str.maketrans({**dict.fromkeys("ABCDFGHIJKLMNOPQRSTUVWXYZabcdfghijklmnopqrstuvwxyz", "a"),
                         "E": "e", **dict.fromkeys("0123456789", "0"), ";": "\n"})
 _BLANK, _FAILS, _ALONE = "blank", "fails", "alone"  # what a shape is when it is no template
+_new = tuple.__new__
 
 
 def parse_by_shapes(text: str) -> Program | None:
@@ -241,7 +250,7 @@ def _instance(template: tuple, line: str, base: int) -> Statement | None:
             _number(texts[i], first + offsets[i], line)
         except ParseError:
             return None
-    return Statement(target, base + first, kinds, texts, offsets, counts)
+    return _new(Statement, (target, base + first, kinds, texts, offsets, counts))  # Statement(...), in C
 
 
 def _alone(line: str, base: int) -> Statement | None:
@@ -464,7 +473,7 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str, 
             raise error_at("add the missing ']' for the '['", text, entry[2])
         emit(entry)
     kinds, texts, places, counts = zip(*out)
-    return kinds, texts, tuple([place - origin for place in places]), counts
+    return kinds, texts, tuple([place - origin for place in places]) if origin else places, counts
 
 
 def _next(tokens: list[str], i: int) -> int:
