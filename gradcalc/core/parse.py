@@ -9,7 +9,8 @@ Anything else is a ParseError with the column.
 
 Expressions come out in postfix (RPN) order, which is the order lowering builds nodes in:
 a shunting-yard loop with explicit stacks, so a 50,000-term sum or 10,000 nested parentheses
-cost time linear in the length and no Python stack.
+cost time linear in the length and no Python stack. A long program is read by the shapes of
+its statements: the parser reads one statement of each (see `parse_by_shapes`).
 """
 from __future__ import annotations
 
