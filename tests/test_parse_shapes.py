@@ -6,6 +6,8 @@ tests hold the two to the same postfix items, places, graphs and errors.
 """
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -164,7 +166,8 @@ def programs(draw):
         broken = draw(st.sampled_from(["a +", "(b", "x y", "if + 1", "2e", "0x1", "a = ", "sin()", "foo(x)",
                                        "a)", "a # c", "x.y", "[", "b = [1, 2", "1..2", "z[-1]", "q = 1;", ""]))
         lines.insert(draw(st.integers(0, len(lines))), broken)
-    return draw(st.sampled_from(["\n", ";", "; ", "\n\n"])).join(lines) + draw(st.sampled_from(["", "\n"]))
+    separator = draw(st.sampled_from(["\n", ";", "; ", "\n\n", "\r\n", " \t\n"]))
+    return separator.join(lines) + draw(st.sampled_from(["", "\n"]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -177,3 +180,20 @@ def test_random_programs_read_by_shapes_are_read_as_by_tokens(text):
     else:
         assert parse_by_shapes(text) in (None, expected)
     same_as_by_tokens(text)
+
+
+def test_a_benchmark_program_with_typing_mistakes_fails_as_by_tokens_at_the_same_place():
+    rng = random.Random(17)
+    text = gen.generate(200, 0).text
+    typed = list("abcxyz019_ .()+-*/^@[],;\n=eE#\t\r") + ["if", "__", "sin(", "foo(", "2x", "1e999", "**", "dot("]
+    for _ in range(300):
+        chars = list(text)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(chars))
+            if rng.random() < 0.4:
+                chars[i] = rng.choice(typed)
+            elif rng.random() < 0.5:
+                chars.insert(i, rng.choice(typed))
+            else:
+                del chars[i]
+        same_as_by_tokens("".join(chars))
