@@ -278,19 +278,23 @@ def _make_plan(graph: Graph) -> _Plan:
     not needed, so it may fail); kinks, dead stages and other arities take the checked path."""
     live, varying = graph.live, graph.varying
     ahead, back = [], []
+    known: dict[str, tuple] = {}  # each op's forward function, its rules, whether it has kinks
     for i, node in enumerate(graph.nodes):
         inputs = node.inputs
         if not inputs:
             continue
-        op = REGISTRY[node.op]
-        rules = getattr(op.partial, "rules", None)
+        found = known.get(node.op)
+        if found is None:
+            op = REGISTRY[node.op]
+            found = known[node.op] = (op.forward, getattr(op.partial, "rules", None), op.kink is not None)
+        forward, rules, kinks = found
         a = inputs[0]
         b = inputs[1] if len(inputs) == 2 else -1 if len(inputs) == 1 else -2
-        ahead.append((i, op.forward, inputs if b == -2 else a, b))
+        ahead.append((i, forward, inputs if b == -2 else a, b))
         constant_side = 0 if b < 0 or varying[b] else 2
         if b >= 0 and not varying[a]:
             constant_side = 1
-        if rules is None or b == -2 or op.kink is not None or not live[i] or not varying[i] or \
+        if rules is None or b == -2 or kinks or not live[i] or not varying[i] or \
                 (b == -1 and not varying[a]):
             back.append((i, a, b, None, None, 0))
         else:

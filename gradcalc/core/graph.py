@@ -8,6 +8,8 @@ consumers. Each assignment of a program is a stage of its own, named as the user
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import compress, count, repeat
+from operator import attrgetter, is_
 from typing import Any, Iterable, NamedTuple, Sequence, cast
 
 from gradcalc import limits
@@ -76,7 +78,7 @@ class Graph:
     @cached_property
     def inputs(self) -> tuple[int, ...]:
         """Indices of the input nodes, in order of first appearance."""
-        return tuple(i for i, node in enumerate(self.nodes) if node.op == "input")
+        return tuple(compress(count(), map("input".__eq__, map(attrgetter("op"), self.nodes))))  # in C
 
     @cached_property
     def input_names(self) -> tuple[str, ...]:
@@ -220,7 +222,7 @@ class Graph:
     def vectorised(self) -> bool:
         """Whether some stage is a vector op (`@`, `sum`, `[a, b]`...): the array system runs it."""
         vector_ops = {name for name, op in REGISTRY.items() if op.vector}
-        return any(node.op in vector_ops for node in self.nodes)
+        return not vector_ops.isdisjoint(map(attrgetter("op"), self.nodes))
 
     @cached_property
     def consumers(self) -> tuple[tuple[int, ...], ...]:
@@ -294,73 +296,81 @@ class _Builder:
         self.unary: dict[str, str] = {}  # the op each function called with one argument lowers to
 
     def build(self) -> Graph:
-        statements = self.program.statements
-        output_name = None
-        for statement in statements:
-            root = self._expression(statement.rpn)
-            if statement.target is None:
-                output_name = None
-                root = self._fresh_root(root)
-            else:
-                root = self._fresh_root(root)
-                self.names[root] = self._stage_name(statement.target)
-                self.scope[statement.target] = root
-                self.scope_history.append(root)
-                output_name = statement.target
+        output_name = self._statements()
         self._refuse_lone_constant_assignment()
         names = self._final_names(output_name)
-        nodes = tuple(map(Node, names, self.ops, self.args, self.texts))
+        nodes = tuple(map(tuple.__new__, repeat(Node), zip(names, self.ops, self.args, self.texts)))  # Node(...), in C
         return Graph(nodes, len(nodes) - 1, output_name or names[-1], self.program.text,
                      tuple(self.scope_history))
 
-    def _expression(self, rpn: tuple) -> int:
-        """The node of each postfix item, found in the memo (an equal node exists) or made."""
-        stack: list[int] = []
-        push, pop = stack.append, stack.pop
+    def _statements(self) -> str | None:
+        """Each statement's nodes, then its stage; the name of the last one (None if bare).
+
+        The node of each postfix item is found in the memo (an equal node exists) or made.
+        One loop for all statements, its names bound once: it runs for every item.
+        """
         memo, scope, leaves, unary, ops = self.memo, self.scope, self.leaves, self.unary, self.ops
         add_op, add_args, add_text, add_name = ops.append, self.args.append, self.texts.append, self.names.append
+        names, taken, add_stage, max_nodes = self.names, self.taken, self.scope_history.append, self.max_nodes
         args: tuple[int, ...]
-        for kind, text, pos, argc in rpn:
-            if kind == "name":
-                index = scope.get(text)
-                if index is None:  # an input or a constant: the same node at every use
-                    index = leaves.get(text)
-                    if index is None:
-                        index = leaves[text] = self._name(text)
+        target = None
+        for target, first, kinds, texts, offsets, counts in self.program.statements:
+            stack: list[int] = []
+            push, pop = stack.append, stack.pop
+            for i, kind in enumerate(kinds):
+                text = texts[i]
+                if kind == "name":
+                    index = scope.get(text)
+                    if index is None:  # an input or a constant: the same node at every use
+                        index = leaves.get(text)
+                        if index is None:
+                            index = leaves[text] = self._name(text)
+                    push(index)
+                    continue
+                if kind == "bin":  # the commonest items get their key without a generic tuple
+                    right = pop()
+                    left = pop()
+                    op, literal = BINARY[text], ""
+                    args = (left, right)
+                    key: tuple = (op, left, right, "")
+                elif kind == "call" and counts[i] == 1:
+                    op = unary.get(text) or self._unary(text, first + offsets[i])
+                    args, literal = (pop(),), ""
+                    key = (op, args[0], "")
+                elif kind == "num":
+                    op, args, literal = "const", (), text
+                    key = (op, text)
+                elif kind == "neg":
+                    op, args, literal = "neg", (pop(),), ""
+                    key = (op, args[0], "")
+                else:  # call, vector (`[a, b]`) or index (`z[0]`)
+                    argc = counts[i]
+                    args = tuple(stack[len(stack) - argc:])
+                    del stack[len(stack) - argc:]
+                    op, literal = self._function(text, argc, first + offsets[i]) if kind == "call" else kind, ""
+                    key = (op, *args, literal)  # flat: hashing a nested tuple costs more
+                index = memo.get(key)
+                if index is None:  # a new node (what _node does, inline: this loop is hot)
+                    index = memo[key] = len(ops)
+                    if index == max_nodes:
+                        raise limits.exceeded("GRADCALC_MAX_NODES", max_nodes, "the graph needs more nodes")
+                    add_op(op)
+                    add_args(args)
+                    add_text(literal)
+                    add_name(None)
                 push(index)
-                continue
-            if kind == "bin":  # the commonest items get their key without a generic tuple
-                right = pop()
-                left = pop()
-                op, literal = BINARY[text], ""
-                args = (left, right)
-                key: tuple = (op, left, right, "")
-            elif kind == "call" and argc == 1:
-                op = unary.get(text) or self._unary(text, pos)
-                args, literal = (pop(),), ""
-                key = (op, args[0], "")
-            elif kind == "num":
-                op, args, literal = "const", (), text
-                key = (op, text)
-            elif kind == "neg":
-                op, args, literal = "neg", (pop(),), ""
-                key = (op, args[0], "")
-            else:  # call, vector (`[a, b]`) or index (`z[0]`)
-                args = tuple(stack[len(stack) - argc:])
-                del stack[len(stack) - argc:]
-                op, literal = self._function(text, argc, pos) if kind == "call" else kind, ""
-                key = (op, *args, literal)  # flat: hashing a nested tuple costs more
-            index = memo.get(key)
-            if index is None:  # a new node (what _node does, inline: this loop is hot)
-                index = memo[key] = len(ops)
-                if index == self.max_nodes:
-                    raise limits.exceeded("GRADCALC_MAX_NODES", self.max_nodes, "the graph needs more nodes")
-                add_op(op)
-                add_args(args)
-                add_text(literal)
-                add_name(None)
-            push(index)
-        return stack[0]
+            root = stack[0]
+            if root != len(ops) - 1 or names[root] is not None or ops[root] in _LEAVES:
+                root = self._fresh_root(root)
+            if target is not None:
+                if target in taken:
+                    names[root] = self._stage_name(target)
+                else:  # what _stage_name does for a name not taken yet
+                    taken.add(target)
+                    names[root] = target
+                scope[target] = root
+                add_stage(root)
+        return target
 
     def _unary(self, name: str, pos: int) -> str:
         """The op of a one-argument call, kept for the next call of the same function."""
@@ -432,16 +442,17 @@ class _Builder:
             fresh = names[last] = _fresh("f", used)
             used.add(fresh)
         counter = 0
-        for i, op in enumerate(self.ops):
-            if names[i] is not None:
-                continue
-            if op == "const":
-                names[i] = self.texts[i]
+        ops, texts = self.ops, self.texts
+        for i in compress(count(), map(is_, names, repeat(None))):  # the nodes without a name, in C
+            if ops[i] == "const":
+                names[i] = texts[i]
                 continue
             counter += 1
-            while f"u{counter}" in used:
+            name = f"u{counter}"
+            while name in used:
                 counter += 1
-            names[i] = f"u{counter}"
+                name = f"u{counter}"
+            names[i] = name
         return cast("list[str]", names)  # every name is filled in now
 
     def _error(self, message: str, pos: int) -> ParseError:

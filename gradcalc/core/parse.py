@@ -9,15 +9,17 @@ Anything else is a ParseError with the column.
 
 Expressions come out in postfix (RPN) order, which is the order lowering builds nodes in:
 a shunting-yard loop with explicit stacks, so a 50,000-term sum or 10,000 nested parentheses
-cost time linear in the length and no Python stack.
+cost time linear in the length and no Python stack. A long program is read by the shapes of
+its statements: the parser reads one statement of each (see `parse_by_shapes`).
 """
 from __future__ import annotations
 
 import gc
 import math
 import re
-from contextlib import contextmanager
+from functools import wraps
 from itertools import accumulate, compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from gradcalc import limits
@@ -78,9 +80,19 @@ class Token(NamedTuple):  # built only where a message or a rare rule needs one
 
 class Statement(NamedTuple):  # tuples, not dataclasses: a class statement is cheap at start-up
     target: str | None  # the assigned name, or None for a bare expression
-    target_pos: int
-    rpn: tuple  # postfix items: (kind, text, pos, argc); kind in num, name, call, bin, neg,
-    #            vector (`[a, b]`: argc elements), index (`z[0]`: the operand, then argc - 1 indices)
+    target_pos: int  # where the statement starts: its first token
+    # The postfix items, in columns (statements of one shape share all but the texts): kind in
+    # num, name, call, bin, neg, vector (`[a, b]`: argc elements), index (`z[0]`: the operand,
+    # then argc - 1 indices); the text; the place, counted from target_pos; argc.
+    kinds: tuple[str, ...]
+    texts: tuple[str, ...]
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def rpn(self) -> tuple:
+        """The postfix items as (kind, text, pos, argc) tuples, pos in the whole text."""
+        return tuple(zip(self.kinds, self.texts, map(self.target_pos.__add__, self.offsets), self.counts))
 
 
 class Program(NamedTuple):
@@ -88,8 +100,7 @@ class Program(NamedTuple):
     statements: tuple[Statement, ...]
 
 
-@contextmanager
-def collector_paused():
+class collector_paused:
     """Parsing and lowering make millions of objects and no cycles; CPython's cycle collector
     would scan them again and again, for half the time of a 1 MB input.
 
@@ -97,18 +108,27 @@ def collector_paused():
     are all in its youngest generation). So after big work they go straight to the oldest
     one instead, as if they had survived: freeze() then unfreeze() moves every tracked object
     there at once; the next full collection, which the program's own objects bring about as
-    usual, looks at them.
+    usual, looks at them. (A class, not a generator: it is entered for every expression.)
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_exception) -> None:
         if gc.get_count()[0] > _MANY_OBJECTS:
             gc.freeze()
             gc.unfreeze()
-        if enabled:
+        if self.enabled:
             gc.enable()
+
+    def __call__(self, function):
+        """`function` with the collector paused while it runs (each call pauses anew)."""
+        @wraps(function)
+        def paused(*args, **kwargs):
+            with collector_paused():
+                return function(*args, **kwargs)
+        return paused
 
 
 _MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it always is
@@ -118,6 +138,15 @@ _MANY_OBJECTS = 100_000  # below this, the young generation is scanned as it alw
 def parse(text: str) -> Program:
     """Parse an expression or a program of `name = expr` statements."""
     limits.check("GRADCALC_MAX_INPUT", len(text), "the text is too long")
+    if text.count("\n") + text.count(";") >= _MANY_STATEMENTS:
+        program = parse_by_shapes(text)
+        if program is not None:
+            return program
+    return parse_by_tokens(text)
+
+
+def parse_by_tokens(text: str) -> Program:
+    """The whole parser, token by token: every error, with its place, comes from here."""
     statements = []
     tokens, positions = tokenize(text)
     start = 0
@@ -130,8 +159,109 @@ def parse(text: str) -> Program:
     for statement in statements[:-1]:
         if statement.target is None:
             raise error_at("only the last statement may be a bare expression; name this one "
-                         "(`u = ...`)", text, statement.rpn[-1][2])
+                         "(`u = ...`)", text, statement.target_pos + statement.offsets[-1])
     return Program(text, tuple(statements))
+
+
+# Reading by shapes. A long program repeats a few shapes of statement (`t17 = t7 / (1 + t11)`
+# and `t9 = t4 / (1 + t2)`): the parser reads one statement of each shape, and its postfix
+# items serve the others, with their own names, numbers and places.
+#
+# A shape is the statement with every letter but e and E made `a` and every digit `0`: the
+# tokenizer tells tokens apart by these classes alone, so statements of one shape have tokens
+# of the same kinds at the same offsets, and the parser decides the same for them but where
+# it reads a token's spelling. Those decisions are made again for each statement: no name may
+# be a keyword, a called name must be a function, a number with an exponent or of more than
+# 300 characters must be in range. A shape whose items are not all spelled out in it (the
+# `*` of `2x` is not) is read anew each time. A character outside the grammar, a statement
+# that fails read alone, a bare expression before the last: the full parser reads the whole
+# text again, so every error and its place are its own.
+_MANY_STATEMENTS = 16  # fewer statements seldom repeat a shape: the full parser is as quick
+_SHAPE = str.maketrans({**dict.fromkeys("ABCDFGHIJKLMNOPQRSTUVWXYZabcdfghijklmnopqrstuvwxyz", "a"),
+                        "E": "e", **dict.fromkeys("0123456789", "0"), ";": "\n"})
+_BLANK, _FAILS, _ALONE = "blank", "fails", "alone"  # what a shape is when it is no template
+_new = tuple.__new__
+
+
+def parse_by_shapes(text: str) -> Program | None:
+    """The program read shape by shape, or None where the full parser has to read it."""
+    if _FOREIGN.search(text):
+        return None
+    templates: dict[str, tuple | str] = {}
+    statements = []
+    bare_before = False
+    base = 0
+    for line, shape in zip(text.replace(";", "\n").split("\n"), text.translate(_SHAPE).split("\n")):
+        template = templates.get(shape)
+        if template is None:
+            template = templates[shape] = _template(line)
+        if template.__class__ is tuple:
+            statement = _instance(template, line, base)
+        elif template is _BLANK:
+            base += len(line) + 1
+            continue
+        else:
+            statement = _alone(line, base) if template is _ALONE else None
+        if statement is None or bare_before:
+            return None
+        statements.append(statement)
+        bare_before = statement.target is None
+        base += len(line) + 1
+    return Program(text, tuple(statements)) if statements else None
+
+
+def _template(line: str) -> tuple | str:
+    """What the statement in `line` says of every statement of its shape (the postfix items'
+    kinds, places and counts, where their texts are), or why it is no template."""
+    try:
+        tokens, positions = tokenize(line)
+        if len(tokens) == 1:
+            return _BLANK
+        statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
+    except ParseError:
+        return _FAILS
+    kinds, texts, offsets, counts = statement[2:]
+    first = statement.target_pos
+    places = [first + offset for offset in offsets]
+    if not all(map(line.startswith, texts, places)):
+        return _ALONE
+    target = statement.target or ""
+    spelled = [slice(pos, pos + len(text)) for text, pos in zip(texts, places)]
+    calls = tuple(i for i, kind in enumerate(kinds) if kind == "call")
+    checked = tuple(i for i, (kind, text) in enumerate(zip(kinds, texts))
+                    if kind == "num" and (len(text) > 300 or "e" in text or "E" in text))
+    getter = itemgetter(*spelled) if len(spelled) > 1 else lambda line: (line[spelled[0]],)  # a tuple too
+    return kinds, getter, offsets, counts, calls, checked, first, slice(first, first + len(target))
+
+
+def _instance(template: tuple, line: str, base: int) -> Statement | None:
+    """The statement in `line`, at offset `base` of the text, from its shape's template; None
+    if a spelling makes it differ (a keyword, a name called that is no function, a number out
+    of range)."""
+    kinds, spelled, offsets, counts, calls, checked, first, assigned = template
+    texts = spelled(line)
+    target = line[assigned] or None
+    if not _KEYWORDS.isdisjoint(texts) or target in _KEYWORDS:
+        return None
+    for i in calls:
+        if texts[i] not in FUNCTIONS:
+            return None
+    for i in checked:
+        try:
+            _number(texts[i], first + offsets[i], line)
+        except ParseError:
+            return None
+    return _new(Statement, (target, base + first, kinds, texts, offsets, counts))  # Statement(...), in C
+
+
+def _alone(line: str, base: int) -> Statement | None:
+    """The statement in `line` read by the full parser, at offset `base` of the text."""
+    try:
+        tokens, positions = tokenize(line)
+        statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
+    except ParseError:
+        return None
+    return statement._replace(target_pos=base + statement.target_pos)
 
 
 def signed_number(text: str) -> str | None:
@@ -253,8 +383,8 @@ def _statement(tokens: list[str], positions: list[int], start: int, end: int, te
         if end - start == 2:
             raise error_at(f"nothing assigned to '{name}': write an expression after '='", text,
                            positions[end])
-        return Statement(name, positions[start], _expression(tokens, positions, start + 2, text))
-    return Statement(None, positions[start], _expression(tokens, positions, start, text))
+        return Statement(name, positions[start], *_expression(tokens, positions, start + 2, text, positions[start]))
+    return Statement(None, positions[start], *_expression(tokens, positions, start, text, positions[start]))
 
 
 def _previous(tokens: list[str], start: int, i: int) -> int:
@@ -265,8 +395,9 @@ def _previous(tokens: list[str], start: int, i: int) -> int:
     return i
 
 
-def _expression(tokens: list[str], positions: list[int], start: int, text: str) -> tuple:
-    """Shunting-yard over one statement's tokens from `start` to its ""; the postfix items.
+def _expression(tokens: list[str], positions: list[int], start: int, text: str, origin: int) -> tuple:
+    """Shunting-yard over one statement's tokens from `start` to its ""; the postfix items,
+    in columns, their places counted from `origin`.
 
     The loop reads token strings; the rare rules (implicit multiplication, errors) build
     Token tuples where they need them.
@@ -342,7 +473,8 @@ def _expression(tokens: list[str], positions: list[int], start: int, text: str) 
         if entry[0] in _BRACKETS:
             raise error_at("add the missing ']' for the '['", text, entry[2])
         emit(entry)
-    return tuple(out)
+    kinds, texts, places, counts = zip(*out)
+    return kinds, texts, tuple([place - origin for place in places]) if origin else places, counts
 
 
 def _next(tokens: list[str], i: int) -> int:
