@@ -218,7 +218,8 @@ def test_a_math_error_names_the_element(cli):
     ("W@x", "error: stage f = W @ x: shapes do not fit: W is a 2×3 matrix and x is a 2-vector: "
             "the inner dimensions differ (3 ≠ 2)"),
     ("W[0]", "error: the output f is a 3-vector: a gradient needs a scalar output; reduce it "
-             "(sum(f), norm(...)) or take one element (f[0])"),
+             "(sum(f), norm(...)) or take one element (f[0]), or give --jacobian for the gradient of "
+             "each element"),
     ("sum([x, W])", "error: stage u1 = [x, W]: shapes do not fit: x is a 2-vector and W is a 2×3 "
                     "matrix: the elements of a vector or matrix literal must have one shape (a matrix "
                     "is rectangular)"),
@@ -293,13 +294,12 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 # ---- what does not take vectors yet --------------------------------------------------------
 
 REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, by "
-           "grad and paths on their elements, and over data as their elements (not yet with jacobian, "
-           "several outputs or forward mode)")
+           "and descend, in exact numbers by eval and trace, to N digits, with a hessian and with a "
+           "jacobian of several outputs by eval, by grad and paths on their elements, and over data, "
+           "shaped (not yet with forward mode)")
 
 
 @pytest.mark.parametrize("args, start", [
-    (("eval", "sum(w*x)", "--at", "w=[1,2],x=3", "--jacobian"), "error: --at w: a 2-vector: "),
     (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
 ])
 def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):

@@ -21,7 +21,7 @@ from gradcalc.cli.options import (
     report,
 )
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
-from gradcalc.errors import MismatchError
+from gradcalc.errors import MismatchError, UsageError, VectorOutput
 from gradcalc.limits import exact_clock
 from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, formats, renderer
 
@@ -168,6 +168,14 @@ def eval_command(ctx: click.Context, **options) -> None:
             options["chunk_rows"]) != ("mean", "fail", "numpy", None, None):
         raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
                                "need --data FILE")
+    try:
+        eval_at_point(options)
+    except VectorOutput as exc:  # eval has its Jacobian too
+        raise UsageError(f"{exc}, or give jacobian for the gradient of each element").about("jacobian") from None
+
+
+def eval_at_point(options: dict) -> None:
+    """eval at the --at point, in the mode the options ask for."""
     if options["outputs"] is not None or options["jacobian"]:
         emit_outputs("eval", options)
         return
@@ -262,15 +270,14 @@ def emit_outputs(command: str, options: dict, **shown) -> None:
 
 def emit_jacobian(job, options: dict) -> None:
     """eval --jacobian: forward or reverse passes, counted, in float64 or exact numbers."""
-    from gradcalc.analyses.jacobian import jacobian
+    from gradcalc.analyses.modes import jacobian_at
 
     if options["digits"] is not None:
         raise click.UsageError("--jacobian counts passes in float64 or --exact values; for the "
                                "Jacobian to N digits leave out --jacobian (reverse mode)")
     with exact_clock(options["exact"]):
         m = _number_system(options["exact"])
-        computed = jacobian(job.graph, job.point.read(m), wrt=job.wrt, mode=options["mode"] or "auto",
-                            m=m)
+        computed = jacobian_at(job.graph, job.point, wrt=job.wrt, mode=options["mode"] or "auto", m=m)
         report(job, computed.warnings)
         emit("eval --outputs", options["fmt"], computed, to=destination(options))
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from gradcalc.core.graph import VECTOR_MODES, Graph
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import call_hint, collector_paused
-from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError
+from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError, VectorOutput
 from gradcalc.numbers import floats
 
 # Python's own arithmetic failures (ZeroDivisionError and OverflowError are ArithmeticErrors).
@@ -457,9 +457,7 @@ def _evaluate_shaped(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any) ->
     values = _forward_shaped(graph, at, m)
     shape = m.shape(values[graph.output])
     if shape:
-        raise UsageError(f"the output {graph.output_name} is {_shape_words(shape)}: a gradient "
-                         f"needs a scalar output; reduce it (sum({graph.output_name}), "
-                         f"norm(...)) or take one element ({graph.output_name}[0])")
+        raise VectorOutput(graph.output_name, _shape_words(shape))
     grads, steps, warnings = _backward_shaped(graph, values, m)
     result = Result(graph, values, grads, lambda: [(None,) * len(n.inputs) for n in graph.nodes],
                     wrt, warnings)

@@ -1,0 +1,164 @@
+"""The Jacobian of vector and matrix outputs, and of several outputs among which vectors:
+computed on the scalar circuit of their elements, over the flattened inputs, rows labelled by
+the outputs' elements (`z[0]`) and columns by the inputs' (`W[0, 1]`). Checked against numpy's
+formulas (d(Wx)/dW = δ ⊗ x, d(Wx)/dx = W), central differences and sympy's `jacobian`."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from helpers import one_error
+
+W = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]])
+X = np.array([0.5, -1.0, 2.0])
+B = np.array([0.1, -0.3])
+AT = "W=[[1,-2,0.5],[3,0.25,-1]],x=[0.5,-1,2],b=[0.1,-0.3]"
+W_LABELS = [f"W[{i}, {j}]" for i in range(2) for j in range(3)]
+X_LABELS = [f"x[{k}]" for k in range(3)]
+PROGRAM = "z = tanh(W@x + b)\nL = sum(z**2)\n"
+
+
+def rows(document: dict, outputs: list[str], inputs: list[str]) -> np.ndarray:
+    """The JSON Jacobian as a matrix, checking its labels on the way."""
+    assert list(document["jacobian"]) == outputs
+    assert all(list(row) == inputs for row in document["jacobian"].values())
+    return np.array([[document["jacobian"][o][i] for i in inputs] for o in outputs])
+
+
+def central(f, flat: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """∂f/∂flat by central differences, one column per element."""
+    columns = []
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = h
+        columns.append((np.atleast_1d(f(flat + step)) - np.atleast_1d(f(flat - step))) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def layer(flat: np.ndarray) -> np.ndarray:
+    """tanh(W x + b) of the flattened W, x, b."""
+    return np.tanh(flat[:6].reshape(2, 3) @ flat[6:9] + flat[9:])
+
+
+FLAT = np.concatenate([W.ravel(), X, B])
+
+
+def test_the_jacobian_of_a_matrix_vector_product_is_numpys_formula(cli):
+    run = cli("eval", "W@x", "--at", AT.rsplit(",b=", 1)[0], "--jacobian", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    out = run.json()
+    assert out["outputs"] == ["f"]
+    assert out["values"] == {"f": pytest.approx(list(W @ X), abs=1e-15)}
+    assert out["at"] == {"W": W.tolist(), "x": X.tolist()}
+    jacobian = rows(out, ["f[0]", "f[1]"], W_LABELS + X_LABELS)
+    by_w = np.kron(np.eye(2), X)  # ∂(Wx)_i/∂W_jk = δ_ij x_k
+    assert jacobian[:, :6] == pytest.approx(by_w, abs=1e-15)
+    assert jacobian[:, 6:] == pytest.approx(W, abs=1e-15)  # ∂(Wx)/∂x = W
+    assert (out["mode"], out["passes"]) == ("reverse", 2)
+
+
+def test_the_jacobian_of_a_layer_agrees_with_its_formula_and_central_differences(cli):
+    out = cli("eval", "tanh(W@x + b)", "--at", AT, "--jacobian", "--format", "json").json()
+    jacobian = rows(out, ["f[0]", "f[1]"], W_LABELS + X_LABELS + ["b[0]", "b[1]"])
+    t = np.tanh(W @ X + B)
+    local = np.diag(1 - t**2)
+    formula = np.hstack([local @ np.kron(np.eye(2), X), local @ W, local])
+    assert np.abs(jacobian - formula).max() < 1e-12
+    assert np.abs(jacobian - central(layer, FLAT)).max() < 1e-9
+
+
+def test_forward_mode_gives_the_reverse_modes_jacobian_in_one_pass_per_input(cli):
+    reverse = cli("eval", "tanh(W@x + b)", "--at", AT, "--jacobian", "--mode", "reverse",
+                  "--format", "json").json()
+    forward = cli("eval", "tanh(W@x + b)", "--at", AT, "--jacobian", "--mode", "forward",
+                  "--format", "json").json()
+    assert (forward["mode"], forward["passes"], reverse["passes"]) == ("forward", 11, 2)
+    inputs = W_LABELS + X_LABELS + ["b[0]", "b[1]"]
+    assert np.abs(rows(forward, ["f[0]", "f[1]"], inputs) - rows(reverse, ["f[0]", "f[1]"], inputs)).max() < 1e-15
+
+
+def test_wrt_a_vector_gives_the_columns_of_its_elements(cli):
+    out = cli("eval", "tanh(W@x + b)", "--at", AT, "--jacobian", "--wrt", "x",
+              "--format", "json").json()
+    t = np.tanh(W @ X + B)
+    assert rows(out, ["f[0]", "f[1]"], X_LABELS) == pytest.approx(np.diag(1 - t**2) @ W, abs=1e-12)
+
+
+def test_several_outputs_with_a_vector_give_one_row_per_element(cli, tmp_path):
+    program = tmp_path / "layer.txt"
+    program.write_text(PROGRAM)
+    run = cli("eval", "-f", str(program), "--at", AT, "--output", "z,L", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    out = run.json()
+    t = np.tanh(W @ X + B)
+    assert out["outputs"] == ["z", "L"]
+    assert out["values"]["z"] == pytest.approx(list(t), abs=1e-15)
+    assert out["values"]["L"] == pytest.approx(float(t @ t), abs=1e-15)
+    inputs = W_LABELS + X_LABELS + ["b[0]", "b[1]"]
+    jacobian = rows(out, ["z[0]", "z[1]", "L"], inputs)
+    dz = central(layer, FLAT)
+    assert np.abs(jacobian[:2] - dz).max() < 1e-9
+    assert np.abs(jacobian[2] - 2 * t @ dz).max() < 1e-9  # ∂L/∂· = 2 zᵀ ∂z/∂·
+    gradient = cli("eval", "-f", str(program), "--at", AT, "--format", "json").json()["gradient"]
+    flat = np.concatenate([np.ravel(gradient[name]) for name in ("W", "x", "b")])
+    assert jacobian[2] == pytest.approx(flat, abs=1e-15)  # the reverse-mode gradient of L
+
+
+def test_the_exact_jacobian_on_small_integer_matrices_is_sympys(cli):
+    out = cli("eval", "A@x + x*x[0]", "--at", "A=[[1,2],[3,-1]],x=[2,-1]", "--jacobian", "--exact",
+              "--format", "json").json()
+    A = sp.Matrix(2, 2, sp.symbols("a00 a01 a10 a11"))
+    x = sp.Matrix(sp.symbols("x0 x1"))
+    f = A * x + x * x[0]
+    inputs = [*A, *x]
+    expected = f.jacobian(inputs).subs(dict(zip(inputs, [1, 2, 3, -1, 2, -1])))
+    labels = ["A[0, 0]", "A[0, 1]", "A[1, 0]", "A[1, 1]", "x[0]", "x[1]"]
+    exact = out["exact"]["jacobian"]
+    assert list(exact) == ["f[0]", "f[1]"]
+    assert [[sp.Rational(exact[o][c]) for c in labels] for o in exact] == expected.tolist()
+    assert out["exact"]["values"] == {"f": ["4", "5"]}  # [0, 7] + [4, -2]
+
+
+def test_the_table_labels_rows_and_columns_by_element(cli):
+    run = cli("eval", "W@x", "--at", "W=[[1,2]],x=[3,-1]", "--jacobian")
+    assert run.code == 0 and run.stderr == ""
+    assert run.stdout == (
+        "Jacobian ∂output/∂input at W = [[1, 2]], x = [3, -1]\n"
+        "┏━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┓\n"
+        "┃ output ┃ value ┃ ∂/∂W[0, 0] ┃ ∂/∂W[0, 1] ┃ ∂/∂x[0] ┃ ∂/∂x[1] ┃\n"
+        "┡━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━┩\n"
+        "│ f[0]   │     1 │          3 │         -1 │       1 │       2 │\n"
+        "└────────┴───────┴────────────┴────────────┴─────────┴─────────┘\n"
+        "reverse mode: 1 pass (one per output), 6 local derivatives evaluated\n"
+        "(forward mode: 4 passes, one per input)\n")
+
+
+def test_csv_has_one_row_per_element(cli):
+    run = cli("eval", "W@x", "--at", "W=[[1,2]],x=[3,-1]", "--jacobian", "--format", "csv")
+    assert run.code == 0
+    assert run.stdout.splitlines() == [
+        'role,name,value,"∂/∂W[0, 0]","∂/∂W[0, 1]",∂/∂x[0],∂/∂x[1]',
+        'input,"W[0, 0]",1.0,,,,',
+        'input,"W[0, 1]",2.0,,,,',
+        "input,x[0],3.0,,,,",
+        "input,x[1],-1.0,,,,",
+        "output,f[0],1.0,3.0,-1.0,1.0,2.0",
+    ]
+
+
+def test_a_trace_of_several_vector_outputs_says_what_to_trace_instead(cli, tmp_path):
+    program = tmp_path / "layer.txt"
+    program.write_text(PROGRAM)
+    assert one_error(cli("trace", "-f", str(program), "--at", AT, "--output", "z,L")) == (
+        "error: a trace of several outputs that are vectors or matrices: trace one output with "
+        "--seed-output NAME, or its scalar circuit with --gates scalar; eval gives their Jacobian")
+
+
+def test_a_batch_line_asks_for_the_jacobian_of_a_vector_as_eval_does(cli):
+    run = cli("eval", "--batch", "-",
+              stdin='{"expr": "W@x", "at": {"W": [[1, 2]], "x": [3, -1]}, "jacobian": true}\n')
+    assert run.code == 0 and run.stderr == ""
+    assert run.stdout == (
+        '{"outputs": ["f"], "values": {"f": [1.0]}, "at": {"W": [[1.0, 2.0]], "x": [3.0, -1.0]}, '
+        '"jacobian": {"f[0]": {"W[0, 0]": 3.0, "W[0, 1]": -1.0, "x[0]": 1.0, "x[1]": 2.0}}, '
+        '"mode": "reverse", "passes": 1, "evaluations": 6}\n')
