@@ -293,21 +293,6 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 
 # ---- what does not take vectors yet --------------------------------------------------------
 
-REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, to N digits, with a hessian and with a "
-           "jacobian of several outputs by eval, by grad and paths on their elements, and over data, "
-           "shaped (not yet with forward mode)")
-
-
-@pytest.mark.parametrize("args, start", [
-    (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
-])
-def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):
-    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
-    line = one_error(cli(*args))
-    assert line.startswith(start) and line.endswith(REFUSED), line
-
-
 def test_nonfinite_ieee_is_for_scalars(cli):
     assert one_error(cli("eval", NEURON, "--at", AT, "--nonfinite", "ieee")) == (
         "error: --nonfinite 'ieee' works with scalars; vectors and matrices are strict (a non-finite "

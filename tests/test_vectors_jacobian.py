@@ -1,7 +1,8 @@
 """The Jacobian of vector and matrix outputs, and of several outputs among which vectors:
 computed on the scalar circuit of their elements, over the flattened inputs, rows labelled by
-the outputs' elements (`z[0]`) and columns by the inputs' (`W[0, 1]`). Checked against numpy's
-formulas (d(Wx)/dW = δ ⊗ x, d(Wx)/dx = W), central differences and sympy's `jacobian`."""
+the outputs' elements (`z[0]`) and columns by the inputs' (`W[0, 1]`); and trace's forward mode,
+one pass by one element. Checked against numpy's formulas (d(Wx)/dW = δ ⊗ x, d(Wx)/dx = W),
+central differences, sympy's `jacobian` and the reverse-mode gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -162,3 +163,45 @@ def test_a_batch_line_asks_for_the_jacobian_of_a_vector_as_eval_does(cli):
         '{"outputs": ["f"], "values": {"f": [1.0]}, "at": {"W": [[1.0, 2.0]], "x": [3.0, -1.0]}, '
         '"jacobian": {"f[0]": {"W[0, 0]": 3.0, "W[0, 1]": -1.0, "x[0]": 1.0, "x[1]": 2.0}}, '
         '"mode": "reverse", "passes": 1, "evaluations": 6}\n')
+
+
+# ---- forward mode: one pass on the elements' circuit -----------------------------------------
+
+def test_trace_forward_by_one_element_gives_the_jacobians_column(cli):
+    run = cli("trace", "tanh(W@x + b)", "--at", AT, "--mode", "forward", "--wrt", "W_1_2",
+              "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    out = run.json()
+    jacobian = cli("eval", "tanh(W@x + b)", "--at", AT, "--jacobian", "--format", "json").json()["jacobian"]
+    assert (out["wrt"], out["outputs"]) == ("W_1_2", ["f_0", "f_1"])
+    assert out["derivative"] == {"f_0": jacobian["f[0]"]["W[1, 2]"], "f_1": jacobian["f[1]"]["W[1, 2]"]}
+    t = np.tanh(W @ X + B)
+    assert out["derivative"]["f_1"] == pytest.approx((1 - t[1] ** 2) * X[2], abs=1e-15)
+    assert out["derivative"]["f_0"] == 0.0
+
+
+def test_trace_forward_gives_the_reverse_gradients_element(cli):
+    run = cli("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "w_1")
+    assert run.code == 0 and run.stderr == ""
+    assert run.stdout.splitlines()[-1].startswith("∂f_0/∂w_1 = 0, ∂f_1/∂w_1 = 3 (one forward pass: ")
+    out = cli("trace", "sum(tanh(W@x + b))", "--at", AT, "--mode", "forward", "--wrt", "x_1",
+              "--format", "json").json()
+    gradient = cli("eval", "sum(tanh(W@x + b))", "--at", AT, "--format", "json").json()["gradient"]
+    assert out["derivative"]["f"] == pytest.approx(gradient["x"][1], abs=1e-15)
+
+
+def test_trace_forward_by_a_whole_vector_asks_for_one_element(cli):
+    assert one_error(cli("trace", "sum(W@x)", "--at", AT.rsplit(",b=", 1)[0], "--mode", "forward",
+                         "--wrt", "x")) == (
+        "error: --mode forward differentiates by one input: --wrt x_0 (one pass per input; eval "
+        "--jacobian runs them all) (see 'gradcalc trace --help')")
+
+
+def test_trace_forward_in_exact_numbers_and_to_digits(cli):
+    exact = cli("trace", "sum(A@x)", "--at", "A=[[1,2],[3,-1]],x=[2,-1]", "--mode", "forward",
+                "--wrt", "A_1_0", "--exact", "--format", "json").json()
+    assert exact["exact"]["derivative"] == {"f": "2"}
+    digits = cli("trace", "sum(tanh(W@x + b))", "--at", AT, "--mode", "forward", "--wrt", "b_0",
+                 "--digits", "30", "--format", "json").json()
+    t0 = np.tanh((W @ X + B)[0])
+    assert float(digits["decimal"]["derivative"]["f"]) == pytest.approx(1 - t0**2, rel=1e-15)

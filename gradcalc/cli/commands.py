@@ -299,6 +299,11 @@ def emit_forward(options: dict, **shown) -> None:
                                "use table, json or csv")
     with exact_clock(options["exact"]):
         job = prepare(options)
+        if job.graph.vectorised or job.point.shaped:  # the pass runs on the elements' circuit
+            from gradcalc.analyses.modes import on_elements
+
+            graph, point, elements, _ = on_elements(job.graph, job.point, job.wrt)
+            job = job._replace(graph=graph, point=point, wrt=elements)
         wrt = job.wrt or (None,)
         if len(wrt) > 1:
             raise click.UsageError(f"--mode forward differentiates by one input: --wrt "
