@@ -293,10 +293,11 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 
 # ---- what does not take vectors yet --------------------------------------------------------
 
-def test_nonfinite_ieee_is_for_scalars(cli):
-    assert one_error(cli("eval", NEURON, "--at", AT, "--nonfinite", "ieee")) == (
-        "error: --nonfinite 'ieee' works with scalars; vectors and matrices are strict (a non-finite "
-        "element is an error)")
+def test_nonfinite_ieee_on_a_trace_of_vectors_points_to_the_scalar_circuit(cli):
+    assert one_error(cli("trace", NEURON, "--at", AT, "--nonfinite", "ieee")) == (
+        "error: --nonfinite 'ieee' works with scalars: vectors and matrices are strict here (a "
+        "non-finite element is an error); the scalar circuit of their elements (--gates scalar) "
+        "takes it, as the eval command does")
 
 
 def test_the_scalar_path_never_loads_numpy_but_a_vector_does():

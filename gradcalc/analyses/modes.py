@@ -15,6 +15,14 @@ from gradcalc.core.values import Point
 from gradcalc.errors import UsageError
 
 
+class OnElements(NamedTuple):
+    """A result computed on the scalar circuit of vectors' and matrices' elements, and the
+    shapes of the arrays among its inputs (the renderers fold the elements back)."""
+
+    result: Any
+    shapes: dict[str, tuple[int, ...]]
+
+
 class Evaluation(NamedTuple):
     renderer: str  # a command of gradcalc.render.RENDERERS: "eval --exact", "trace --digits"...
     shown: Any  # what that renderer takes: a Result, digits.Decimals or hessian.Hessian
@@ -135,3 +143,15 @@ def jacobian_at(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
     computed = jacobian(scalar, fitted.read(m), wrt=elements, mode=mode, m=m)
     computed.shapes = shapes
     return computed
+
+
+def ieee_on_elements(graph: Graph, point: Point, wrt: Sequence[str] | None = None) -> Evaluation:
+    """Value and gradient of vectors and matrices with inf and nan flowing through as IEEE
+    arithmetic has them: on the scalar circuit of their elements, one warning per stage of it."""
+    from gradcalc.core.unroll import element_inputs, unroll
+
+    shapes = dict(point.shapes)
+    scalar = unroll(graph, shapes)
+    elements = None if wrt is None else element_inputs(wrt, shapes, scalar.input_names)
+    result = autodiff.evaluate(scalar, point.fitted(scalar).read(), elements, nonfinite="ieee")
+    return Evaluation("eval --elements", OnElements(result, shapes), result.warnings)

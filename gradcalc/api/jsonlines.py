@@ -122,6 +122,11 @@ class Batch:
 
     def at_point(self, request: Request, graph: Graph, point: Point) -> tuple[dict[str, Any], list[str]]:
         """Value and gradient in float64, on numpy arrays for vectors and matrices."""
+        if request.nonfinite == "ieee" and (graph.vectorised or point.shaped):
+            from gradcalc.analyses.modes import ieee_on_elements
+
+            evaluation = ieee_on_elements(graph, point, request.wrt)
+            return rendered(evaluation.renderer, evaluation.shown), warned(graph, point, evaluation.warnings)
         m = float_system(graph, point)
         result = autodiff.evaluate(graph, point.read(m), request.wrt, m=m, nonfinite=request.nonfinite)
         return eval_document(result), warned(graph, point, result.warnings)

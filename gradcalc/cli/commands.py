@@ -182,7 +182,15 @@ def eval_at_point(options: dict) -> None:
     if options["exact"] or options["digits"] is not None or options["hessian"]:
         emit_numbers("eval", options)
         return
-    emit("eval", options["fmt"], at_point(prepare(options), options["nonfinite"]), to=destination(options))
+    job = prepare(options)
+    if options["nonfinite"] == "ieee" and (job.graph.vectorised or job.point.shaped):
+        from gradcalc.analyses.modes import ieee_on_elements
+
+        evaluation = ieee_on_elements(job.graph, job.point, job.wrt)
+        report(job, evaluation.warnings)
+        emit(evaluation.renderer, options["fmt"], evaluation.shown, to=destination(options))
+        return
+    emit("eval", options["fmt"], at_point(job, options["nonfinite"]), to=destination(options))
 
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)

@@ -113,8 +113,9 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
     check_wrt(graph, wrt)
     if getattr(m, "SHAPED", False):
         if nonfinite != "strict":
-            raise UsageError("nonfinite='ieee' works with scalars; vectors and matrices are strict "
-                             "(a non-finite element is an error)").about("nonfinite")
+            raise UsageError("nonfinite='ieee' works with scalars: vectors and matrices are strict "
+                             "here (a non-finite element is an error); the scalar circuit of their "
+                             "elements (gates scalar) takes it, as the eval command does").about("nonfinite", "gates")
         return _evaluate_shaped(graph, at, wrt, m)
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)

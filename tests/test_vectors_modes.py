@@ -1,8 +1,9 @@
 """The Jacobian of vector and matrix outputs, and of several outputs among which vectors:
 computed on the scalar circuit of their elements, over the flattened inputs, rows labelled by
-the outputs' elements (`z[0]`) and columns by the inputs' (`W[0, 1]`); and trace's forward mode,
-one pass by one element. Checked against numpy's formulas (d(Wx)/dW = δ ⊗ x, d(Wx)/dx = W),
-central differences, sympy's `jacobian` and the reverse-mode gradient."""
+the outputs' elements (`z[0]`) and columns by the inputs' (`W[0, 1]`); trace's forward mode,
+one pass by one element; and eval's IEEE mode, shaped. Checked against numpy's formulas
+(d(Wx)/dW = δ ⊗ x, d(Wx)/dx = W, in IEEE arithmetic for inf), central differences, sympy's
+`jacobian` and the reverse-mode gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -205,3 +206,57 @@ def test_trace_forward_in_exact_numbers_and_to_digits(cli):
                  "--digits", "30", "--format", "json").json()
     t0 = np.tanh((W @ X + B)[0])
     assert float(digits["decimal"]["derivative"]["f"]) == pytest.approx(1 - t0**2, rel=1e-15)
+
+
+# ---- --nonfinite ieee: inf and nan flow through the elements' circuit ----------------------
+
+LOG_AT = "W=[[1,1],[2,1]],x=[1,-1]"  # W@x = [0, 1]: log(0) = -inf
+
+
+def ieee_oracle() -> tuple[float, np.ndarray, np.ndarray]:
+    """sum(log(W x)) and its gradient by numpy's formulas in IEEE arithmetic:
+    dz = 1/z, dW = dz ⊗ x, dx = Wᵀ dz."""
+    w, x = np.array([[1.0, 1.0], [2.0, 1.0]]), np.array([1.0, -1.0])
+    with np.errstate(all="ignore"):
+        z = w @ x
+        dz = 1 / z
+        return float(np.sum(np.log(z))), np.outer(dz, x), w.T @ dz
+
+
+def as_json(a: np.ndarray) -> list:
+    return [as_json(item) for item in a] if a.ndim else (
+        float(a) if np.isfinite(a) else "nan" if np.isnan(a) else "inf" if a > 0 else "-inf")
+
+
+def test_ieee_lets_inf_flow_through_vectors_as_numpys_formulas_give_it(cli):
+    run = cli("eval", "sum(log(W@x))", "--at", LOG_AT, "--nonfinite", "ieee", "--format", "json")
+    assert run.code == 0
+    value, dw, dx = ieee_oracle()
+    assert run.json() == {"output": "f", "value": "-inf" if value == -np.inf else value,
+                          "at": {"W": [[1.0, 1.0], [2.0, 1.0]], "x": [1.0, -1.0]},
+                          "gradient": {"W": as_json(dw), "x": as_json(dx)}}
+    assert run.stderr.splitlines()[0] == (
+        "warning: stage u2_0 = log(u1_0): non-finite value -inf: log of 0 (u1_0 = 0)")
+
+
+def test_ieee_of_vectors_in_the_table_and_csv(cli):
+    table = cli("eval", "sum(log(W@x))", "--at", LOG_AT, "--nonfinite", "ieee")
+    assert table.code == 0
+    assert table.stdout.splitlines()[0] == "f = -inf"
+    assert "│ W     │ [[1, 1], [2, 1]] │ [[inf, -inf], [1, -1]] │" in table.stdout.splitlines()
+    csv = cli("eval", "sum(log(W@x))", "--at", LOG_AT, "--nonfinite", "ieee", "--format", "csv")
+    assert csv.stdout.splitlines() == [
+        "role,name,value,gradient",
+        "output,f,-inf,",
+        'input,W,"[[1.0, 1.0], [2.0, 1.0]]","[[""inf"", ""-inf""], [1.0, -1.0]]"',
+        'input,x,"[1.0, -1.0]","[""inf"", ""inf""]"',
+    ]
+
+
+def test_a_batch_line_takes_ieee_for_vectors_as_eval_does(cli):
+    run = cli("eval", "--batch", "-", stdin='{"expr": "sum(log(W@x))", "at": {"W": [[1, 1], [2, 1]], '
+                                             '"x": [1, -1]}, "nonfinite": "ieee"}\n')
+    assert run.code == 0
+    line = __import__("json").loads(run.stdout)
+    assert (line["value"], line["gradient"]) == ("-inf", {"W": [["inf", "-inf"], [1.0, -1.0]], "x": ["inf", "inf"]})
+    assert line["warnings"][0] == "stage u2_0 = log(u1_0): non-finite value -inf: log of 0 (u1_0 = 0)"
