@@ -47,6 +47,16 @@ class UsageError(GradcalcError, ValueError):
     `ValueError` too, for callers that catch the built-in)."""
 
 
+class VectorOutput(UsageError):
+    """A gradient asked of an output that is a vector or a matrix; `output` is its name (the
+    command line adds where its Jacobian is)."""
+
+    def __init__(self, output: str, shape_words: str):
+        self.output = output
+        super().__init__(f"the output {output} is {shape_words}: a gradient needs a scalar output; "
+                         f"reduce it (sum({output}), norm(...)) or take one element ({output}[0])")
+
+
 class MissingValues(UsageError):
     """Inputs of the expression that got no value; `columns` is set in data mode, where a
     value may also come from a column of the file (`label` and its column names). `hint`

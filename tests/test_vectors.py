@@ -218,7 +218,8 @@ def test_a_math_error_names_the_element(cli):
     ("W@x", "error: stage f = W @ x: shapes do not fit: W is a 2×3 matrix and x is a 2-vector: "
             "the inner dimensions differ (3 ≠ 2)"),
     ("W[0]", "error: the output f is a 3-vector: a gradient needs a scalar output; reduce it "
-             "(sum(f), norm(...)) or take one element (f[0])"),
+             "(sum(f), norm(...)) or take one element (f[0]), or give --jacobian for the gradient of "
+             "each element"),
     ("sum([x, W])", "error: stage u1 = [x, W]: shapes do not fit: x is a 2-vector and W is a 2×3 "
                     "matrix: the elements of a vector or matrix literal must have one shape (a matrix "
                     "is rectangular)"),
@@ -292,26 +293,11 @@ def test_check_finds_a_wrong_vector_rule(cli, monkeypatch):
 
 # ---- what does not take vectors yet --------------------------------------------------------
 
-REFUSED = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, graph "
-           "and descend, in exact numbers by eval and trace, to N digits and with a hessian by eval, by "
-           "grad and paths on their elements, and over data as their elements (not yet with jacobian, "
-           "several outputs or forward mode)")
-
-
-@pytest.mark.parametrize("args, start", [
-    (("eval", "sum(w*x)", "--at", "w=[1,2],x=3", "--jacobian"), "error: --at w: a 2-vector: "),
-    (("trace", "w*x", "--at", "w=[1,2],x=3", "--mode", "forward", "--wrt", "x"), "error: --at w: a 2-vector: "),
-])
-def test_the_modes_without_vectors_refuse_them_in_one_line(cli, args, start, monkeypatch):
-    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
-    line = one_error(cli(*args))
-    assert line.startswith(start) and line.endswith(REFUSED), line
-
-
-def test_nonfinite_ieee_is_for_scalars(cli):
-    assert one_error(cli("eval", NEURON, "--at", AT, "--nonfinite", "ieee")) == (
-        "error: --nonfinite 'ieee' works with scalars; vectors and matrices are strict (a non-finite "
-        "element is an error)")
+def test_nonfinite_ieee_on_a_trace_of_vectors_points_to_the_scalar_circuit(cli):
+    assert one_error(cli("trace", NEURON, "--at", AT, "--nonfinite", "ieee")) == (
+        "error: --nonfinite 'ieee' works with scalars: vectors and matrices are strict here (a "
+        "non-finite element is an error); the scalar circuit of their elements (--gates scalar) "
+        "takes it, as the eval command does")
 
 
 def test_the_scalar_path_never_loads_numpy_but_a_vector_does():

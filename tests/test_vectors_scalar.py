@@ -137,7 +137,7 @@ def test_shape_and_index_errors_are_those_of_the_vector_mode(cli):
         "error: stage f = W[2, 0]: index [2, 0] is out of range for W, a 2×2 matrix (indices count from 0)"
     assert one_error(cli("eval", "softmax(x)", "--at", "x=[1,2]", "--gates", "scalar")) == \
         ("error: the output f is a 2-vector: a gradient needs a scalar output; reduce it (sum(f), "
-         "norm(...)) or take one element (f[0])")
+         "norm(...)) or take one element (f[0]), or give --jacobian for the gradient of each element")
 
 
 def test_an_element_name_the_expression_already_uses_is_refused(cli):

@@ -68,6 +68,9 @@ class Jacobian:
     evaluations: int
     warnings: list[str] = field(default_factory=list)
     exact: bool = False  # values are sympy's
+    # vectors and matrices, computed on the scalar circuit of their elements: the shapes of
+    # the inputs and outputs that are arrays (the renderers label and fold the elements back)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def at(self) -> dict[str, Any]:
@@ -235,6 +238,7 @@ class Outputs:
     graph: Graph
     rows: list
     number: str = "float"  # "float", "exact" or "digits"
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # as the Jacobian's
 
     @property
     def results(self) -> list:

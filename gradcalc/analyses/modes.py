@@ -15,6 +15,14 @@ from gradcalc.core.values import Point
 from gradcalc.errors import UsageError
 
 
+class OnElements(NamedTuple):
+    """A result computed on the scalar circuit of vectors' and matrices' elements, and the
+    shapes of the arrays among its inputs (the renderers fold the elements back)."""
+
+    result: Any
+    shapes: dict[str, tuple[int, ...]]
+
+
 class Evaluation(NamedTuple):
     renderer: str  # a command of gradcalc.render.RENDERERS: "eval --exact", "trace --digits"...
     shown: Any  # what that renderer takes: a Result, digits.Decimals or hessian.Hessian
@@ -88,8 +96,16 @@ def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[s
     and for trace one backward pass per output."""
     from gradcalc.analyses.jacobian import Outputs
 
-    if graph.vectorised:
-        raise autodiff.vectors_refused(graph, "the Jacobian of several outputs")
+    if graph.vectorised or point.shaped:
+        if command != "eval":
+            raise UsageError("a trace of several outputs that are vectors or matrices: trace one "
+                             "output with seed_output NAME, or its scalar circuit with gates scalar; eval "
+                             "gives their Jacobian").about("seed_output", "gates")
+        scalar, fitted, elements, shapes = on_elements(graph, point, wrt)
+        evaluation = compute_outputs(command, scalar, fitted, wrt=elements, exact=exact,
+                                     digits=digits, steps=steps)
+        evaluation.shown.shapes = shapes
+        return evaluation
     rows, warnings = [], []
     for i in graph.outputs:
         evaluation = compute(command, graph.seeded_at(i), point, wrt=wrt, exact=exact,
@@ -98,3 +114,44 @@ def compute_outputs(command: str, graph: Graph, point: Point, *, wrt: Sequence[s
         warnings += evaluation.warnings
     number = "exact" if exact else "float" if digits is None else "digits"
     return Evaluation(f"{command} --outputs", Outputs(graph, rows, number), list(dict.fromkeys(warnings)))
+
+
+def on_elements(graph: Graph, point: Point, wrt: Sequence[str] | None
+                ) -> tuple[Graph, Point, tuple[str, ...] | None, dict[str, tuple[int, ...]]]:
+    """The scalar circuit of a graph of vectors and matrices with every element of its outputs
+    an output, the point and `wrt` in its elements, and the shapes of the arrays among the
+    inputs and the outputs (what folds the elements back)."""
+    from gradcalc.core.unroll import element_inputs, unroll_outputs
+
+    shapes = dict(point.shapes)
+    scalar, output_shapes = unroll_outputs(graph, shapes)
+    elements = None if wrt is None else element_inputs(wrt, shapes, scalar.input_names)
+    return scalar, point.fitted(scalar), elements, {**shapes, **output_shapes}
+
+
+def jacobian_at(graph: Graph, point: Point, *, wrt: Sequence[str] | None = None,
+                mode: str = "auto", m: Any = None) -> Any:
+    """The Jacobian at the point, in number system `m` (floats by default); of vectors and
+    matrices over the flattened inputs and outputs, on the scalar circuit of their elements."""
+    from gradcalc.analyses.jacobian import jacobian
+    from gradcalc.numbers import floats
+
+    m = floats if m is None else m
+    if not (graph.vectorised or point.shaped):
+        return jacobian(graph, point.read(m), wrt=wrt, mode=mode, m=m)
+    scalar, fitted, elements, shapes = on_elements(graph, point, wrt)
+    computed = jacobian(scalar, fitted.read(m), wrt=elements, mode=mode, m=m)
+    computed.shapes = shapes
+    return computed
+
+
+def ieee_on_elements(graph: Graph, point: Point, wrt: Sequence[str] | None = None) -> Evaluation:
+    """Value and gradient of vectors and matrices with inf and nan flowing through as IEEE
+    arithmetic has them: on the scalar circuit of their elements, one warning per stage of it."""
+    from gradcalc.core.unroll import element_inputs, unroll
+
+    shapes = dict(point.shapes)
+    scalar = unroll(graph, shapes)
+    elements = None if wrt is None else element_inputs(wrt, shapes, scalar.input_names)
+    result = autodiff.evaluate(scalar, point.fitted(scalar).read(), elements, nonfinite="ieee")
+    return Evaluation("eval --elements", OnElements(result, shapes), result.warnings)

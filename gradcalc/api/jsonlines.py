@@ -122,6 +122,11 @@ class Batch:
 
     def at_point(self, request: Request, graph: Graph, point: Point) -> tuple[dict[str, Any], list[str]]:
         """Value and gradient in float64, on numpy arrays for vectors and matrices."""
+        if request.nonfinite == "ieee" and (graph.vectorised or point.shaped):
+            from gradcalc.analyses.modes import ieee_on_elements
+
+            evaluation = ieee_on_elements(graph, point, request.wrt)
+            return rendered(evaluation.renderer, evaluation.shown), warned(graph, point, evaluation.warnings)
         m = float_system(graph, point)
         result = autodiff.evaluate(graph, point.read(m), request.wrt, m=m, nonfinite=request.nonfinite)
         return eval_document(result), warned(graph, point, result.warnings)
@@ -159,14 +164,14 @@ class Batch:
         return self.numbers(request, (graph, point))
 
     def jacobian(self, request: Request, graph: Graph, point: Point) -> tuple[dict[str, Any], list[str]]:
-        from gradcalc.analyses.jacobian import jacobian
+        from gradcalc.analyses.modes import jacobian_at
 
         if request.digits is not None:
             raise UsageError("jacobian counts passes in float64 or exact values; for the Jacobian "
                              "to N digits leave out jacobian (reverse mode)")
         with exact_clock(request.exact):
             m = number_system(request.exact)
-            computed = jacobian(graph, point.read(m), wrt=request.wrt, mode=request.mode or "auto", m=m)
+            computed = jacobian_at(graph, point, wrt=request.wrt, mode=request.mode or "auto", m=m)
             return rendered("eval --outputs", computed), warned(graph, point, computed.warnings)
 
     def numbers(self, request: Request, prepared: tuple[Graph, Point] | None = None

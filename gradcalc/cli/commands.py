@@ -21,7 +21,7 @@ from gradcalc.cli.options import (
     report,
 )
 from gradcalc.cli.output import STDOUT, format_chosen, reader_gone, show
-from gradcalc.errors import MismatchError
+from gradcalc.errors import MismatchError, UsageError, VectorOutput
 from gradcalc.limits import exact_clock
 from gradcalc.render import AUTO_ROWS, OUTLINED, PICTURES, formats, renderer
 
@@ -168,13 +168,29 @@ def eval_command(ctx: click.Context, **options) -> None:
             options["chunk_rows"]) != ("mean", "fail", "numpy", None, None):
         raise click.UsageError("--reduce, --on-error, --engine, --scheduler and --chunk-size "
                                "need --data FILE")
+    try:
+        eval_at_point(options)
+    except VectorOutput as exc:  # eval has its Jacobian too
+        raise UsageError(f"{exc}, or give jacobian for the gradient of each element").about("jacobian") from None
+
+
+def eval_at_point(options: dict) -> None:
+    """eval at the --at point, in the mode the options ask for."""
     if options["outputs"] is not None or options["jacobian"]:
         emit_outputs("eval", options)
         return
     if options["exact"] or options["digits"] is not None or options["hessian"]:
         emit_numbers("eval", options)
         return
-    emit("eval", options["fmt"], at_point(prepare(options), options["nonfinite"]), to=destination(options))
+    job = prepare(options)
+    if options["nonfinite"] == "ieee" and (job.graph.vectorised or job.point.shaped):
+        from gradcalc.analyses.modes import ieee_on_elements
+
+        evaluation = ieee_on_elements(job.graph, job.point, job.wrt)
+        report(job, evaluation.warnings)
+        emit(evaluation.renderer, options["fmt"], evaluation.shown, to=destination(options))
+        return
+    emit("eval", options["fmt"], at_point(job, options["nonfinite"]), to=destination(options))
 
 
 @main.command("trace", cls=ExpressionCommand, epilog=EPILOG_TRACE)
@@ -262,15 +278,14 @@ def emit_outputs(command: str, options: dict, **shown) -> None:
 
 def emit_jacobian(job, options: dict) -> None:
     """eval --jacobian: forward or reverse passes, counted, in float64 or exact numbers."""
-    from gradcalc.analyses.jacobian import jacobian
+    from gradcalc.analyses.modes import jacobian_at
 
     if options["digits"] is not None:
         raise click.UsageError("--jacobian counts passes in float64 or --exact values; for the "
                                "Jacobian to N digits leave out --jacobian (reverse mode)")
     with exact_clock(options["exact"]):
         m = _number_system(options["exact"])
-        computed = jacobian(job.graph, job.point.read(m), wrt=job.wrt, mode=options["mode"] or "auto",
-                            m=m)
+        computed = jacobian_at(job.graph, job.point, wrt=job.wrt, mode=options["mode"] or "auto", m=m)
         report(job, computed.warnings)
         emit("eval --outputs", options["fmt"], computed, to=destination(options))
 
@@ -292,6 +307,11 @@ def emit_forward(options: dict, **shown) -> None:
                                "use table, json or csv")
     with exact_clock(options["exact"]):
         job = prepare(options)
+        if job.graph.vectorised or job.point.shaped:  # the pass runs on the elements' circuit
+            from gradcalc.analyses.modes import on_elements
+
+            graph, point, elements, _ = on_elements(job.graph, job.point, job.wrt)
+            job = job._replace(graph=graph, point=point, wrt=elements)
         wrt = job.wrt or (None,)
         if len(wrt) > 1:
             raise click.UsageError(f"--mode forward differentiates by one input: --wrt "

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from gradcalc.core.graph import VECTOR_MODES, Graph
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import call_hint, collector_paused
-from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError
+from gradcalc.errors import DomainError, GradcalcError, MissingValues, UsageError, VectorOutput
 from gradcalc.numbers import floats
 
 # Python's own arithmetic failures (ZeroDivisionError and OverflowError are ArithmeticErrors).
@@ -113,8 +113,9 @@ def evaluate(graph: Graph, at: Mapping[str, Any], wrt: Sequence[str] | None = No
     check_wrt(graph, wrt)
     if getattr(m, "SHAPED", False):
         if nonfinite != "strict":
-            raise UsageError("nonfinite='ieee' works with scalars; vectors and matrices are strict "
-                             "(a non-finite element is an error)").about("nonfinite")
+            raise UsageError("nonfinite='ieee' works with scalars: vectors and matrices are strict "
+                             "here (a non-finite element is an error); the scalar circuit of their "
+                             "elements (gates scalar) takes it, as the eval command does").about("nonfinite", "gates")
         return _evaluate_shaped(graph, at, wrt, m)
     if nonfinite != "strict":
         return _evaluate_ieee(graph, at, wrt, m, nonfinite)
@@ -461,9 +462,7 @@ def _evaluate_shaped(graph: Graph, at: Mapping[str, Any], wrt: tuple, m: Any) ->
     values = _forward_shaped(graph, at, m)
     shape = m.shape(values[graph.output])
     if shape:
-        raise UsageError(f"the output {graph.output_name} is {_shape_words(shape)}: a gradient "
-                         f"needs a scalar output; reduce it (sum({graph.output_name}), "
-                         f"norm(...)) or take one element ({graph.output_name}[0])")
+        raise VectorOutput(graph.output_name, _shape_words(shape))
     grads, steps, warnings = _backward_shaped(graph, values, m)
     result = Result(graph, values, grads, lambda: [(None,) * len(n.inputs) for n in graph.nodes],
                     wrt, warnings)

@@ -20,9 +20,10 @@ from gradcalc.errors import ConstantAssignment, ParseError, UsageError
 _LEAVES = ("input", "const")
 # Where vectors and matrices work, for the messages of the modes that do not have them yet.
 VECTOR_MODES = ("vectors and matrices are computed at one point, in float64 by eval, trace, check, "
-                "graph and descend, in exact numbers by eval and trace, to N digits and with a "
-                "hessian by eval, by grad and paths on their elements, and over data as their "
-                "elements (not yet with jacobian, several outputs or forward mode)")
+                "graph and descend, in exact numbers by eval and trace, to N digits, with a hessian "
+                "and with a jacobian of several outputs by eval, in forward mode by eval's jacobian "
+                "and by trace on their elements, with nonfinite ieee by eval, by grad and paths on "
+                "their elements, and over data, shaped")
 _MESSAGE_WIDTH = 60  # characters of a stage's definition quoted in a message
 _LISTED = 10  # names listed in a warning; the rest are counted
 

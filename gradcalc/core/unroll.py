@@ -19,7 +19,7 @@ from typing import Any, Collection, Iterable, Mapping, Sequence
 from gradcalc import limits
 from gradcalc.core.graph import Graph, Node
 from gradcalc.core.ops import BINARY, REGISTRY, function_op
-from gradcalc.errors import GradcalcError, UsageError
+from gradcalc.errors import GradcalcError, UsageError, VectorOutput
 
 _LEAVES = ("input", "const")
 LIMIT = "GRADCALC_MAX_UNROLLED"
@@ -82,6 +82,15 @@ def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: Collection[
     if not graph.vectorised and not any(shapes.get(graph.nodes[i].name) for i in graph.inputs):
         return graph
     return _Circuit(graph, shapes, frozenset(fed)).build()
+
+
+def unroll_outputs(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> tuple[Graph, dict[str, tuple[int, ...]]]:
+    """The scalar circuit whose outputs are every element of the graph's outputs (the rows of
+    a Jacobian: `z_0`, `z_1`, `L`), and the shape of each output that is an array, by name."""
+    if not graph.vectorised and not any(shapes.get(graph.nodes[i].name) for i in graph.inputs):
+        return graph, {}
+    circuit = _Circuit(graph, shapes, frozenset(), arrays_out=True)
+    return circuit.build(), circuit.output_shapes
 
 
 def column_vectors(inputs: Sequence[str], columns: Iterable[str], given: Iterable[str],
@@ -151,8 +160,11 @@ class Element:
 class _Circuit:
     """Builds the scalar node list; also the namespace the registry's `unrolled` rules use."""
 
-    def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: frozenset[str]):
+    def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: frozenset[str],
+                 arrays_out: bool = False):
         self.old = graph
+        self.arrays_out = arrays_out  # outputs may be arrays: each element an output
+        self.output_shapes: dict[str, tuple[int, ...]] = {}
         self.shapes = shapes
         self.fed = fed
         self.nodes: list[Node] = []
@@ -177,14 +189,18 @@ class _Circuit:
             images.append(self._named(i, image, start, keep))
         for i in old.outputs:
             if isinstance(images[i], list):
-                name = old.output_name if i == old.output else old.nodes[i].name
-                raise UsageError(f"the output {name} is {_words(_shape(images[i]))}: a gradient "
-                                 f"needs a scalar output; reduce it (sum({name}), norm(...)) or "
-                                 f"take one element ({name}[0])")
+                name = self._output_name(i)
+                if not self.arrays_out:
+                    raise VectorOutput(name, _words(_shape(images[i])))
+                self.output_shapes[name] = _shape(images[i])
         outputs = tuple(e.index for i in old.outputs for e in _flat(images[i]))
-        output = images[old.output].index
+        output = _flat(images[old.output])[0].index
+        output_name = self.nodes[output].name if old.output_name in self.output_shapes else old.output_name
         named = tuple(e.index for i in old.named for e in _flat(images[i]))
-        return Graph(tuple(self.nodes), output, old.output_name, old.source, named, outputs)
+        return Graph(tuple(self.nodes), output, output_name, old.source, named, outputs)
+
+    def _output_name(self, i: int) -> str:
+        return self.old.output_name if i == self.old.output else self.old.nodes[i].name
 
     def _image(self, i: int, node: Node, images: list) -> Any:
         if node.op == "input":
@@ -227,7 +243,7 @@ class _Circuit:
     def _named(self, i: int, image: Any, start: int, keep: bool) -> Any:
         """The image with its elements named after stage i (`z_0`, `z_1`); an element that is
         an earlier stage (a transpose, an index) gets a copy of its own when i is named."""
-        name = self.old.nodes[i].name
+        name = self._output_name(i) if self.arrays_out and i in self.old.outputs else self.old.nodes[i].name
         if self.old.nodes[i].op in _LEAVES:
             return image
         shape = _shape(image)

@@ -70,6 +70,11 @@ RENDERERS: dict[str, dict[str, tuple[str, str]]] = {
         "json": ("modes", "digits_trace_json"),
         "csv": ("modes", "digits_trace_csv"),
     },
+    "eval --elements": {  # vectors and matrices computed on their elements (--nonfinite ieee)
+        "table": ("modes", "elements_eval_table"),
+        "json": ("modes", "elements_eval_json"),
+        "csv": ("modes", "elements_eval_csv"),
+    },
     "eval --hessian": {
         "table": ("modes", "hessian_table"),
         "json": ("modes", "hessian_json"),

@@ -237,6 +237,20 @@ def _matrix(matrix: dict, convert, label: Callable[[str], str]) -> dict:
 
 # --- vectors and matrices, computed on the scalar circuit of their elements ----------------
 
+def elements_eval_table(shown) -> Group:
+    return table.eval_table(folded(shown.result, shown.shapes), show=_arrays(human, array_text))
+
+
+def elements_eval_json(shown) -> str:
+    return _dumps(_eval_document(folded(shown.result, shown.shapes), machine))
+
+
+def elements_eval_csv(shown) -> str:
+    """An array's cell is JSON nested lists, a non-finite element the string JSON gives it."""
+    cell = _arrays(text, lambda items, _: jsonlib.dumps(_nested(items, machine)))
+    return csv.eval_csv(folded(shown.result, shown.shapes), cell)
+
+
 class Folded(NamedTuple):
     """A result whose vector and matrix inputs are nested lists of their elements' numbers;
     it reads like a Result for the eval renderers."""

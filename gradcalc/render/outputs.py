@@ -17,7 +17,7 @@ from gradcalc.errors import printable
 from gradcalc.render import csv, table
 from gradcalc.render.json import node_entry
 from gradcalc.render.layout import Line, fitted
-from gradcalc.render.numerals import human, machine, text
+from gradcalc.render.numerals import array_text, human, machine, text
 
 
 class _Numbers:
@@ -40,13 +40,45 @@ class _Numbers:
 # ---- the Jacobian: eval with several outputs, eval --jacobian --------------------------------
 
 def _matrix_of(outputs) -> tuple[dict, dict, dict]:
-    """(values, at, matrix) of an Outputs or a Jacobian."""
+    """(values, at, matrix) of an Outputs or a Jacobian; the elements of vectors and matrices
+    labelled as the expression writes them (`z[0]`, `W[0, 1]`)."""
     if hasattr(outputs, "matrix"):
-        return outputs.output_values, outputs.at, outputs.matrix
-    results = outputs.results
-    names = outputs.graph.output_names
-    values = {name: r.value for name, r in zip(names, results)}
-    return values, results[0].at, {name: r.gradient for name, r in zip(names, results)}
+        values, at, matrix = outputs.output_values, outputs.at, outputs.matrix
+    else:
+        results = outputs.results
+        names = outputs.graph.output_names
+        values = {name: r.value for name, r in zip(names, results)}
+        at, matrix = results[0].at, {name: r.gradient for name, r in zip(names, results)}
+    if not getattr(outputs, "shapes", None):
+        return values, at, matrix
+    from gradcalc.core.unroll import element_labels
+
+    labels = element_labels(outputs.shapes)
+    label = lambda name: labels.get(name, name)  # noqa: E731
+    return ({label(name): v for name, v in values.items()}, {label(name): v for name, v in at.items()},
+            {label(name): {label(x): d for x, d in row.items()} for name, row in matrix.items()})
+
+
+def _folded(outputs) -> tuple[dict, dict]:
+    """(values, at) with vectors and matrices as nested lists of their elements."""
+    if hasattr(outputs, "matrix"):
+        values, at = outputs.output_values, outputs.at
+    else:
+        results = outputs.results
+        values = {name: r.value for name, r in zip(outputs.graph.output_names, results)}
+        at = results[0].at
+    if not getattr(outputs, "shapes", None):
+        return values, at
+    from gradcalc.core.unroll import folded
+
+    return folded(values, outputs.shapes), folded(at, outputs.shapes)
+
+
+def _arrays(show: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`show` for a number, and for each element of a nested list of them."""
+    def shown(value: Any) -> Any:
+        return [shown(item) for item in value] if isinstance(value, list) else show(value)
+    return shown
 
 
 def _numbers(shown) -> _Numbers:
@@ -72,9 +104,10 @@ def _passes(count: int) -> str:
 
 def jacobian_table(shown) -> Group:
     numbers = _numbers(shown)
-    values, at, matrix = _matrix_of(shown)
+    values, _, matrix = _matrix_of(shown)
     inputs = list(next(iter(matrix.values())))
-    point = ", ".join(f"{printable(name)} = {numbers.human(v)}" for name, v in at.items())
+    point = ", ".join(f"{printable(name)} = {array_text(v, numbers.human) if isinstance(v, list) else numbers.human(v)}"
+                      for name, v in _folded(shown)[1].items())
     grid = Table()
     grid.add_column("output")
     grid.add_column("value", justify="right")
@@ -91,18 +124,20 @@ def jacobian_table(shown) -> Group:
 
 def jacobian_document(shown) -> dict:
     numbers = _numbers(shown)
-    values, at, matrix = _matrix_of(shown)
+    _, _, matrix = _matrix_of(shown)
+    values, at = _folded(shown)
+    number, string = _arrays(numbers.float), _arrays(numbers.text)
     document: dict[str, Any] = {
         "outputs": list(values),
-        "values": {name: numbers.float(v) for name, v in values.items()},
-        "at": {name: numbers.float(v) for name, v in at.items()},
+        "values": {name: number(v) for name, v in values.items()},
+        "at": {name: number(v) for name, v in at.items()},
         "jacobian": {name: {x: numbers.float(d) for x, d in row.items()} for name, row in matrix.items()},
     }
     if hasattr(shown, "passes"):
         document.update(mode=shown.mode, passes=shown.passes, evaluations=shown.evaluations)
     if numbers.key:
         document[numbers.key] = {
-            "values": {name: numbers.text(v) for name, v in values.items()},
+            "values": {name: string(v) for name, v in values.items()},
             "jacobian": {name: {x: numbers.text(d) for x, d in row.items()} for name, row in matrix.items()},
         }
     return document
