@@ -396,3 +396,8 @@ def test_bad_rows_under_several_outputs_are_said_once(cli, tmp_path):
     assert run.stderr.splitlines() == [
         "warning: skipped 1 bad row of 3 (rows 2); the result uses the other 2",
         "warning: row 2, column x1: 'abc' is not a number"]
+
+
+def test_one_local_derivative_is_counted_in_the_singular(cli):
+    run = cli("trace", "3*x", "--at", "x=2", "--mode", "forward")
+    assert run.stdout.endswith("∂f/∂x = 3 (one forward pass: 1 local derivative evaluated)\n")

@@ -260,3 +260,14 @@ def test_a_batch_line_takes_ieee_for_vectors_as_eval_does(cli):
     line = __import__("json").loads(run.stdout)
     assert (line["value"], line["gradient"]) == ("-inf", {"W": [["inf", "-inf"], [1.0, -1.0]], "x": ["inf", "inf"]})
     assert line["warnings"][0] == "stage u2_0 = log(u1_0): non-finite value -inf: log of 0 (u1_0 = 0)"
+
+
+def test_a_mode_that_runs_on_the_elements_says_so_when_they_are_too_many(cli, monkeypatch):
+    monkeypatch.setenv("GRADCALC_MAX_UNROLLED", "20")
+    at = "W=" + str(np.ones((4, 4)).tolist()).replace(" ", "") + ",x=[1,1,1,1]"
+    assert one_error(cli("eval", "W@x", "--at", at, "--jacobian")) == \
+        ("error: limit GRADCALC_MAX_UNROLLED reached: vectors and matrices are computed here on "
+         "the scalar circuit of their elements, which needs more scalar stages for stage f = W @ x "
+         "(W is a 4×4 matrix, x is a 4-vector) (at most 20 scalar stages of a circuit unrolled "
+         "from vectors; the written gates keep them whole); raise it with the environment "
+         "variable GRADCALC_MAX_UNROLLED=N")

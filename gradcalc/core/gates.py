@@ -53,7 +53,7 @@ def rewrite(graph: Graph, mode: str = "written", shapes: Mapping[str, tuple[int,
     if mode == "written":
         return graph
     if mode == "scalar":
-        return unroll(graph, shapes or {})
+        return unroll(graph, shapes or {}, asked=True)
     if mode == "fused":
         return _fuse(graph)
     if mode == "primitive":

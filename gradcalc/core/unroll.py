@@ -75,13 +75,15 @@ def folded(values: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]) -> 
     return out
 
 
-def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: Collection[str] = ()) -> Graph:
+def unroll(graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: Collection[str] = (),
+           asked: bool = False) -> Graph:
     """The scalar circuit of a graph whose inputs have these shapes (a name not given is a
     scalar); a graph with no vector in it is returned as it is. The vectors `fed` by data
-    columns name their elements after the columns (`x0`, `x1`), not `x_0`, `x_1`."""
+    columns name their elements after the columns (`x0`, `x1`), not `x_0`, `x_1`. `asked`:
+    the circuit is the one gates scalar asks for (not a mode's way to vectors), for messages."""
     if not graph.vectorised and not any(shapes.get(graph.nodes[i].name) for i in graph.inputs):
         return graph
-    return _Circuit(graph, shapes, frozenset(fed)).build()
+    return _Circuit(graph, shapes, frozenset(fed), asked=asked).build()
 
 
 def unroll_outputs(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> tuple[Graph, dict[str, tuple[int, ...]]]:
@@ -161,8 +163,9 @@ class _Circuit:
     """Builds the scalar node list; also the namespace the registry's `unrolled` rules use."""
 
     def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: frozenset[str],
-                 arrays_out: bool = False):
+                 arrays_out: bool = False, asked: bool = False):
         self.old = graph
+        self.asked = asked
         self.arrays_out = arrays_out  # outputs may be arrays: each element an output
         self.output_shapes: dict[str, tuple[int, ...]] = {}
         self.shapes = shapes
@@ -301,8 +304,12 @@ class _Circuit:
 
     def _append(self, node: Node) -> int:
         if len(self.nodes) >= self.cap:
-            raise limits.exceeded(LIMIT, what=f"gates scalar needs more scalar stages for "
-                                  f"{self._where(self.stage)}").about("gates")
+            where = self._where(self.stage)
+            if self.asked:
+                raise limits.exceeded(LIMIT, what=f"gates scalar needs more scalar stages for {where}"
+                                      ).about("gates")
+            raise limits.exceeded(LIMIT, what="vectors and matrices are computed here on the scalar "
+                                  f"circuit of their elements, which needs more scalar stages for {where}")
         self.nodes.append(node)
         return len(self.nodes) - 1
 

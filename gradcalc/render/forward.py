@@ -42,7 +42,9 @@ def summary(tangents, show=human) -> str:
     x = printable(tangents.wrt)
     derivatives = ", ".join(f"∂{printable(name)}/∂{x} = {show(d)}"
                             for name, d in tangents.derivative.items())
-    return f"{derivatives} (one forward pass: {tangents.evaluations:,} local derivatives evaluated)"
+    evaluated = tangents.evaluations
+    return (f"{derivatives} (one forward pass: {evaluated:,} local "
+            f"derivative{'' if evaluated == 1 else 's'} evaluated)")
 
 
 def forward_table(tangents, depth: int | None = None, collapse: bool | None = None) -> Group:

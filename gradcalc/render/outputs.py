@@ -94,7 +94,7 @@ def cost(jacobian) -> list[str]:
     other, other_per, count = (("forward", "input", inputs) if jacobian.mode == "reverse"
                                else ("reverse", "output", outputs))
     return [f"{jacobian.mode} mode: {_passes(jacobian.passes)} (one per {per}), "
-            f"{jacobian.evaluations:,} local derivatives evaluated",
+            f"{jacobian.evaluations:,} local derivative{'' if jacobian.evaluations == 1 else 's'} evaluated",
             f"({other} mode: {_passes(count)}, one per {other_per})"]
 
 
