@@ -96,6 +96,37 @@ def test_names_that_look_like_keywords_functions_or_constants_are_read_as_by_tok
     same_as_by_tokens(text)
 
 
+@pytest.mark.parametrize("line, message, column", [
+    ("t21 = fooo(x12345) + 2 * x1", "unknown function 'fooo'", 7),
+    ("t21 = sin(iff) + 2 * x123", None, None),
+    ("t21 = sin(if) + 2 * x123", "'if' is a Python keyword, not part of an expression", 11),
+    ("class = sin(x12) + 2 * x1", "'class' is a Python keyword, not part of an expression", 1),
+    ("t21 = sin(x123) + 2e999 * x12", "number out of range: 2e999 (the largest is about 1.8e308)", 19),
+    ("t21 = sin(x12) + 2 * __x1", "names starting with '__' are not allowed: '__x1'", 22),
+    ("t21 = sin(x12) + 2 * x1 x1", "missing operator between 'x1' and 'x1'", 25),
+])
+def test_a_statement_of_known_tokens_with_names_of_other_lengths_reads_and_fails_in_its_own_place(
+        line, message, column):
+    text = program([line, "y = t21 + t1"])
+    if message is None:
+        assert parse_by_shapes(text) == parse_by_tokens(text)
+    else:
+        with pytest.raises(ParseError) as caught:
+            parse(text)
+        assert caught.value.reason.startswith(f"line 21: {message}")
+        assert caught.value.column == column
+    same_as_by_tokens(text)
+
+
+def test_names_of_every_length_in_statements_of_one_structure_are_read_as_by_tokens():
+    names = ["x", "x1", "x12", "e", "E", "pi", "sin", "lambda", "_", "_y", "x_1", "a__b", "long_name_9"]
+    lines = [f"{target} = {a} / (2 + sin({b})) * 1.5e3 - [{a}, {b}][0]"
+             for target in ["t", "t12", "stage_3"] for a in names for b in reversed(names)]
+    text = program(lines)
+    assert parse_by_shapes(text) is not None
+    same_as_by_tokens(text)
+
+
 @pytest.mark.parametrize("line", ["t21 = 2x1 + 2 * x1", "t21 = 0x1 + 2 * x1", "t21 = 2e + 2 * x1",
                                   "t21 = 3(x1 + x2) + x1", "t21 = 2 x1 + 2 * x1"])
 def test_implicit_multiplication_is_read_statement_by_statement(line):

@@ -314,10 +314,10 @@ class _Builder:
         add_op, add_args, add_text, add_name = ops.append, self.args.append, self.texts.append, self.names.append
         names, taken, add_stage, max_nodes = self.names, self.taken, self.scope_history.append, self.max_nodes
         args: tuple[int, ...]
+        stack: list[int] = []  # each statement leaves it as it found it, empty: its root popped
+        push, pop = stack.append, stack.pop
         target = None
         for target, first, kinds, texts, offsets, counts in self.program.statements:
-            stack: list[int] = []
-            push, pop = stack.append, stack.pop
             for i, kind in enumerate(kinds):
                 text = texts[i]
                 if kind == "name":
@@ -360,7 +360,7 @@ class _Builder:
                     add_text(literal)
                     add_name(None)
                 push(index)
-            root = stack[0]
+            root = pop()
             if root != len(ops) - 1 or names[root] is not None or ops[root] in _LEAVES:
                 root = self._fresh_root(root)
             if target is not None:

@@ -188,13 +188,14 @@ def parse_by_shapes(text: str) -> Program | None:
     if _FOREIGN.search(text):
         return None
     templates: dict[str, tuple | str] = {}
+    variants: dict[str, tuple] = {}  # templates by their tokens, names of any length
     statements = []
     bare_before = False
     base = 0
     for line, shape in zip(text.replace(";", "\n").split("\n"), text.translate(_SHAPE).split("\n")):
         template = templates.get(shape)
         if template is None:
-            template = templates[shape] = _template(line)
+            template = templates[shape] = _template(line, variants)
         if template.__class__ is tuple:
             statement = _instance(template, line, base)
         elif template is _BLANK:
@@ -210,13 +211,21 @@ def parse_by_shapes(text: str) -> Program | None:
     return Program(text, tuple(statements)) if statements else None
 
 
-def _template(line: str) -> tuple | str:
+def _template(line: str, variants: dict[str, tuple]) -> tuple | str:
     """What the statement in `line` says of every statement of its shape (the postfix items'
-    kinds, places and counts, where their texts are), or why it is no template."""
+    kinds, places and counts, where their texts are), or why it is no template.
+
+    A statement of the same tokens but for the lengths of its names (`t12 = x3 / t7` after
+    `t9 = x3 / t7`) is not parsed again: the items of the first one are placed on its tokens.
+    """
     try:
         tokens, positions = tokenize(line)
         if len(tokens) == 1:
             return _BLANK
+        variant = _NAME_TOKEN.sub(" a", " ".join(tokens).translate(_SHAPE))
+        known = variants.get(variant)
+        if known is not None:
+            return _placed(known, tokens, positions)
         statement = _statement(tokens, positions, 0, len(tokens) - 1, line)
     except ParseError:
         return _FAILS
@@ -230,8 +239,32 @@ def _template(line: str) -> tuple | str:
     calls = tuple(i for i, kind in enumerate(kinds) if kind == "call")
     checked = tuple(i for i, (kind, text) in enumerate(zip(kinds, texts))
                     if kind == "num" and (len(text) > 300 or "e" in text or "E" in text))
-    getter = itemgetter(*spelled) if len(spelled) > 1 else lambda line: (line[spelled[0]],)  # a tuple too
-    return kinds, getter, offsets, counts, calls, checked, first, slice(first, first + len(target))
+    token_at = dict(zip(positions[:-1], range(len(tokens) - 1)))
+    where = tuple(token_at.get(place, -1) for place in places)
+    if all(j >= 0 and tokens[j] == text for j, text in zip(where, texts)):
+        variants[variant] = kinds, where, counts, calls, checked, statement.target is not None
+    return kinds, _cutter(spelled), offsets, counts, calls, checked, first, slice(first, first + len(target))
+
+
+# A name's token among the shapes of a statement's tokens, joined by blanks: only names begin
+# with a letter (one that begins with '_' keeps its shape, so `__x` stays apart).
+_NAME_TOKEN = re.compile(r"(?:^|(?<= ))[ae][0ae_]*")
+
+
+def _placed(known: tuple, tokens: list[str], positions: list[int]) -> tuple:
+    """The template of a statement whose tokens are those of a known statement's but for the
+    lengths of its names: the known items, at the places of this statement's tokens."""
+    kinds, where, counts, calls, checked, assigns = known
+    first = positions[0]
+    places = [positions[j] for j in where]
+    spelled = [slice(pos, pos + len(tokens[j])) for pos, j in zip(places, where)]
+    assigned = slice(first, first + len(tokens[0]) if assigns else first)
+    return kinds, _cutter(spelled), tuple([pos - first for pos in places]), counts, calls, checked, first, assigned
+
+
+def _cutter(spelled: list[slice]):
+    """One call that cuts the texts at these slices out of a line, as a tuple (in C)."""
+    return itemgetter(*spelled) if len(spelled) > 1 else lambda line: (line[spelled[0]],)
 
 
 def _instance(template: tuple, line: str, base: int) -> Statement | None:
