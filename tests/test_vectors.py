@@ -467,3 +467,13 @@ def test_depth_and_collapse_are_for_scalar_traces(cli):
     assert one_error(cli("trace", NEURON, "--at", AT, "--depth", "2")) == (
         "error: --depth and --collapse fold long scalar traces; a trace of vectors and matrices "
         "(one row per operation written) is shown whole: leave them out")
+
+
+def test_a_matrix_the_expression_names_whole_is_never_taken_apart_into_its_elements(monkeypatch):
+    """Naming each element costs a Python step per element: only a circuit of elements needs it."""
+    import gradcalc.core.values as values
+
+    monkeypatch.setattr(values, "element_names", lambda *_: pytest.fail("every element was named"))
+    result = gradcalc.evaluate("sum(W@x)", W=np.ones((300, 300)), x=np.arange(300.0))
+    assert result.value == 300 * sum(range(300))
+    assert np.array_equal(result.gradient["x"], np.full(300, 300.0))

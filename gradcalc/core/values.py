@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
 
 from gradcalc.core.graph import VECTOR_MODES, Graph, lower
 from gradcalc.core.parse import parse, signed_number
-from gradcalc.core.unroll import element_names
+from gradcalc.core.unroll import element_name, element_names
 from gradcalc.errors import DomainError, GradcalcError, UsageError, short
 from gradcalc.numbers import floats
 
@@ -99,14 +99,14 @@ class Point:
         """Each vector or matrix the graph names by its elements alone (`W_0_1` for W[0, 1],
         the inputs of a circuit unrolled by gates scalar) becomes those scalars."""
         for name, shape in self.shapes.items():
-            names = element_names(name, shape)
-            if name in texts and name not in inputs and names[0] in inputs:
+            first = element_name(name, (0,) * len(shape))  # named alone only if its first is
+            if name in texts and name not in inputs and first in inputs:
                 _refuse_both(name, [scalar for scalar in self._scalars(name) if scalar in inputs])
                 del texts[name]
                 arrays.pop(name, None)
                 for scalar in self._scalars(name):  # w0, w1, ...: the shorthand's, unused here
                     texts.pop(scalar, None)
-                for element, text in zip(names, self._element_texts(name)):
+                for element, text in zip(element_names(name, shape), self._element_texts(name)):
                     add_value(texts, element, text)
 
     def _element_texts(self, name: str) -> list[str]:
