@@ -17,7 +17,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Iterable, Mapping
 
-from gradcalc.core.graph import Graph, Node, lower
+from gradcalc.core.graph import Graph, Node, Rewrite, lower
 from gradcalc.core.ops import REGISTRY
 from gradcalc.core.parse import Program
 from gradcalc.core.unroll import unroll
@@ -61,28 +61,21 @@ def rewrite(graph: Graph, mode: str = "written", shapes: Mapping[str, tuple[int,
     raise UsageError(f"unknown gate mode {mode!r} (choose {', '.join(MODES)})")
 
 
-class _Emitter:
+class _Emitter(Rewrite):
     """Builds the new node list: old nodes keep their names, new gates get fresh u-names."""
 
     def __init__(self, old: Graph):
-        self.old = old
-        self.nodes: list[Node] = []
-        self.memo: dict[tuple, int] = {}
-        self.used = {node.name for node in old.nodes}
-        self.counter = 0
+        super().__init__(old)
         self.image: list[int | None] = [None] * len(old.nodes)
 
     def gate(self, op: str, args: tuple[int, ...], text: str = "") -> int:
         """A node of the rewrite's own, shared with any equal node already emitted."""
-        key = (op, args, text)
-        if key not in self.memo:
-            self.memo[key] = self._append(Node(text if op == "const" else self._fresh(), op, args, text))
-        return self.memo[key]
+        return self.made(op, args, text)
 
     def keep(self, i: int, op: str, args: tuple[int, ...]) -> int:
         """The image of old node i under its own name (never merged with another node)."""
         node = self.old.nodes[i]
-        index = self._append(Node(node.name, op, args, node.text))
+        index = self.append(Node(node.name, op, args, node.text))
         self.memo.setdefault((op, args, node.text), index)
         self.image[i] = index
         return index
@@ -101,18 +94,6 @@ class _Emitter:
         named = tuple(index for i in self.old.named if (index := self.image[i]) is not None)
         return Graph(tuple(self.nodes), len(self.nodes) - 1, self.old.output_name, self.old.source,
                      named)
-
-    def _append(self, node: Node) -> int:
-        self.nodes.append(node)
-        return len(self.nodes) - 1
-
-    def _fresh(self) -> str:
-        self.counter += 1
-        while f"u{self.counter}" in self.used:
-            self.counter += 1
-        name = f"u{self.counter}"
-        self.used.add(name)
-        return name
 
 
 # ---- primitive: splice each compound op's circuit in place of its node ----

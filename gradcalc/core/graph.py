@@ -263,6 +263,37 @@ class Graph:
         return Graph(nodes, self.output, self.output_name, self.source, self.named, self.outputs)
 
 
+class Rewrite:
+    """A new node list made from an old graph's nodes (the gate modes, the scalar circuit of
+    vectors): equal new gates are one node, each new one named u1, u2, ... past every name in use."""
+
+    def __init__(self, old: Graph):
+        self.old = old
+        self.nodes: list[Node] = []
+        self.memo: dict[tuple, int] = {}
+        self.taken = {node.name for node in old.nodes}
+        self.counter = 0
+
+    def made(self, op: str, args: tuple[int, ...], text: str = "") -> int:
+        """The index of a new gate, shared with an equal one already made."""
+        key = (op, args, text)
+        if key not in self.memo:
+            self.memo[key] = self.append(Node(text if op == "const" else self.fresh(), op, args, text))
+        return self.memo[key]
+
+    def append(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def fresh(self) -> str:
+        self.counter += 1
+        while f"u{self.counter}" in self.taken:
+            self.counter += 1
+        name = f"u{self.counter}"
+        self.taken.add(name)
+        return name
+
+
 def format_call(op_name: str, args: list[str]) -> str:
     """Write an op applied to already-named arguments, the way the user would."""
     return REGISTRY[op_name].write(args)

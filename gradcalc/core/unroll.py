@@ -17,7 +17,7 @@ import re
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from gradcalc import limits
-from gradcalc.core.graph import Graph, Node
+from gradcalc.core.graph import Graph, Node, Rewrite
 from gradcalc.core.ops import BINARY, REGISTRY, function_op
 from gradcalc.errors import GradcalcError, UsageError, VectorOutput
 
@@ -159,21 +159,17 @@ class Element:
         return self.circuit.binary("/", self, other)
 
 
-class _Circuit:
+class _Circuit(Rewrite):
     """Builds the scalar node list; also the namespace the registry's `unrolled` rules use."""
 
     def __init__(self, graph: Graph, shapes: Mapping[str, tuple[int, ...]], fed: frozenset[str],
                  arrays_out: bool = False, asked: bool = False):
-        self.old = graph
+        super().__init__(graph)
         self.asked = asked
         self.arrays_out = arrays_out  # outputs may be arrays: each element an output
         self.output_shapes: dict[str, tuple[int, ...]] = {}
         self.shapes = shapes
         self.fed = fed
-        self.nodes: list[Node] = []
-        self.memo: dict[tuple, int] = {}
-        self.taken = {node.name for node in graph.nodes}
-        self.counter = 0
         self.cap = limits.limit(LIMIT)
         self.stage = 0  # the old node being unrolled, for messages
         self.images: list[Any] = []  # each old node's elements
@@ -213,7 +209,7 @@ class _Circuit:
             for index, name in zip(_indices(shape), names):
                 self._claim(name, i, index)
                 self.own.add(name)
-            elements = [self._append(Node(name, "input")) for name in names]
+            elements = [self.append(Node(name, "input")) for name in names]
             return _shaped([Element(self, k) for k in elements], shape)
         if node.op == "const":
             return self.gate("const", (), node.text)
@@ -261,7 +257,7 @@ class _Circuit:
                 self.own.add(wanted)
             elif keep:
                 self._claim(wanted, i, index)
-                element = Element(self, self._append(Node(wanted, "copy", (element.index,))))
+                element = Element(self, self.append(Node(wanted, "copy", (element.index,))))
                 self.own.add(wanted)
             renamed.append(element)
         return _shaped(renamed, shape)
@@ -297,12 +293,9 @@ class _Circuit:
 
     def gate(self, op: str, args: tuple[int, ...], text: str = "") -> Element:
         """A scalar gate, shared with an equal one already made."""
-        key = (op, args, text)
-        if key not in self.memo:
-            self.memo[key] = self._append(Node(text if op == "const" else self._fresh(), op, args, text))
-        return Element(self, self.memo[key])
+        return Element(self, self.made(op, args, text))
 
-    def _append(self, node: Node) -> int:
+    def append(self, node: Node) -> int:
         if len(self.nodes) >= self.cap:
             where = self._where(self.stage)
             if self.asked:
@@ -310,16 +303,7 @@ class _Circuit:
                                       ).about("gates")
             raise limits.exceeded(LIMIT, what="vectors and matrices are computed here on the scalar "
                                   f"circuit of their elements, which needs more scalar stages for {where}")
-        self.nodes.append(node)
-        return len(self.nodes) - 1
-
-    def _fresh(self) -> str:
-        self.counter += 1
-        while f"u{self.counter}" in self.taken:
-            self.counter += 1
-        name = f"u{self.counter}"
-        self.taken.add(name)
-        return name
+        return super().append(node)
 
     def binary(self, symbol: str, a: Element, b: Element) -> Element:
         return self.gate(BINARY[symbol], (a.index, b.index))
