@@ -35,6 +35,16 @@ def element_names(name: str, shape: Sequence[int]) -> list[str]:
     return [element_name(name, index) for index in _indices(tuple(shape))]
 
 
+def element_label(name: str, index: Sequence[int]) -> str:
+    """name[index] as written in expressions: `W[0, 1]` (the name itself for a scalar)."""
+    return f"{name}[{', '.join(map(str, index))}]" if index else name
+
+
+def element_labels_of(name: str, shape: Sequence[int]) -> list[str]:
+    """The labels of every element of an array of this shape, in row-major order."""
+    return [element_label(name, index) for index in _indices(tuple(shape))]
+
+
 def element_inputs(names: Sequence[str], shapes: Mapping[str, tuple[int, ...]],
                    inputs: Sequence[str]) -> tuple[str, ...]:
     """Names of inputs, where a vector or matrix that was unrolled stands for its elements
@@ -46,7 +56,7 @@ def element_inputs(names: Sequence[str], shapes: Mapping[str, tuple[int, ...]],
 
 def element_labels(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, str]:
     """Each element's name → its label as written in expressions: `W_0_1` → `W[0, 1]`."""
-    return {element_name(name, index): f"{name}[{', '.join(map(str, index))}]"
+    return {element_name(name, index): element_label(name, index)
             for name, shape in shapes.items() for index in _indices(tuple(shape)) if shape}
 
 
@@ -265,7 +275,7 @@ class _Circuit(Rewrite):
     def _claim(self, name: str, i: int, index: tuple) -> None:
         old = self.old.nodes[i].name
         if index and (name in self.taken or name in self.own):
-            raise UsageError(f"gates scalar names the element {old}[{', '.join(map(str, index))}] "
+            raise UsageError(f"gates scalar names the element {element_label(old, index)} "
                              f"{name}, a name the expression already uses: rename {name}").about("gates")
 
     def _where(self, i: int) -> str:

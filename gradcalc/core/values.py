@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
 
 from gradcalc.core.graph import VECTOR_MODES, Graph, lower
 from gradcalc.core.parse import parse, signed_number
-from gradcalc.core.unroll import element_name, element_names
+from gradcalc.core.unroll import element_label, element_labels_of, element_name, element_names
 from gradcalc.errors import DomainError, GradcalcError, UsageError, short
 from gradcalc.numbers import floats
 
@@ -49,7 +49,7 @@ class Point:
             if text.startswith("["):
                 self.shapes[name], elements = nested(text, name)
                 self._elements[name] = _literals(elements) or \
-                    Point(dict(zip(_element_names(name, self.shapes[name]), elements)))
+                    Point(dict(zip(element_labels_of(name, self.shapes[name]), elements)))
                 continue
             literal = _literal(text, name)
             if literal is None:
@@ -262,7 +262,7 @@ def _elements(count: int) -> str:
 
 def _items(text: str, whole: str, name: str, at: tuple[int, ...]) -> list[str]:
     """The comma-separated items inside one pair of brackets (the row `at` of `whole`)."""
-    where = f"{name}[{', '.join(map(str, at))}]" if at else name
+    where = element_label(name, at)
     if not text.endswith("]") or _depth_closes_early(text):
         raise _bad(whole, name, f"{where} is written [v0, v1, ...] with its brackets balanced")
     items, depth, start = [], 0, 1
@@ -286,13 +286,6 @@ def _depth_closes_early(text: str) -> bool:
         if depth == 0:
             return i != len(text) - 1
     return True
-
-
-def _element_names(name: str, shape: tuple[int, ...]) -> list[str]:
-    """`W[1, 2]`: how errors name an element."""
-    if len(shape) == 1:
-        return [f"{name}[{k}]" for k in range(shape[0])]
-    return [f"{name}[{i}, {j}]" for i in range(shape[0]) for j in range(shape[1])]
 
 
 def _within(parsed: dict[str, _T], names: Mapping[str, str]) -> dict[str, _T]:

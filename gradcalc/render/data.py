@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 from typing import IO, Iterable, Sequence
 
@@ -16,6 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from gradcalc.core.unroll import element_labels_of
 from gradcalc.errors import printable
 from gradcalc.render.json import eval_document
 from gradcalc.render.layout import Line, fitted, lines
@@ -185,9 +185,7 @@ def history_csv(result) -> str:
 
 def _element_names(name: str, value) -> list[str]:
     """`W[0, 1]`: a column per element in row-major order (the name alone for a scalar)."""
-    shape = getattr(value, "shape", ())
-    return [f"{name}[{', '.join(map(str, at))}]" if shape else name
-            for at in itertools.product(*map(range, shape))]
+    return element_labels_of(name, getattr(value, "shape", ()))
 
 
 def _elements(value) -> list:
